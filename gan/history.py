@@ -1,0 +1,51 @@
+"""Bounded training history: per-step numbers kept at a stride that doubles whenever the buffer fills,
+so memory stays flat over any run while the whole run stays visible."""
+from __future__ import annotations
+
+import math
+
+
+class History:
+    """Series of plain numbers keyed by name, sharing one `step` axis, at most `max_points` long."""
+
+    def __init__(self, max_points: int = 2000) -> None:
+        self.max_points = max(4, int(max_points))
+        self.stride = 1
+        self.data: dict[str, list[float]] = {"step": []}
+
+    def add(self, step: int, values: dict[str, float]) -> None:
+        """Record `values` at `step` if the step falls on the current stride."""
+        if step % self.stride:
+            return
+        n = len(self.data["step"])
+        for k in values:
+            if k not in self.data:
+                self.data[k] = [math.nan] * n
+        self.data["step"].append(float(step))
+        for k, col in self.data.items():
+            if k != "step":
+                v = values.get(k, math.nan)
+                col.append(float(v) if v is not None else math.nan)
+        if len(self.data["step"]) >= self.max_points:
+            self.stride *= 2
+            keep = [i for i, s in enumerate(self.data["step"]) if int(s) % self.stride == 0]
+            self.data = {k: [col[i] for i in keep] for k, col in self.data.items()}
+
+    def __len__(self) -> int:
+        return len(self.data["step"])
+
+    def last(self, key: str, default: float = math.nan) -> float:
+        """The latest value of `key`."""
+        col = self.data.get(key)
+        return col[-1] if col else default
+
+    def columns(self) -> dict[str, list[float]]:
+        """A copy of every series."""
+        return {k: list(v) for k, v in self.data.items()}
+
+    def state_dict(self) -> dict:
+        return {"max_points": self.max_points, "stride": self.stride, "data": self.columns()}
+
+    def load_state_dict(self, s: dict) -> None:
+        self.max_points, self.stride = int(s["max_points"]), int(s["stride"])
+        self.data = {k: [float(x) for x in v] for k, v in s["data"].items()}

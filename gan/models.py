@@ -1,0 +1,220 @@
+"""Generator and discriminator families in a registry: `build_models(ModelConfig(...)) -> (G, D)`.
+
+Every D returns raw logits (B,); losses apply their own numerically safe link.
+Class-conditional models (n_classes > 0) embed the label into G's input and use a projection term in D.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .config import ConfigError, ModelConfig
+
+
+def _prod(shape: tuple[int, ...]) -> int:
+    return int(math.prod(shape))
+
+
+class _Conditioner(nn.Module):
+    """Shared label handling: concatenates a label embedding to G's z, adds a projection term to D's logit."""
+
+    def __init__(self, n_classes: int, dim: int) -> None:
+        super().__init__()
+        self.n_classes = n_classes
+        self.embed = nn.Embedding(n_classes, dim) if n_classes > 0 else None
+
+    def join(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """(B, z) -> (B, z + dim) when conditional."""
+        if self.embed is None:
+            return z
+        if y is None:
+            raise ValueError("this model is class-conditional: pass class labels y")
+        return torch.cat([z, self.embed(y)], dim=1)
+
+    def project(self, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """Projection-discriminator term <embed(y), h>, (B,); zero when unconditional."""
+        if self.embed is None:
+            return h.new_zeros(h.shape[0])
+        if y is None:
+            raise ValueError("this model is class-conditional: pass class labels y")
+        return (self.embed(y) * h).sum(dim=1)
+
+
+class MLPGenerator(nn.Module):
+    """MLP generator: z -> hidden layers -> prod(data_shape), optional Tanh, reshaped to data_shape."""
+
+    def __init__(self, cfg: ModelConfig, hidden: list[int], *, act: Callable[[], nn.Module], tanh: bool) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.cond = _Conditioner(cfg.n_classes, cfg.z_dim if cfg.n_classes else 0)
+        dims = [cfg.z_dim * (2 if cfg.n_classes else 1)] + hidden
+        layers: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:]):
+            layers += [nn.Linear(a, b), act()]
+        layers.append(nn.Linear(dims[-1], _prod(cfg.data_shape)))
+        if tanh:
+            layers.append(nn.Tanh())
+        self.net = nn.Sequential(*layers)
+        self.register_buffer("scale", torch.tensor(float(cfg.out_scale)), persistent=False)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.net(self.cond.join(z, y)) * self.scale  # (B, prod(shape))
+        return out.view(z.shape[0], *self.cfg.data_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """MLP discriminator: flattened input -> hidden layers -> one logit."""
+
+    def __init__(self, cfg: ModelConfig, hidden: list[int], *, act: Callable[[], nn.Module]) -> None:
+        super().__init__()
+        self.cfg = cfg
+        dims = [_prod(cfg.data_shape)] + hidden
+        layers: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:]):
+            layers += [nn.Linear(a, b), act()]
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(dims[-1], 1)
+        self.cond = _Conditioner(cfg.n_classes, dims[-1])
+        self.register_buffer("scale", torch.tensor(float(cfg.out_scale)), persistent=False)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, *data_shape) -> (B, hidden[-1])."""
+        return self.body(x.reshape(x.shape[0], -1) / self.scale)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.features(x)
+        return self.head(h).squeeze(1) + self.cond.project(h, y)  # (B,)
+
+
+def _dcgan_plan(size: int) -> tuple[int, int]:
+    """(start size, number of x2 upsamplings) so that start * 2**k == size and 4 <= start <= 8."""
+    k = 0
+    while size % 2 == 0 and size // 2 >= 4 and size > 8:
+        size //= 2
+        k += 1
+    return size, k
+
+
+class DCGANGenerator(nn.Module):
+    """DCGAN generator: z -> (C0, s, s) -> k transposed convs (x2 each) -> (C, H, W) with Tanh."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        c, h, _ = cfg.data_shape
+        start, k = _dcgan_plan(h)
+        chans = [cfg.width * 2 ** (k - 1 - i) for i in range(k)]  # e.g. k=2: [2w, w]
+        self.start, self.c0 = start, chans[0]
+        self.cond = _Conditioner(cfg.n_classes, cfg.z_dim if cfg.n_classes else 0)
+        zin = cfg.z_dim * (2 if cfg.n_classes else 1)
+        self.fc = nn.Sequential(nn.Linear(zin, chans[0] * start * start, bias=False),
+                                nn.BatchNorm1d(chans[0] * start * start), nn.ReLU(True))
+        ups: list[nn.Module] = []
+        for a, b in zip(chans[:-1], chans[1:]):
+            ups += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(True)]
+        ups += [nn.ConvTranspose2d(chans[-1], c, 4, 2, 1), nn.Tanh()]
+        self.ups = nn.Sequential(*ups)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.fc(self.cond.join(z, y)).view(-1, self.c0, self.start, self.start)  # (B, C0, s, s)
+        return self.ups(h)  # (B, C, H, W)
+
+
+class DCGANDiscriminator(nn.Module):
+    """DCGAN discriminator: k strided convs (/2 each) with LeakyReLU(0.2) -> linear logit."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        c, h, _ = cfg.data_shape
+        start, k = _dcgan_plan(h)
+        chans = [cfg.width * 2 ** i for i in range(k)]  # e.g. k=2: [w, 2w]
+        layers: list[nn.Module] = []
+        for a, b in zip([c] + chans[:-1], chans):
+            layers += [nn.Conv2d(a, b, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        self.convs = nn.Sequential(*layers)
+        feat = chans[-1] * start * start
+        self.head = nn.Linear(feat, 1)
+        self.cond = _Conditioner(cfg.n_classes, feat)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C_k * s * s)."""
+        return self.convs(x).flatten(1)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.features(x)
+        return self.head(h).squeeze(1) + self.cond.project(h, y)  # (B,)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registry entry: a builder, the data it suits, and a one-line description."""
+
+    build: Callable[[ModelConfig], tuple[nn.Module, nn.Module]]
+    kinds: tuple[str, ...]  # "points" and/or "image"
+    doc: str
+
+    def check(self, cfg: ModelConfig) -> None:
+        """Raise ConfigError when `cfg.data_shape` does not suit this model."""
+        kind = "image" if len(cfg.data_shape) == 3 else "points"
+        if kind not in self.kinds:
+            raise ConfigError(f"model {cfg.model!r} does not handle {kind} data of shape {cfg.data_shape}")
+        if cfg.model == "dcgan":
+            _, h, w = cfg.data_shape
+            if h != w or not 8 <= h <= 256 or _dcgan_plan(h)[1] < 1:
+                raise ConfigError(f"model 'dcgan' needs square images of 8-256 px with an even size, got {h}x{w}")
+
+
+def _leaky() -> nn.Module:
+    return nn.LeakyReLU(0.2)
+
+
+def _build_mlp(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
+    # The classic tutorial GAN, exactly: G 100-256-512-1024-out, D in-512-256-1, LeakyReLU(0.2), Tanh.
+    return (MLPGenerator(cfg, [256, 512, 1024], act=_leaky, tanh=True),
+            MLPDiscriminator(cfg, [512, 256], act=_leaky))
+
+
+def _build_toy(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
+    w = cfg.width
+    return (MLPGenerator(cfg, [w, w, w], act=nn.ReLU, tanh=False),
+            MLPDiscriminator(cfg, [w, w, w], act=_leaky))
+
+
+def _build_dcgan(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
+    return DCGANGenerator(cfg), DCGANDiscriminator(cfg)
+
+
+MODELS: dict[str, ModelSpec] = {
+    "toy": ModelSpec(_build_toy, ("points",), "small MLP for 1-D and 2-D data (3 hidden layers of `width`)"),
+    "mlp": ModelSpec(_build_mlp, ("points", "image"), "the classic tutorial MLP GAN (G 100-256-512-1024, D 512-256)"),
+    "dcgan": ModelSpec(_build_dcgan, ("image",), "convolutional G/D (DCGAN) for 8-256 px, grey or colour"),
+}
+
+
+def init_weights(module: nn.Module) -> None:
+    """DCGAN-style init: N(0, 0.02) convs, N(1, 0.02) norms; Kaiming-uniform (PyTorch default) linears."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, 0.0, 1.0 / math.sqrt(m.embedding_dim))
+
+
+def build_models(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
+    """Build (G, D) for `cfg` from the registry, with initialised weights."""
+    if cfg.model not in MODELS:
+        raise ConfigError(f"unknown model {cfg.model!r}; choose from {', '.join(sorted(MODELS))}")
+    g, d = MODELS[cfg.model].build(cfg)
+    init_weights(g)
+    init_weights(d)
+    return g, d

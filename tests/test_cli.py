@@ -1,0 +1,63 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(*args, cwd=None):
+    env = {**os.environ, "PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "gan", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("args,words", [
+    (["train", "--dataset", "ring8", "--lr", "-0.1"], "lr must be > 0"),
+    (["train", "--dataset", "ring8", "--lr", "nan"], "lr must be a finite number"),
+    (["train", "--dataset", "ring8", "--batch-size", "0"], "batch_size must be >= 1"),
+    (["train", "--dataset", "ring8", "--batch-size", "many"], "invalid int value"),
+    (["train", "--dataset", "nope"], "unknown dataset 'nope'"),
+    (["train", "--dataset", "ring8", "--loss", "magic"], "unknown loss 'magic'"),
+    (["train", "--dataset", "ring8", "--steps", "5", "--seconds", "3"], "not allowed with argument"),
+    (["train", "--dataset", "ring8", "--seconds", "-1"], "must be a finite number > 0"),
+    (["train", "--dataset", "ring8", "--bogus"], "unrecognized arguments: --bogus"),
+    (["sample", "--checkpoint", "/nonexistent.pt", "--out", "x.npy"], "does not exist"),
+])
+def test_bad_flags_exit_2_with_one_line(args, words, capsys):
+    from gan.cli import main
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert words in lines[0] and "Traceback" not in err
+
+
+def test_bad_value_through_a_real_process_exits_2():
+    r = run("train", "--dataset", "ring8", "--lr", "-1")
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "lr must be > 0" in r.stderr
+
+
+def test_train_sample_info_round_trip(tmp_path):
+    ckpt = str(tmp_path / "ring.pt")
+    r = run("train", "--dataset", "ring8", "--steps", "30", "--batch-size", "32", "--out", ckpt)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["step"] == 30
+    assert "step" in r.stderr  # the progress bar
+    npy = str(tmp_path / "s.npy")
+    r = run("sample", "--checkpoint", ckpt, "--n", "100", "--out", npy)
+    assert r.returncode == 0, r.stderr
+    x = np.load(npy)
+    assert x.shape == (100, 2) and x.dtype == np.float32
+    assert json.loads(r.stdout)["score"]["n_modes"] == 8
+    png = str(tmp_path / "s.png")
+    assert run("sample", "--checkpoint", ckpt, "--out", png).returncode == 0
+    assert open(png, "rb").read(4) == b"\x89PNG"
+    r = run("info", "--checkpoint", ckpt)
+    info = json.loads(r.stdout)
+    assert info["step"] == 30 and info["model_config"]["model"] == "toy" and "d_loss" in info["last"]
+    r = run("train", "--dataset", "ring8", "--steps", "5", "--resume", ckpt, "--quiet")
+    assert r.returncode == 0 and json.loads(r.stdout)["step"] == 35

@@ -1,0 +1,97 @@
+import gzip
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from gan import datasets as ds
+from gan.datasets import BatchStream, DatasetError, load_dataset
+from gan.metrics import mode_score
+
+
+@pytest.mark.parametrize("name,shape", [("gaussian1d", (1,)), ("ring8", (2,)), ("grid25", (2,)), ("spiral", (2,))])
+def test_toy_sets_sample_in_data_coordinates(name, shape):
+    data = load_dataset(name)
+    x = data.sampler(500, torch.Generator().manual_seed(0))
+    assert x.shape == (500, *shape) and torch.isfinite(x).all()
+    if data.modes is not None:  # real samples score perfectly under the benchmark protocol
+        s = mode_score(data.sampler(2500, torch.Generator().manual_seed(1)), data.modes, data.std)
+        assert s["modes"] == data.modes.shape[0] and s["high_quality"] > 0.98
+
+
+def test_ring8_and_grid25_have_the_published_parameters():
+    r, g = load_dataset("ring8"), load_dataset("grid25")
+    assert r.std == 0.01 and g.std == 0.05
+    assert torch.allclose(r.modes.norm(dim=1), torch.ones(8))
+    assert sorted(set(g.modes[:, 0].tolist())) == [-4, -2, 0, 2, 4] and g.modes.shape == (25, 2)
+
+
+def test_digits_dataset_is_labelled_images(small_digits):
+    assert small_digits.x.shape == (200, 1, 28, 28) and small_digits.n_classes == 10
+    assert small_digits.x.min() >= -1 and small_digits.x.max() <= 1
+
+
+def _write_idx(path, arr, gz):
+    header = bytes([0, 0, 8, arr.ndim]) + b"".join(int(s).to_bytes(4, "big") for s in arr.shape)
+    data = header + arr.astype(np.uint8).tobytes()
+    with (gzip.open if gz else open)(path, "wb") as f:
+        f.write(data)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_mnist_reads_whichever_idx_splits_are_present(tmp_path, gz):
+    ext = ".gz" if gz else ""
+    imgs = np.random.RandomState(0).randint(0, 256, (30, 28, 28))
+    _write_idx(tmp_path / f"t10k-images-idx3-ubyte{ext}", imgs, gz)
+    _write_idx(tmp_path / f"t10k-labels-idx1-ubyte{ext}", np.arange(30) % 10, gz)
+    data = load_dataset("mnist", data_dir=str(tmp_path))
+    assert data.x.shape == (30, 1, 28, 28) and data.n_classes == 10
+    assert torch.allclose(data.x[0, 0], torch.from_numpy(imgs[0]).float() / 127.5 - 1)
+    assert data.y.tolist() == (np.arange(30) % 10).tolist()
+
+
+def test_mnist_offline_without_files_says_where_to_put_them(tmp_path, monkeypatch):
+    def offline(*a, **k):
+        raise OSError("network is unreachable")
+    import torchvision
+    monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
+    with pytest.raises(DatasetError, match="Put train-images-idx3-ubyte.gz"):
+        load_dataset("mnist", data_dir=str(tmp_path))
+
+
+def test_truncated_idx_file_is_reported(tmp_path):
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((5, 28, 28)), False)
+    p = tmp_path / "t10k-images-idx3-ubyte"
+    p.write_bytes(p.read_bytes()[:-100])
+    with pytest.raises(DatasetError, match="truncated"):
+        load_dataset("mnist", data_dir=str(tmp_path))
+
+
+def test_folder_of_mixed_images_is_resized_and_non_images_counted(tmp_path):
+    from PIL import Image
+    Image.new("RGB", (40, 30), (255, 0, 0)).save(tmp_path / "a.png")
+    Image.new("L", (20, 50), 128).save(tmp_path / "b.jpg")
+    Image.new("RGBA", (64, 64), (0, 0, 255, 128)).save(tmp_path / "c.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    data = load_dataset(f"folder:{tmp_path}", image_size=16)
+    assert data.x.shape == (3, 3, 16, 16) and data.info["skipped"] == 1
+    assert data.x[0, 0].mean() > 0.9 and data.x[0, 2].mean() < -0.9  # the red one stays red
+
+
+def test_empty_folder_and_unknown_name_fail_clearly(tmp_path):
+    (tmp_path / "x.txt").write_text("hi")
+    with pytest.raises(DatasetError, match="no images found"):
+        load_dataset(f"folder:{tmp_path}")
+    with pytest.raises(DatasetError, match="unknown dataset 'nope'"):
+        load_dataset("nope")
+
+
+def test_batch_stream_covers_an_epoch_without_repeats(small_digits):
+    s = BatchStream(small_digits, 50)
+    g = torch.Generator().manual_seed(0)
+    seen = torch.cat([s.next(g)[1] for _ in range(4)])
+    assert s.epoch == 0 and seen.shape == (200,)
+    assert torch.equal(torch.sort(seen).values, torch.sort(small_digits.y).values)
+    s.next(g)
+    assert s.epoch == 1

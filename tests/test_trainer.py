@@ -1,0 +1,97 @@
+import math
+
+import pytest
+import torch
+
+from conftest import tiny_config
+from gan.datasets import load_dataset
+from gan.losses import LOSSES
+from gan.models import MODELS
+from gan.trainer import Trainer, TrainingDiverged
+
+
+def _params(m):
+    return torch.cat([p.detach().flatten().clone() for p in m.parameters()])
+
+
+def _two_steps(trainer):
+    g0, d0 = _params(trainer.G), _params(trainer.D)
+    stats = [trainer.step(), trainer.step()]
+    for s in stats:
+        for k in ("d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm", "images_per_s"):
+            assert isinstance(s[k], float) and math.isfinite(s[k]), k
+    assert not torch.equal(g0, _params(trainer.G)), "G did not move"
+    assert not torch.equal(d0, _params(trainer.D)), "D did not move"
+    return stats
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_every_loss_trains_two_finite_steps(loss):
+    _two_steps(Trainer(tiny_config(dataset="ring8", loss=loss)))
+
+
+@pytest.mark.parametrize("dataset,model", [("gaussian1d", "toy"), ("spiral", "toy"), ("grid25", "mlp"),
+                                           ("digits", "dcgan"), ("digits", "mlp")])
+def test_models_train_on_their_data(dataset, model, small_digits):
+    data = small_digits if dataset == "digits" else load_dataset(dataset)
+    t = Trainer(tiny_config(dataset=dataset, model=model), data=data)
+    stats = _two_steps(t)
+    assert stats[-1]["step"] == 2
+    assert t.fixed_samples().shape[1:] == data.shape
+
+
+def test_every_model_is_trained_somewhere():
+    assert {"toy", "mlp", "dcgan"} == set(MODELS)
+
+
+def test_conditional_default_on_labelled_images(small_digits):
+    t = Trainer(tiny_config(dataset="digits"), data=small_digits)
+    assert t.conditional and t.fixed_y.tolist()[:20] == [0] * 10 + [1] * 10
+    t2 = Trainer(tiny_config(dataset="digits", conditional=False), data=small_digits)
+    assert not t2.conditional and t2.fixed_y is None
+
+
+def test_same_seed_same_run_and_other_seed_differs():
+    runs = []
+    for seed in (0, 0, 1):
+        t = Trainer(tiny_config(dataset="ring8", seed=seed))
+        for _ in range(3):
+            t.step()
+        runs.append(_params(t.G))
+    assert torch.equal(runs[0], runs[1])
+    assert not torch.equal(runs[0], runs[2])
+
+
+def test_ema_copy_lags_the_generator():
+    t = Trainer(tiny_config(dataset="ring8", ema=0.99))
+    for _ in range(5):
+        t.step()
+    assert t.G_ema is not None and not torch.equal(_params(t.G), _params(t.G_ema))
+    assert t.sampler_module() is t.G_ema
+
+
+def test_callbacks_see_every_step():
+    t = Trainer(tiny_config(dataset="ring8"))
+    seen = []
+    t.add_callback("on_step", lambda tr, st: seen.append(st["step"]))
+    t.train(steps=3)
+    assert seen == [1, 2, 3]
+
+
+def test_nan_loss_stops_without_touching_weights():
+    t = Trainer(tiny_config(dataset="ring8"))
+    t.step()
+    before = _params(t.D)
+    with torch.no_grad():
+        next(t.D.parameters()).fill_(float("nan"))
+    with pytest.raises(TrainingDiverged, match="became nan"):
+        t.step()
+    assert t.step_count == 1
+    assert torch.isnan(_params(t.D)).any() and not torch.isnan(before).any()
+
+
+def test_history_is_bounded_over_many_steps():
+    t = Trainer(tiny_config(dataset="gaussian1d", batch_size=4, width=4), history_points=50)
+    t.train(steps=400)
+    assert len(t.history) < 50
+    assert t.history.data["step"][-1] >= 384 and t.history.stride >= 8
