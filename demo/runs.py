@@ -1,0 +1,492 @@
+"""Training runs behind the page: the ONE place in the app with threads and locks.
+
+A `Run` owns a Trainer and a background thread that loops `trainer.step()` until asked to stop
+(a threading.Event checked between steps, so Stop takes effect within one step). About once a
+second the thread publishes an immutable `Snapshot`: the status, downsampled history, the
+fixed-noise grid and a frozen CPU copy of G. The page only ever reads snapshots, never live weights,
+so polling costs nothing per viewer and idle pages cost nothing at all.
+
+A `RunManager` holds the runs of all visitors: a run belongs to the session that started it
+(others may watch, not stop), and concurrent runs are capped (GAN_MAX_RUNS, default 1).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import re
+import threading
+import time
+import traceback
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from gan.checkpoint import CheckpointError, load_state, model_config, save_checkpoint
+from gan.config import ConfigError, TrainConfig, from_dict
+from gan.datasets import Dataset, load_dataset
+from gan.images import image_grid, scatter
+from gan.latent import principal_directions
+from gan.trainer import Trainer, TrainingDiverged
+
+log = logging.getLogger("gan.demo")
+ROOT = Path(__file__).resolve().parent.parent
+CHECKPOINT_DIR = ROOT / "checkpoints"
+ACTIVE = ("starting", "loading", "running", "stopping")
+CHART_POINTS = 300  # charts never get more points than this, however long the run
+MAX_FRAMES = 60  # time-lapse frames kept per run (thinned by half when full)
+
+
+class RunBusy(RuntimeError):
+    """The cap on concurrent runs is reached."""
+
+
+class NotOwner(PermissionError):
+    """A visitor tried to change a run that another visitor started."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the page may read: published by the training thread, never mutated afterwards."""
+
+    run_id: str
+    version: int
+    status: dict[str, Any]
+    history: dict[str, list[float]]
+    grid: np.ndarray | None
+    generator: torch.nn.Module | None
+    kind: str = "image"  # "1d", "2d" or "image"
+    z_dim: int = 0
+    n_classes: int = 0
+    real: torch.Tensor | None = None  # real points drawn once, the backdrop of point scatters
+
+
+def _slug(text: str) -> str:
+    """A safe piece of a file name."""
+    return re.sub(r"[^A-Za-z0-9_]+", "-", text.split("/")[-1])[:24].strip("-") or "run"
+
+
+def downsample(columns: dict[str, list[float]], points: int = CHART_POINTS) -> dict[str, list[float]]:
+    """Every k-th row (and always the last) so that at most `points` rows remain."""
+    n = len(columns.get("step", []))
+    if n <= points:
+        return {k: list(v) for k, v in columns.items()}
+    idx = list(range(0, n, -(-n // points)))
+    if idx[-1] != n - 1:
+        idx.append(n - 1)
+    return {k: [v[i] for i in idx] for k, v in columns.items()}
+
+
+def render_grid(trainer: Trainer, real: torch.Tensor | None = None) -> np.ndarray:
+    """The fixed-noise samples as a picture: a grid (one row per class when conditional) or a scatter."""
+    samples = trainer.fixed_samples()
+    if samples.dim() == 4:
+        return image_grid(samples, nrow=10 if trainer.conditional else 8)
+    return scatter(samples, real=real, size=360)
+
+
+class Run:
+    """One training run: a Trainer, its thread, its snapshots, checkpoints and time-lapse frames."""
+
+    def __init__(self, owner: str, *, build: Callable[[], Trainer], label: str,
+                 checkpoint_dir: Path, autosave_every: int = 500, publish_every: float = 1.0,
+                 max_steps: int | None = None) -> None:
+        self.id = f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+        self.owner = owner
+        self._build = build
+        self.trainer: Trainer | None = None
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self.autosave_every = int(autosave_every)
+        self.publish_every = float(publish_every)
+        self.max_steps = max_steps
+        self._lock = threading.Lock()  # guards the fields below; never held during a step
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._requests: queue.Queue = queue.Queue()
+        self._status: dict[str, Any] = {"state": "starting", "step": 0, "epoch": 0, "images_per_s": 0.0,
+                                        "elapsed": 0.0, "d_loss": None, "g_loss": None, "d_real": None,
+                                        "d_fake": None, "error": None, "warning": None, "run_id": self.id,
+                                        "checkpoint": None}
+        self._snap = Snapshot(self.id, 0, dict(self._status), {}, None, None)
+        self._frames: list[np.ndarray] = []
+        self._frame_every, self._publishes = 1, 0
+        self._directions: tuple[int, torch.Tensor, torch.Tensor] | None = None
+        self._dir_lock = threading.Lock()
+        self._real: torch.Tensor | None = None
+        self.last_seen = time.monotonic()
+
+    # ---- reading (any thread) ---------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        return self._status["state"]
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._status)
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            return self._snap
+
+    def frames(self) -> list[np.ndarray]:
+        with self._lock:
+            return list(self._frames)
+
+    def thread_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def directions(self, k: int = 8, *, recompute: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Principal latent directions of the published G, computed once and shared by all viewers."""
+        with self._dir_lock:
+            snap = self.snapshot()
+            if snap.generator is None:
+                raise RuntimeError("no generator yet: start training or load a checkpoint first")
+            if recompute or self._directions is None or self._directions[1].shape[0] < min(k, snap.z_dim):
+                dirs, var = principal_directions(snap.generator, n=1000, k=max(k, 10), seed=0)
+                self._directions = (snap.version, dirs, var)
+            return self._directions[1], self._directions[2]
+
+    # ---- control (request threads) ----------------------------------------------------------------
+    def start(self) -> None:
+        """Start (or resume) the training thread; a no-op while it runs."""
+        with self._lock:
+            if self.thread_alive():
+                return
+            self._stop.clear()
+            self._status.update(state="starting", error=None)
+            self._thread = threading.Thread(target=self._main, name=f"train-{self.id}", daemon=True)
+            self._thread.start()
+
+    def stop(self, wait: float = 30.0) -> None:
+        """Ask the thread to stop after the current step, and wait for it (it saves a checkpoint)."""
+        self._stop.set()
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(wait)
+
+    def call(self, fn: Callable[[Trainer], Any], timeout: float = 60.0) -> Any:
+        """Run fn(trainer) between two steps (or at once when no thread runs) and return its result."""
+        with self._lock:
+            queued = self.thread_alive() and self._status["state"] in ACTIVE
+            if queued:
+                box: dict[str, Any] = {}
+                done = threading.Event()
+                self._requests.put((fn, box, done))
+        if not queued:
+            if self.trainer is None:
+                raise RuntimeError("this run has no trainer yet")
+            return fn(self.trainer)
+        if not done.wait(timeout):
+            raise TimeoutError("the training thread did not answer in time")
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
+
+    def save(self, path: Path | None = None) -> Path:
+        """Save a checkpoint now (between steps); returns its path."""
+        return self.call(lambda tr: self._save(tr, path))
+
+    # ---- the training thread -------------------------------------------------------------------------
+    def _main(self) -> None:
+        t_start = time.monotonic()
+        base_elapsed = float(self._status.get("elapsed") or 0.0)
+        try:
+            if self.trainer is None:
+                self._set(state="loading")
+                self.trainer = self._build()
+                if self.trainer.data.kind != "image":
+                    self._real = self.trainer.data.sample_real(1000, torch.Generator().manual_seed(1))[0]
+                self._publish(self.trainer, force=True)
+            if self._stop.is_set():
+                return
+            tr = self.trainer
+            t_start = time.monotonic()  # elapsed counts training time, not loading
+            self._set(state="running")
+            next_pub = time.monotonic() + self.publish_every
+            while not self._stop.is_set():
+                self._serve_requests(tr)
+                stats = tr.step()
+                self._set(**{k: stats[k] for k in ("step", "epoch", "d_loss", "g_loss", "d_real", "d_fake",
+                                                  "images_per_s")},
+                          elapsed=base_elapsed + time.monotonic() - t_start)
+                if self.autosave_every and stats["step"] % self.autosave_every == 0:
+                    self._autosave(tr)
+                if time.monotonic() >= next_pub:
+                    cost = self._publish(tr)
+                    # keep publishing under ~4% of the thread's time, however slow rendering is
+                    next_pub = time.monotonic() + max(self.publish_every, 25 * cost)
+                if self.max_steps is not None and stats["step"] >= self.max_steps:
+                    break
+            self._set(state="stopping")
+            self._autosave(tr)
+            self._publish(tr, force=True)
+            self._set(state="stopped")
+        except TrainingDiverged as e:
+            last = self._status.get("checkpoint")
+            kept = f" The last good checkpoint is kept: {last}." if last else ""
+            self._set(state="diverged", error=f"Training stopped: {e}.{kept} Try a lower learning rate "
+                                              f"or another loss.")
+            self._safe_publish()
+        except (ConfigError, CheckpointError, ValueError, RuntimeError, OSError, MemoryError) as e:
+            log.warning("run %s failed: %s", self.id, traceback.format_exc())
+            self._set(state="error", error=f"{type(e).__name__}: {e}")
+            self._safe_publish()
+        except Exception as e:  # noqa: BLE001 - any error must reach the page, not kill the app
+            log.error("run %s crashed: %s", self.id, traceback.format_exc())
+            self._set(state="error", error=f"{type(e).__name__}: {e}")
+            self._safe_publish()
+        finally:
+            with self._lock:
+                if self._status["state"] in ACTIVE:
+                    self._status["state"] = "stopped"
+            if self.trainer is not None:
+                self._serve_requests(self.trainer)  # anyone who queued while we were ending
+            else:
+                self._fail_requests(RuntimeError("the run ended before it could answer"))
+
+    def _set(self, **kw: Any) -> None:
+        with self._lock:
+            self._status.update(kw)
+
+    def _serve_requests(self, tr: Trainer) -> None:
+        while True:
+            try:
+                fn, box, done = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                box["result"] = fn(tr)
+            except Exception as e:  # noqa: BLE001 - handed back to the caller
+                box["error"] = e
+            done.set()
+
+    def _fail_requests(self, err: Exception) -> None:
+        while True:
+            try:
+                _, box, done = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            box["error"] = err
+            done.set()
+
+    def _safe_publish(self) -> None:
+        if self.trainer is not None:
+            try:
+                self._publish(self.trainer, force=True)
+            except Exception:  # noqa: BLE001 - publishing must not hide the original error
+                log.warning("publish after error failed: %s", traceback.format_exc())
+
+    def _publish(self, tr: Trainer, force: bool = False) -> float:
+        """Render and publish a snapshot; returns the seconds it took."""
+        t0 = time.perf_counter()
+        grid = render_grid(tr, self._real)
+        gen = tr.snapshot_generator()
+        hist = downsample(tr.history.columns())
+        with self._lock:
+            status = dict(self._status, metrics=dict(tr.metrics), dataset=tr.cfg.dataset, model=tr.cfg.model,
+                          loss=tr.cfg.loss, conditional=tr.conditional, step=tr.step_count)
+            self._status["step"] = tr.step_count
+            self._snap = Snapshot(self.id, self._snap.version + 1, status, hist, grid, gen, tr.data.kind,
+                                  tr.model_config.z_dim, tr.model_config.n_classes, self._real)
+            self._publishes += 1
+            if force or self._publishes % self._frame_every == 0:
+                self._frames.append(grid)
+                if len(self._frames) > MAX_FRAMES:
+                    self._frames = self._frames[::2]
+                    self._frame_every *= 2
+        return time.perf_counter() - t0
+
+    def _autosave(self, tr: Trainer) -> None:
+        """Save, but let a full disk or a read-only folder warn on the page instead of ending the run."""
+        try:
+            self._save(tr)
+            self._set(warning=None)
+        except OSError as e:
+            log.warning("autosave of %s failed: %s", self.id, e)
+            self._set(warning=f"could not save a checkpoint to {self.checkpoint_dir}: {e.strerror or e}")
+
+    def _save(self, tr: Trainer, path: Path | None = None) -> Path:
+        path = Path(path) if path is not None else self.checkpoint_dir / f"{self.id}.pt"
+        save_checkpoint(tr, str(path), extra={"run_id": self.id})
+        meta = {"run_id": self.id, "dataset": tr.cfg.dataset, "model": tr.cfg.model, "loss": tr.cfg.loss,
+                "step": tr.step_count, "saved_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "d_loss": tr.history.last("d_loss"), "g_loss": tr.history.last("g_loss")}
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(meta))
+        os.replace(tmp, path.with_suffix(".json"))
+        self._set(checkpoint=str(path))
+        return path
+
+
+@dataclass
+class RunManager:
+    """All runs of all visitors: the cap, ownership, a dataset cache and the checkpoint folder."""
+
+    max_runs: int = field(default_factory=lambda: int(os.environ.get("GAN_MAX_RUNS", "1")))
+    checkpoint_dir: Path = CHECKPOINT_DIR
+    autosave_every: int = field(default_factory=lambda: int(os.environ.get("GAN_AUTOSAVE_EVERY", "500")))
+    publish_every: float = 1.0
+    keep_runs: int = 8  # finished runs kept in memory (their checkpoints stay on disk regardless)
+
+    def __post_init__(self) -> None:
+        self.checkpoint_dir = Path(self.checkpoint_dir)
+        self._lock = threading.Lock()
+        self._runs: OrderedDict[str, Run] = OrderedDict()
+        self._data: OrderedDict[tuple, Dataset] = OrderedDict()
+        self._data_lock = threading.Lock()
+
+    # ---- queries -------------------------------------------------------------------------------------
+    def runs(self) -> list[Run]:
+        with self._lock:
+            return list(self._runs.values())
+
+    def active_runs(self) -> list[Run]:
+        return [r for r in self.runs() if r.active]
+
+    def own_run(self, owner: str) -> Run | None:
+        """The latest run this visitor started or loaded."""
+        mine = [r for r in self.runs() if r.owner == owner]
+        return mine[-1] if mine else None
+
+    def run_for(self, owner: str) -> Run | None:
+        """What this visitor watches: their own run, else the latest active run, else the latest run."""
+        own = self.own_run(owner)
+        if own is not None:
+            own.last_seen = time.monotonic()
+            return own
+        runs = self.runs()
+        active = [r for r in runs if r.active]
+        return active[-1] if active else (runs[-1] if runs else None)
+
+    # ---- control -------------------------------------------------------------------------------------
+    def start(self, owner: str, cfg: TrainConfig, *, max_steps: int | None = None) -> Run:
+        """Start a new run for `owner`; raises ConfigError or RunBusy with a message meant for the page."""
+        cfg.validate()
+        label = f"{_slug(cfg.dataset)}-{cfg.loss}"
+        run = Run(owner, build=lambda: Trainer(cfg, data=self._dataset(cfg)), label=label,
+                  checkpoint_dir=self.checkpoint_dir, autosave_every=self.autosave_every,
+                  publish_every=self.publish_every, max_steps=max_steps)
+        self._admit(owner, run)
+        run.start()
+        return run
+
+    def load(self, owner: str, path: str | os.PathLike, *, resume: bool = False) -> Run:
+        """Load a checkpoint (weights only, refused if it holds code) as a run owned by `owner`."""
+        state = load_state(str(path))
+        cfg = from_dict(TrainConfig, dict(state["train_config"]))
+        mc = model_config(state)
+
+        def build() -> Trainer:
+            tr = Trainer(cfg, data=self._dataset(cfg), model_config=mc)
+            try:
+                tr.load_state_dict(state)
+            except (RuntimeError, KeyError, TypeError, ValueError) as e:
+                raise CheckpointError(f"the checkpoint does not fit its own config: {str(e)[:200]}") from None
+            return tr
+
+        label = f"ckpt-{_slug(cfg.dataset)}"
+        run = Run(owner, build=build, label=label, checkpoint_dir=self.checkpoint_dir,
+                  autosave_every=self.autosave_every, publish_every=self.publish_every)
+        run._status["elapsed"] = 0.0
+        if not resume:
+            run._stop.set()  # build and publish, then stay stopped
+        self._admit(owner, run)
+        run.start()
+        return run
+
+    def resume(self, owner: str) -> Run:
+        run = self.own_run(owner)
+        if run is None:
+            raise LookupError("nothing to resume: start a run or load a checkpoint first")
+        if run.active:
+            return run
+        if run.trainer is None:
+            raise LookupError("this run could not be built; start a new one")
+        with self._lock:
+            self._check_cap(exclude=run)
+            run._status["state"] = "starting"  # counted by the cap from now on
+        run.start()
+        return run
+
+    def stop(self, owner: str, wait: float = 30.0) -> Run:
+        run = self.own_run(owner)
+        if run is None or not run.active:
+            watched = self.run_for(owner)
+            if watched is not None and watched.active and watched.owner != owner:
+                raise NotOwner("this run belongs to another visitor: you can watch it but not stop it")
+            if run is None:
+                raise LookupError("you have no run to stop")
+            return run
+        run.stop(wait)
+        return run
+
+    def reset(self, owner: str) -> None:
+        """Stop and forget this visitor's run (its checkpoint stays on disk)."""
+        run = self.own_run(owner)
+        if run is None:
+            return
+        run.stop()
+        with self._lock:
+            self._runs.pop(run.id, None)
+
+    def shutdown(self, wait: float = 30.0) -> None:
+        """Stop every run and wait for every thread (used on exit and by tests)."""
+        for r in self.runs():
+            r._stop.set()
+        for r in self.runs():
+            r.stop(wait)
+
+    def warm_up(self) -> threading.Thread:
+        """Pay torch's one-off lazy imports (seconds) in the background, so the first Train starts fast."""
+        def work() -> None:
+            try:
+                Trainer(TrainConfig(dataset="ring8", batch_size=8, width=8, device="cpu")).step()
+            except Exception:  # noqa: BLE001 - only an optimisation
+                log.debug("warm-up failed: %s", traceback.format_exc())
+        t = threading.Thread(target=work, name="warm-up", daemon=True)
+        t.start()
+        return t
+
+    # ---- internals -----------------------------------------------------------------------------------
+    def _check_cap(self, exclude: Run | None = None) -> None:
+        n = sum(1 for r in self._runs.values() if r.active and r is not exclude)
+        if n >= self.max_runs:
+            raise RunBusy(f"The server is busy: {n} run(s) already training (limit {self.max_runs}). "
+                          f"You can watch the current run, or try again when it stops.")
+
+    def _admit(self, owner: str, run: Run) -> None:
+        with self._lock:
+            mine = [r for r in self._runs.values() if r.owner == owner]
+            if any(r.active for r in mine):
+                raise RunBusy("you already have a run training: stop it first")
+            self._check_cap()
+            self._runs[run.id] = run
+            idle = [r for r in self._runs.values() if not r.active and not r.thread_alive()]
+            while len(self._runs) > self.keep_runs + self.max_runs and idle:
+                self._runs.pop(idle.pop(0).id, None)
+
+    def _dataset(self, cfg: TrainConfig) -> Dataset:
+        key = (cfg.dataset, cfg.data_dir, cfg.seed, cfg.image_size)
+        with self._data_lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+            data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed, image_size=cfg.image_size)
+            self._data[key] = data
+            while len(self._data) > 2:
+                self._data.popitem(last=False)
+            return data
+
+
+__all__ = ["ACTIVE", "CHECKPOINT_DIR", "ROOT", "NotOwner", "Run", "RunBusy", "RunManager", "Snapshot",
+           "downsample", "render_grid"]
