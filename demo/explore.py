@@ -29,12 +29,10 @@ def _labels(snap, n: int, class_label: int | None) -> torch.Tensor | None:
     return torch.full((n,), min(int(class_label), snap.n_classes - 1), dtype=torch.long)
 
 
-def _points(snap, samples: torch.Tensor, highlight: torch.Tensor | None = None) -> np.ndarray:
-    extent = None
-    if snap.real is not None:
-        extent = float(snap.real.abs().max()) * 1.3 + 1e-6
-    img = scatter(samples, real=snap.real, size=360, extent=extent)
-    return img
+def _points(snap, samples: torch.Tensor) -> np.ndarray:
+    """Generated points (orange) over the real ones (blue), on the same axes as the fixed grid."""
+    extent = float(snap.real.abs().max()) * 1.3 + 1e-6 if snap.real is not None else None
+    return scatter(samples, real=snap.real, size=360, extent=extent)
 
 
 def sample_grid(snap, n: int = 64, seed: int = 0, *, class_label: int | None = None,

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import queue
-import re
 import threading
 import time
 import traceback
@@ -31,16 +30,15 @@ import torch
 from gan.checkpoint import CheckpointError, load_state, model_config, save_checkpoint
 from gan.config import ConfigError, TrainConfig, from_dict
 from gan.datasets import Dataset, load_dataset
-from gan.images import image_grid, scatter
 from gan.latent import principal_directions
 from gan.trainer import Trainer, TrainingDiverged
+
+from .snapshot import MAX_FRAMES, Snapshot, downsample, render_grid, slug
 
 log = logging.getLogger("gan.demo")
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT_DIR = ROOT / "checkpoints"
 ACTIVE = ("starting", "loading", "running", "stopping")
-CHART_POINTS = 300  # charts never get more points than this, however long the run
-MAX_FRAMES = 60  # time-lapse frames kept per run (thinned by half when full)
 
 
 class RunBusy(RuntimeError):
@@ -49,46 +47,6 @@ class RunBusy(RuntimeError):
 
 class NotOwner(PermissionError):
     """A visitor tried to change a run that another visitor started."""
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What the page may read: published by the training thread, never mutated afterwards."""
-
-    run_id: str
-    version: int
-    status: dict[str, Any]
-    history: dict[str, list[float]]
-    grid: np.ndarray | None
-    generator: torch.nn.Module | None
-    kind: str = "image"  # "1d", "2d" or "image"
-    z_dim: int = 0
-    n_classes: int = 0
-    real: torch.Tensor | None = None  # real points drawn once, the backdrop of point scatters
-
-
-def _slug(text: str) -> str:
-    """A safe piece of a file name."""
-    return re.sub(r"[^A-Za-z0-9_]+", "-", text.split("/")[-1])[:24].strip("-") or "run"
-
-
-def downsample(columns: dict[str, list[float]], points: int = CHART_POINTS) -> dict[str, list[float]]:
-    """Every k-th row (and always the last) so that at most `points` rows remain."""
-    n = len(columns.get("step", []))
-    if n <= points:
-        return {k: list(v) for k, v in columns.items()}
-    idx = list(range(0, n, -(-n // points)))
-    if idx[-1] != n - 1:
-        idx.append(n - 1)
-    return {k: [v[i] for i in idx] for k, v in columns.items()}
-
-
-def render_grid(trainer: Trainer, real: torch.Tensor | None = None) -> np.ndarray:
-    """The fixed-noise samples as a picture: a grid (one row per class when conditional) or a scatter."""
-    samples = trainer.fixed_samples()
-    if samples.dim() == 4:
-        return image_grid(samples, nrow=10 if trainer.conditional else 8)
-    return scatter(samples, real=real, size=360)
 
 
 class Run:
@@ -108,6 +66,7 @@ class Run:
         self._lock = threading.Lock()  # guards the fields below; never held during a step
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._train = True
         self._requests: queue.Queue = queue.Queue()
         self._status: dict[str, Any] = {"state": "starting", "step": 0, "epoch": 0, "images_per_s": 0.0,
                                         "elapsed": 0.0, "d_loss": None, "g_loss": None, "d_real": None,
@@ -157,12 +116,14 @@ class Run:
             return self._directions[1], self._directions[2]
 
     # ---- control (request threads) ----------------------------------------------------------------
-    def start(self) -> None:
-        """Start (or resume) the training thread; a no-op while it runs."""
+    def start(self, train: bool = True) -> None:
+        """Start (or resume) the training thread; a no-op while it runs. train=False only builds the
+        trainer and publishes a snapshot (a loaded checkpoint, ready to explore or resume)."""
         with self._lock:
             if self.thread_alive():
                 return
             self._stop.clear()
+            self._train = train
             self._status.update(state="starting", error=None)
             self._thread = threading.Thread(target=self._main, name=f"train-{self.id}", daemon=True)
             self._thread.start()
@@ -207,7 +168,7 @@ class Run:
                 if self.trainer.data.kind != "image":
                     self._real = self.trainer.data.sample_real(1000, torch.Generator().manual_seed(1))[0]
                 self._publish(self.trainer, force=True)
-            if self._stop.is_set():
+            if self._stop.is_set() or not self._train:
                 return
             tr = self.trainer
             t_start = time.monotonic()  # elapsed counts training time, not loading
@@ -372,7 +333,7 @@ class RunManager:
     def start(self, owner: str, cfg: TrainConfig, *, max_steps: int | None = None) -> Run:
         """Start a new run for `owner`; raises ConfigError or RunBusy with a message meant for the page."""
         cfg.validate()
-        label = f"{_slug(cfg.dataset)}-{cfg.loss}"
+        label = f"{slug(cfg.dataset)}-{cfg.loss}"
         run = Run(owner, build=lambda: Trainer(cfg, data=self._dataset(cfg)), label=label,
                   checkpoint_dir=self.checkpoint_dir, autosave_every=self.autosave_every,
                   publish_every=self.publish_every, max_steps=max_steps)
@@ -394,14 +355,11 @@ class RunManager:
                 raise CheckpointError(f"the checkpoint does not fit its own config: {str(e)[:200]}") from None
             return tr
 
-        label = f"ckpt-{_slug(cfg.dataset)}"
+        label = f"ckpt-{slug(cfg.dataset)}"
         run = Run(owner, build=build, label=label, checkpoint_dir=self.checkpoint_dir,
                   autosave_every=self.autosave_every, publish_every=self.publish_every)
-        run._status["elapsed"] = 0.0
-        if not resume:
-            run._stop.set()  # build and publish, then stay stopped
         self._admit(owner, run)
-        run.start()
+        run.start(train=resume)
         return run
 
     def resume(self, owner: str) -> Run:
@@ -488,5 +446,4 @@ class RunManager:
             return data
 
 
-__all__ = ["ACTIVE", "CHECKPOINT_DIR", "ROOT", "NotOwner", "Run", "RunBusy", "RunManager", "Snapshot",
-           "downsample", "render_grid"]
+__all__ = ["ACTIVE", "CHECKPOINT_DIR", "ROOT", "NotOwner", "Run", "RunBusy", "RunManager", "Snapshot"]
