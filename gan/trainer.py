@@ -76,6 +76,7 @@ class Trainer:
         self.callbacks: dict[str, list[Callable[..., Any]]] = defaultdict(list)
         self._speed = 0.0
         self.fixed_z, self.fixed_y = self._fixed_noise(cfg.seed)
+        self._joint_d = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
 
     # ---- set-up helpers --------------------------------------------------------------------
     @property
@@ -113,7 +114,11 @@ class Trainer:
         fake = self.G(z, y)  # (B, *shape); reused for the G step, never generated twice
 
         self.D.requires_grad_(True)
-        d_real, d_fake = self.D(x, y), self.D(fake.detach(), y)
+        if self._joint_d:  # one D pass over real and fake: fewer ops, same result (D has no batch norm)
+            both = self.D(torch.cat([x, fake.detach()]), None if y is None else torch.cat([y, y]))
+            d_real, d_fake = both[: x.shape[0]], both[x.shape[0]:]  # (B,), (B,)
+        else:
+            d_real, d_fake = self.D(x, y), self.D(fake.detach(), y)
         d_loss = self.loss.d(d_real, d_fake)
         if self.loss.penalty:
             d_loss = d_loss + cfg.gp_weight * gradient_penalty(self.D, x, fake.detach(), y, generator=self.gen)
