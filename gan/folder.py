@@ -48,3 +48,76 @@ def load_folder(path: str, *, image_size: int = 32) -> Dataset:
     x = x.unsqueeze(1) if grey else x.permute(0, 3, 1, 2)  # (N, C, S, S)
     return Dataset(f"folder:{path}", "image", tuple(x.shape[1:]), x=x.contiguous(),
                    info={"images": len(imgs), "skipped": skipped})
+
+
+class UnsafeArchive(DatasetError):
+    """A zip that escapes its folder, is too large, or unpacks to far more than it weighs."""
+
+
+MAX_ZIP_MEMBERS = 60_000
+MAX_UNPACKED_BYTES = 512 * 2**20  # 512 MiB unpacked in all
+MAX_RATIO = 200  # a member may not unpack to more than 200x its compressed size
+
+
+def _safe_member(name: str) -> bool:
+    """False for absolute paths, drive letters and any '..' component."""
+    norm = name.replace("\\", "/")
+    if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":"):
+        return False
+    return ".." not in norm.split("/")
+
+
+def extract_zip(path: str, dest: str, *, max_bytes: int = MAX_UNPACKED_BYTES,
+                max_members: int = MAX_ZIP_MEMBERS) -> int:
+    """Unpack `path` into `dest` safely; refuses escaping paths and zip bombs before unpacking them in full.
+
+    The declared sizes are checked first, then every member is streamed with a byte budget, so a zip that
+    lies about its sizes is stopped as soon as it passes the budget. Returns the number of files written.
+    """
+    import shutil
+    import zipfile
+
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise DatasetError(f"{os.path.basename(path)!r} is not a readable zip file ({e})") from None
+    with zf:
+        members = [m for m in zf.infolist() if not m.is_dir()]
+        if len(members) > max_members:
+            raise UnsafeArchive(f"zip holds {len(members)} files; the limit is {max_members}")
+        for m in members:
+            if not _safe_member(m.filename):
+                raise UnsafeArchive(f"zip member {m.filename!r} would be written outside its folder; refused")
+        declared = sum(m.file_size for m in members)
+        if declared > max_bytes:
+            raise UnsafeArchive(f"zip would unpack to {declared / 2**20:.0f} MiB; the limit is "
+                                f"{max_bytes / 2**20:.0f} MiB")
+        for m in members:
+            if m.compress_size and m.file_size / m.compress_size > MAX_RATIO:
+                raise UnsafeArchive(f"zip member {m.filename!r} expands {m.file_size // m.compress_size}x: "
+                                    f"refused as a zip bomb")
+        root = os.path.realpath(dest)
+        budget, written = max_bytes, 0
+        for m in members:
+            target = os.path.realpath(os.path.join(root, m.filename))
+            if not target.startswith(root + os.sep):
+                raise UnsafeArchive(f"zip member {m.filename!r} would be written outside its folder; refused")
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with zf.open(m) as src, open(target, "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    budget -= len(chunk)
+                    if budget < 0:
+                        dst.close()
+                        shutil.rmtree(root, ignore_errors=True)
+                        raise UnsafeArchive("zip unpacks to more than it declares: refused as a zip bomb")
+                    dst.write(chunk)
+            written += 1
+        return written
+
+
+def load_zip(path: str, dest: str, *, image_size: int = 32) -> Dataset:
+    """Unpack a zip of images safely into `dest` and load it as a folder dataset."""
+    extract_zip(path, dest)
+    data = load_folder(dest, image_size=image_size)
+    data.name = f"zip:{os.path.basename(path)}"
+    return data
