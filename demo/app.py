@@ -32,6 +32,7 @@ from gan.models import MODELS  # noqa: E402
 
 from demo.handlers import EXPORT_DIR, MAX_UPLOAD_MB, N_SLIDERS, Handlers  # noqa: E402
 from demo.runs import RunManager  # noqa: E402
+from demo.views import control_defaults  # noqa: E402
 
 TITLE = "GAN Lab: watch a GAN learn"
 INTRO = ("A generator G turns noise z into samples; a discriminator D outputs the probability that its input "
@@ -52,26 +53,28 @@ EXTRA_TABS: list[Callable[[AppContext], None]] = []
 TRAIN_EXTRAS: list[Callable[[AppContext], None]] = []
 
 
-def _train_tab(c: dict[str, Any]) -> None:
+def _train_tab(c: dict[str, Any], defaults: dict[str, Any]) -> None:
     with gr.Row():
-        c["dataset"] = gr.Dropdown(dataset_names(), value="digits", label="Dataset", allow_custom_value=True,
+        c["dataset"] = gr.Dropdown(dataset_names(), value=defaults.get("dataset", "digits"), label="Dataset",
+                                   allow_custom_value=True,
                                    info="built-in sets need no download; folder:PATH for your own images")
         c["model"] = gr.Dropdown(["auto"] + sorted(MODELS), value="auto", label="Model",
                                  info="auto: dcgan for images, toy MLP for points")
         c["loss"] = gr.Dropdown(sorted(LOSSES), value="bce", label="Loss")
+    d = {**control_defaults(defaults.get("dataset", "digits")), **defaults}
     with gr.Row():
-        c["batch_size"] = gr.Number(None, label="Batch size", precision=0, info="blank: dataset default")
-        c["lr"] = gr.Number(None, label="Learning rate", info="blank: dataset default")
+        c["batch_size"] = gr.Number(d["batch_size"], label="Batch size", precision=0)
+        c["lr"] = gr.Number(d["lr"], label="Learning rate")
         c["seed"] = gr.Number(0, label="Seed", precision=0)
-        c["z_dim"] = gr.Number(None, label="z dimensions", precision=0, info="blank: default")
-        c["width"] = gr.Number(None, label="Width", precision=0, info="blank: default")
+        c["z_dim"] = gr.Number(d["z_dim"], label="z dimensions", precision=0)
+        c["width"] = gr.Number(d["width"], label="Width", precision=0, info="hidden units / base channels")
     with gr.Row():
         c["train"] = gr.Button("Train", variant="primary", elem_id="train-btn")
         c["stop"] = gr.Button("Stop", variant="stop", elem_id="stop-btn")
         c["resume"] = gr.Button("Resume", elem_id="resume-btn")
         c["reset"] = gr.Button("Reset", elem_id="reset-btn")
     c["notice"] = gr.Markdown(elem_id="notice")
-    c["status_line"] = gr.Markdown("⚪ **idle**", elem_id="status-line")
+    c["status_line"] = gr.Markdown("**idle**", elem_id="status-line")
     with gr.Row():
         c["loss_plot"] = gr.LinePlot(x="step", y="value", color="series", title="Losses", height=260,
                                      elem_id="loss-plot", x_title="step", y_title="loss")
@@ -88,7 +91,7 @@ def _train_tab(c: dict[str, Any]) -> None:
                 c["sample_seed"] = gr.Number(0, label="Sample seed", precision=0)
             c["sample"] = gr.Button("Sample", elem_id="sample-btn")
             c["sample_img"] = gr.Image(label="Fresh samples", height=260, interactive=False)
-            c["sample_file"] = gr.File(label="Samples PNG", interactive=False)
+            c["sample_file"] = gr.File(label="Samples PNG", interactive=False, height=80)
     with gr.Accordion("Status as JSON (the /status endpoint)", open=False):
         c["status_refresh"] = gr.Button("Refresh", size="sm")
         c["status_json"] = gr.JSON(label="status")
@@ -102,7 +105,7 @@ def _explore_tab(c: dict[str, Any]) -> None:
         with gr.Column(scale=2):
             with gr.Row():
                 c["x_seed"] = gr.Number(0, label="Seed", precision=0, elem_id="x-seed")
-                c["x_random"] = gr.Button("🎲 Random seed", size="sm")
+                c["x_random"] = gr.Button("Random seed", size="sm")
                 c["x_class"] = gr.Slider(0, 9, 0, step=1, label="Class (class-conditional models)")
             with gr.Row():
                 c["x_axes"] = gr.Radio(["principal", "raw"], value="principal", label="Slider axes",
@@ -148,6 +151,8 @@ def _checkpoints_tab(c: dict[str, Any]) -> None:
 def _wire(h: Handlers, c: dict[str, Any], timer: gr.Timer, seen: gr.State) -> None:
     fast = dict(concurrency_limit=None, show_progress="hidden")
     cfg_inputs = [c[k] for k in ("dataset", "model", "loss", "batch_size", "lr", "seed", "z_dim", "width")]
+    c["dataset"].change(lambda name: list(control_defaults(name).values()), c["dataset"],
+                        [c["batch_size"], c["lr"], c["z_dim"], c["width"]], api_visibility="private")
     c["train"].click(h.train, cfg_inputs, c["notice"], api_name="train", concurrency_limit=None)
     c["stop"].click(h.stop, None, c["notice"], api_name="stop", concurrency_limit=None)
     c["resume"].click(h.resume, None, c["notice"], api_name="resume", concurrency_limit=None)
@@ -179,8 +184,9 @@ def _wire(h: Handlers, c: dict[str, Any], timer: gr.Timer, seen: gr.State) -> No
     c["c_upload"].upload(h.upload, c["c_upload"], c["c_notice"], api_name="upload")
 
 
-def build_app(manager: RunManager | None = None) -> gr.Blocks:
-    """The whole page, bound to `manager` (a fresh RunManager by default)."""
+def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | None = None) -> gr.Blocks:
+    """The whole page, bound to `manager` (a fresh RunManager by default). `defaults` overrides the
+    Train controls' initial values (dataset, batch_size, width), e.g. for fast tests."""
     h = Handlers(manager or RunManager())
     c: dict[str, Any] = {}
     with gr.Blocks(title=TITLE) as demo:
@@ -190,7 +196,7 @@ def build_app(manager: RunManager | None = None) -> gr.Blocks:
         ctx = AppContext(h, timer, c)
         with gr.Tabs():
             with gr.Tab("Train", id="train"):
-                _train_tab(c)
+                _train_tab(c, defaults or {})
                 for extra in TRAIN_EXTRAS:
                     extra(ctx)
             with gr.Tab("Explore", id="explore"):

@@ -12,10 +12,25 @@ import numpy as np
 import pandas as pd
 
 from gan.config import ConfigError, TrainConfig
+from gan.datasets import IMAGE_DEFAULTS, TOY_DEFAULTS
 
 AUTO = "auto"
-STATE_ICON = {"idle": "⚪", "starting": "🟡", "loading": "🟡", "running": "🟢", "stopping": "🟡",
-              "stopped": "⏸️", "error": "🔴", "diverged": "🔴"}
+STATE_COLOUR = {"idle": "#9ca3af", "starting": "#eab308", "loading": "#eab308", "running": "#16a34a",
+                "stopping": "#eab308", "stopped": "#6b7280", "error": "#dc2626", "diverged": "#dc2626"}
+
+
+def _dot(state: str) -> str:
+    return f'<span style="color:{STATE_COLOUR.get(state, "#9ca3af")}">●</span>'
+
+
+
+TOY_SETS = ("gaussian1d", "ring8", "grid25", "spiral")
+
+
+def control_defaults(dataset: str) -> dict[str, Any]:
+    """The Train tab's numbers for a dataset: its training defaults, shown so the user can edit them."""
+    d = TOY_DEFAULTS if str(dataset) in TOY_SETS else IMAGE_DEFAULTS
+    return {k: d[k] for k in ("batch_size", "lr", "z_dim", "width")}
 
 
 def _opt_number(name: str, value: Any, *, integer: bool = False) -> Any:
@@ -64,19 +79,19 @@ def _clock(seconds: float | None) -> str:
 def status_line(status: dict[str, Any] | None, *, yours: bool = False, busy: str = "") -> str:
     """One Markdown line: state, step, epoch, images/s, elapsed, losses; then any error or warning."""
     if not status:
-        return f"{STATE_ICON['idle']} **idle**: no run yet. Pick settings and press **Train**. {busy}".strip()
+        return f"{_dot('idle')} **idle**: no run yet. Pick settings and press **Train**. {busy}".strip()
     state = status.get("state", "idle")
     who = "your run" if yours else "watching another visitor's run"
-    parts = [f"{STATE_ICON.get(state, '')} **{state}**", f"step {int(status.get('step') or 0):,}",
+    parts = [f"{_dot(state)} **{state}**", f"step {int(status.get('step') or 0):,}",
              f"epoch {int(status.get('epoch') or 0)}", f"{_num(status.get('images_per_s'), '.0f')} img/s",
              f"{_clock(status.get('elapsed'))} elapsed",
              f"D loss {_num(status.get('d_loss'))}", f"G loss {_num(status.get('g_loss'))}",
              f"`{status.get('run_id', '')}` ({who})"]
     text = " · ".join(parts)
     if status.get("error"):
-        text += f"\n\n⚠️ **{status['error']}**"
+        text += f"\n\n**Error:** {status['error']}"
     if status.get("warning"):
-        text += f"\n\n⚠️ {status['warning']}"
+        text += f"\n\n**Warning:** {status['warning']}"
     return text
 
 
@@ -154,5 +169,5 @@ def write_gif(frames: list[np.ndarray], path: Path, *, ms_per_frame: int = 120) 
     return Path(path)
 
 
-__all__ = ["AUTO", "chart_frames", "check_upload", "checkpoint_path", "list_checkpoints", "make_config",
+__all__ = ["AUTO", "TOY_SETS", "control_defaults", "chart_frames", "check_upload", "checkpoint_path", "list_checkpoints", "make_config",
            "status_line", "write_gif"]

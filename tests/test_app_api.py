@@ -1,0 +1,102 @@
+"""The launched app through gradio_client: /train, /status, /generate, /stop, /resume, as a user's script would."""
+import math
+import socket
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client  # noqa: E402
+
+from demo.app import build_app, launch_kwargs  # noqa: E402
+from demo.runs import RunManager  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
+TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=32, lr=None, seed=0, z_dim=None, width=32)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path_factory.mktemp("ckpt"), autosave_every=0)
+    demo = build_app(manager)
+    kw = launch_kwargs(manager)
+    kw.update(server_name="127.0.0.1", server_port=free_port())
+    demo.queue(default_concurrency_limit=4)
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **kw)
+    try:
+        yield url, manager
+    finally:
+        manager.shutdown()
+        demo.close()
+
+
+def poll(client, cond, timeout=40.0, what="status"):
+    t0, st = time.monotonic(), None
+    while time.monotonic() - t0 < timeout:
+        st = client.predict(api_name="/status")
+        if cond(st):
+            return st
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; last status {st}")
+
+
+def image(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
+
+
+def test_train_watch_generate_stop_resume(served):
+    url, manager = served
+    alice = Client(url, verbose=False)
+    names = set(alice.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/train", "/stop", "/status", "/generate"} <= names
+
+    alice.predict(**TRAIN, api_name="/train")
+    st1 = poll(alice, lambda s: s["state"] == "running" and s["step"] >= 5 and s["d_loss"] is not None,
+               what="training to start")
+    assert {"state", "step", "d_loss", "g_loss"} <= set(st1)
+    st2 = poll(alice, lambda s: s["step"] >= st1["step"] + 20, what="the step to advance")
+    assert math.isfinite(st2["d_loss"]) and math.isfinite(st2["g_loss"])
+    assert st2["yours"] is True
+
+    # two slider settings give different pictures (read from the published copy of G while training)
+    a = image(alice.predict(seed=1, d1=0.0, api_name="/generate"))
+    b = image(alice.predict(seed=1, d1=4.0, d2=-4.0, api_name="/generate"))
+    assert a.shape == b.shape and np.abs(a - b).sum() > 0
+
+    # another visitor may watch but not stop, and cannot start a second run past the cap
+    bob = Client(url, verbose=False)
+    assert bob.predict(api_name="/status")["run_id"] == st2["run_id"]
+    with pytest.raises(Exception, match="another visitor"):
+        bob.predict(api_name="/stop")
+    with pytest.raises(Exception, match="busy"):
+        bob.predict(**TRAIN, api_name="/train")
+    with pytest.raises(Exception, match="lr must be"):
+        bob.predict(**{**TRAIN, "lr": -1.0}, api_name="/train")
+
+    alice.predict(api_name="/stop")
+    stopped = alice.predict(api_name="/status")
+    assert stopped["state"] == "stopped"
+    for _ in range(5):  # the step stays put while stopped
+        time.sleep(0.2)
+        assert alice.predict(api_name="/status")["step"] == stopped["step"]
+    assert not any(r.thread_alive() for r in manager.runs())
+
+    # stopped: the same slider setting draws the same picture
+    c1 = image(alice.predict(seed=2, d3=1.5, api_name="/generate"))
+    c2 = image(alice.predict(seed=2, d3=1.5, api_name="/generate"))
+    assert np.array_equal(c1, c2)
+
+    alice.predict(api_name="/resume")
+    resumed = poll(alice, lambda s: s["state"] == "running" and s["step"] >= stopped["step"] + 10,
+                   what="the resumed run to advance")
+    assert resumed["run_id"] == stopped["run_id"]
+    alice.predict(api_name="/stop")
+    assert alice.predict(api_name="/status")["state"] == "stopped"
