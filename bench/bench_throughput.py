@@ -1,0 +1,125 @@
+"""Training throughput (images/s) on MNIST: our trainer against the classic tutorial loop, side by side.
+
+Three runs per round, one after another in this one command with the same thread settings:
+  1. ../shared/reference/classic_gan.py --seconds N (MLP GAN, batch 64, torchvision DataLoader);
+  2. our CLI with the same model and batch: `python -m gan train --dataset mnist --model mlp --loss bce
+     --batch-size 64 --lr 2e-4 --no-conditional --seconds N --quiet` (the classic model is unconditional);
+  3. our CLI with our defaults for MNIST (model dcgan, its default batch size).
+Images/s = images trained / training seconds for every run. Rounds alternate the order so background load
+hits all runs alike. Prints the figures and the ratios, and replaces the "throughput" section of RESULTS.md.
+
+    .venv/bin/python bench/bench_throughput.py                  # 2 rounds of 20 s per run
+    .venv/bin/python bench/bench_throughput.py --seconds 3 --rounds 1   # a smoke run
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, SHARED, fmt_mean_sd, machine, now, thread_env, update_results  # noqa: E402
+
+DEFAULT_SECONDS, DEFAULT_ROUNDS = 20.0, 2
+
+
+def run_classic(script: Path, mnist: Path, seconds: float, env: dict) -> dict:
+    p = subprocess.run([sys.executable, str(script), "--mnist", str(mnist), "--seconds", f"{seconds:g}"],
+                       env=env, capture_output=True, text=True)
+    m = re.search(r"steps=(\d+) images=(\d+) seconds=([\d.]+) images_per_s=([\d.]+)", p.stdout)
+    if p.returncode or not m:
+        sys.exit(f"error: classic_gan.py failed:\n{p.stdout[-1000:]}\n{p.stderr[-2000:]}")
+    steps, images, secs = int(m.group(1)), int(m.group(2)), float(m.group(3))
+    return {"steps": steps, "images": images, "seconds": secs, "images_per_s": images / secs, "batch": 64}
+
+
+def run_ours(mnist: Path, seconds: float, env: dict, extra: list[str], out: str) -> dict:
+    cmd = [sys.executable, "-m", "gan", "train", "--dataset", "mnist", "--data-dir", str(mnist),
+           "--seconds", f"{seconds:g}", "--quiet", "--device", "cpu", "--out", out, *extra]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=str(ROOT))
+    line = next((ln for ln in reversed(p.stdout.splitlines()) if ln.startswith("{")), None)
+    if p.returncode or line is None:
+        sys.exit(f"error: `{' '.join(cmd[2:])}` failed:\n{p.stdout[-1000:]}\n{p.stderr[-2000:]}")
+    r = json.loads(line)
+    info = subprocess.run([sys.executable, "-m", "gan", "info", "--checkpoint", out], env=env,
+                          capture_output=True, text=True, cwd=str(ROOT))
+    cfg = json.loads(info.stdout)["train_config"] if info.returncode == 0 else {}
+    batch = int(cfg.get("batch_size") or 64)
+    return {"steps": r["step"], "images": r["step"] * batch, "seconds": r["seconds"],
+            "images_per_s": r["step"] * batch / r["seconds"], "reported_images_per_s": r["images_per_s"],
+            "batch": batch, "model": cfg.get("model"), "conditional": cfg.get("conditional")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mnist", type=Path, default=SHARED / "data" / "mnist")
+    ap.add_argument("--classic", type=Path, default=SHARED / "reference" / "classic_gan.py")
+    ap.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="training seconds per run")
+    ap.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS)
+    ap.add_argument("--threads", type=int, help="pin OMP/MKL threads for every run (default: torch's default)")
+    ap.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
+    a = ap.parse_args(argv)
+    mnist = a.mnist.resolve()
+    if not any((mnist / f).exists() for f in ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte")):
+        sys.exit(f"error: MNIST t10k files not found in {mnist}; pass --mnist DIR")
+    if not a.classic.exists():
+        sys.exit(f"error: the classic reference loop is not at {a.classic.resolve()}; pass --classic PATH")
+    info = machine()
+    print(info, flush=True)
+    env = thread_env(a.threads)
+    names = ["classic", "ours-same", "ours-default"]
+    res: dict[str, list[dict]] = {n: [] for n in names}
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench_tp_") as tmp:
+        for rnd in range(a.rounds):
+            order = names if rnd % 2 == 0 else names[::-1]
+            for n in order:
+                if n == "classic":
+                    r = run_classic(a.classic, mnist, a.seconds, env)
+                elif n == "ours-same":
+                    r = run_ours(mnist, a.seconds, env, ["--model", "mlp", "--loss", "bce", "--batch-size", "64",
+                                                         "--lr", "2e-4", "--no-conditional"], f"{tmp}/same.pt")
+                else:
+                    r = run_ours(mnist, a.seconds, env, [], f"{tmp}/default.pt")
+                res[n].append(r)
+                print(f"round {rnd + 1} {n:12s}: {r['images_per_s']:8.0f} images/s  ({r['steps']} steps of "
+                      f"{r['batch']} in {r['seconds']:.1f} s)", flush=True)
+    ips = {n: [r["images_per_s"] for r in rs] for n, rs in res.items()}
+    ratio_same = [o / c for o, c in zip(ips["ours-same"], ips["classic"])]
+    ratio_def = [o / c for o, c in zip(ips["ours-default"], ips["classic"])]
+    d = res["ours-default"][0]
+    md = "\n".join([
+        "| Run | Model | Batch | Images/s | Ratio to classic |", "| --- | --- | --- | --- | --- |",
+        f"| classic loop (`classic_gan.py`) | MLP 100-256-512-1024 / 512-256, uncond. | 64 | {fmt_mean_sd(ips['classic'], 0)} | 1 |",
+        f"| ours, same model and batch | mlp, uncond., bce, lr 2e-4 | 64 | {fmt_mean_sd(ips['ours-same'], 0)} | "
+        f"{fmt_mean_sd(ratio_same, 2)} |",
+        f"| ours, defaults | {d['model']}{', cond.' if d['conditional'] else ''} | {d['batch']} | "
+        f"{fmt_mean_sd(ips['ours-default'], 0)} | {fmt_mean_sd(ratio_def, 2)} |",
+    ])
+    print("\n" + md)
+    print(f"\nours / classic at the same model and batch: {statistics.fmean(ratio_same):.2f}x")
+    smoke = a.seconds < DEFAULT_SECONDS or a.rounds < DEFAULT_ROUNDS
+    body = [
+        "## Throughput on MNIST (`bench/bench_throughput.py`)", "",
+        *(["**SMOKE RUN with tiny budgets: these figures only show that the script works; they are not the "
+           "benchmark.**", ""] if smoke else []),
+        f"Measured {now()} on {info}.",
+        f"{a.rounds} round(s) of {a.seconds:g} s training per run, runs one after another in one command (order "
+        f"alternating by round), threads: {a.threads or 'torch default'}. Images/s = images trained / training "
+        f"seconds; mean ± sd over rounds; ratios are taken within each round. Total {time.perf_counter() - t0:.0f} s.",
+        "", md, "",
+        "Command: `" + " ".join(["python bench/bench_throughput.py", *(argv if argv is not None else sys.argv[1:])]).strip() + "`",
+    ]
+    if not a.no_write:
+        print(f"\nwrote {update_results('throughput', chr(10).join(body))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
