@@ -4,7 +4,8 @@ Side by side in one command, one run after another with the same thread settings
 (../shared/reference/classic_gan.py, which dumps 2,000 samples at the marks) and our trainer with the default
 image model (dcgan) and with `mlp`, each dumping 2,000 samples (EMA generator) at the same training-time marks;
 sampling time is not counted as training time. All dumps are then scored by one `gan.quality.QualityMeter`
-whose classifier is trained on that same MNIST data (t10k: 10,000 labelled images) and cached in checkpoints/.
+whose classifier is trained on that same MNIST data (t10k: 10,000 labelled images) and cached in
+checkpoints/classifiers/.
 
     .venv/bin/python bench/bench_mnist_quality.py                          # the full benchmark (~6 min)
     .venv/bin/python bench/bench_mnist_quality.py --marks 2,4 --models dcgan   # a smoke run
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=2000, help="samples per dump (classic_gan.py always dumps 2000)")
     ap.add_argument("--threads", type=int, help="torch threads for every run (default: torch's default)")
     ap.add_argument("--no-classic", action="store_true")
-    ap.add_argument("--classifier-epochs", type=int, default=2)
+    ap.add_argument("--classifier-epochs", type=int, default=3)
     ap.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
@@ -93,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(a.threads)
     data = load_dataset("mnist", data_dir=str(mnist))
     t0 = time.perf_counter()
-    meter = QualityMeter(data, cache_dir=str(ROOT / "checkpoints"), epochs=a.classifier_epochs, n_real=a.n)
+    meter = QualityMeter(data, cache_dir=str(ROOT / "checkpoints" / "classifiers"), epochs=a.classifier_epochs,
+                         n_real=a.n)
     print(f"classifier: held-out accuracy {meter.accuracy:.3f} ({'cached' if meter.info.get('cached') else 'trained'} "
           f"in {time.perf_counter() - t0:.1f} s)", flush=True)
     env = thread_env(a.threads)

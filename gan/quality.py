@@ -1,7 +1,7 @@
 """Live quality metrics for image GANs, a mode-collapse warning in plain words, and help for reading losses.
 
 For labelled sets (digits, MNIST, Fashion-MNIST) a small CNN is trained once on the dataset itself and
-cached in checkpoints/; `QualityMeter.score(images)` then reports a Fréchet distance between its
+cached in checkpoints/classifiers/; `QualityMeter.score(images)` then reports a Fréchet distance between its
 penultimate features of generated and real images, the classes covered and the KL of the class histogram
 from uniform. For unlabelled folders it reports a diversity measure in a fixed random-projection space.
 Nothing here imports a UI library; scoring is fast enough to run every few hundred steps in a thread.
@@ -24,10 +24,13 @@ from .metrics import class_kl
 
 Tensor = torch.Tensor
 CLASSIFIER_FORMAT = "gan-lab-classifier"
+# A subfolder, so that classifier files never show up as GAN checkpoints in checkpoints/.
+DEFAULT_CACHE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "checkpoints",
+                                 "classifiers")
 CLASSIFIER_VERSION = 1
 
 __all__ = [
-    "Classifier", "train_classifier", "load_or_train_classifier", "classifier_cache_path", "frechet_distance",
+    "DEFAULT_CACHE_DIR", "Classifier", "train_classifier", "load_or_train_classifier", "classifier_cache_path", "frechet_distance",
     "QualityMeter", "collapse_warning", "loss_help", "LOSS_EQUILIBRIUM",
 ]
 
@@ -75,8 +78,8 @@ def _predict(model: nn.Module, x: Tensor, batch: int = 500) -> tuple[Tensor, Ten
     return torch.cat(feats), torch.cat(logits)
 
 
-def train_classifier(data: Dataset, *, epochs: int = 2, max_train: int = 10_000, n_test: int = 1000,
-                     batch_size: int = 64, lr: float = 2e-3, seed: int = 0) -> tuple[Classifier, float]:
+def train_classifier(data: Dataset, *, epochs: int = 3, max_train: int = 10_000, n_test: int = 1000,
+                     batch_size: int = 64, lr: float = 3e-3, seed: int = 0) -> tuple[Classifier, float]:
     """Train the CNN on up to max_train labelled images of `data`; returns (model, held-out accuracy)."""
     if data.x is None or data.y is None or data.n_classes < 2:
         raise ValueError(f"dataset {data.name!r} has no class labels to train a classifier on")
@@ -117,21 +120,22 @@ def _fingerprint(data: Dataset) -> str:
 
 
 def classifier_cache_path(data: Dataset, cache_dir: str, **settings: Any) -> str:
-    """checkpoints/classifier-<dataset>-<hash of data and settings>.pt"""
+    """<cache_dir>/classifier-<dataset>-<hash of data and settings>.pt"""
     key = hashlib.sha1(repr((_fingerprint(data), CLASSIFIER_VERSION, sorted(settings.items()))).encode())
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", data.name).strip("_")[:40] or "data"
     return os.path.join(cache_dir, f"classifier-{name}-{key.hexdigest()[:10]}.pt")
 
 
-def load_or_train_classifier(data: Dataset, *, cache_dir: str | None = "checkpoints", epochs: int = 2,
-                             max_train: int = 10_000, n_test: int = 1000, seed: int = 0
-                             ) -> tuple[Classifier, dict[str, Any]]:
+def load_or_train_classifier(data: Dataset, *, cache_dir: str | None = DEFAULT_CACHE_DIR, epochs: int = 3,
+                             max_train: int = 10_000, n_test: int = 1000, seed: int = 0, lr: float = 3e-3,
+                             batch_size: int = 64) -> tuple[Classifier, dict[str, Any]]:
     """The dataset's classifier from the cache, or trained now and cached; returns (model, info).
 
     info: accuracy (held out), n_train, epochs, path (None when not cached), cached (loaded from file),
     seconds (training time, 0 when loaded).
     """
-    settings = {"epochs": epochs, "max_train": max_train, "n_test": n_test, "seed": seed}
+    settings = {"epochs": epochs, "max_train": max_train, "n_test": n_test, "seed": seed, "lr": lr,
+                "batch_size": batch_size}
     path = classifier_cache_path(data, cache_dir, **settings) if cache_dir else None
     if path and os.path.isfile(path):
         try:
@@ -147,7 +151,8 @@ def load_or_train_classifier(data: Dataset, *, cache_dir: str | None = "checkpoi
         except Exception:  # a stale or corrupt cache is retrained and overwritten, never fatal
             pass
     t0 = time.perf_counter()
-    model, acc = train_classifier(data, epochs=epochs, max_train=max_train, n_test=n_test, seed=seed)
+    model, acc = train_classifier(data, epochs=epochs, max_train=max_train, n_test=n_test, seed=seed, lr=lr,
+                                  batch_size=batch_size)
     seconds = time.perf_counter() - t0
     n_train = min(max_train, data.x.shape[0] - min(n_test, max(1, data.x.shape[0] // 5)))
     if path:
@@ -202,7 +207,7 @@ class QualityMeter:
     random projection of 16x16-pooled pixels. Real statistics are computed once, here.
     """
 
-    def __init__(self, data: Dataset, *, cache_dir: str | None = "checkpoints", epochs: int = 2,
+    def __init__(self, data: Dataset, *, cache_dir: str | None = DEFAULT_CACHE_DIR, epochs: int = 3,
                  max_train: int = 10_000, n_real: int = 2000, seed: int = 0, min_share: float = 0.01,
                  min_confidence: float = 0.5, classifier: Classifier | None = None) -> None:
         if data.kind != "image" or data.x is None:

@@ -704,7 +704,7 @@ def render_1d(snap: dict[str, Any], *, width: int = 720, height: int = 420) -> n
     title = f"{snap['dataset']}   V(D,G) = {snap['v']:.3f}   JS ~ {snap['js']:.3f}   (-log 4 = -1.386)"
     dr.text((left, 10), title, fill=INK, font=f)
     _legend(dr, left + 8, top + 6, [("p_data", BLUE, "line"), ("p_g (KDE)", ORANGE, "line"),
-                                    ("D(x)", GREEN, "line"), ("D*(x)", PURPLE, "dash"), ("1/2", GREY, "dot")], fs)
+                                    ("D(x)", GREEN, "line"), ("D*(x)", PURPLE, "dash"), ("1/2", GREY, "dot")], _font(12))
     return np.asarray(img)
 
 
@@ -802,6 +802,6 @@ def render_2d(snap: dict[str, Any], *, size: int = 520, heat: str = "d", points:
     if show_warp and snap.get("warp") is not None:
         items.append(("G(z grid)", (90, 90, 90), "line"))
     if show_arrows and snap.get("arrows") is not None:
-        items.append(("grad of D at fakes", (20, 20, 20), "arrow"))
-    _legend(dr, left + 6, top + 6, items, fs)
+        items.append(("D's push on fakes", (20, 20, 20), "arrow"))
+    _legend(dr, left + 6, top + 6, items, _font(12))
     return np.asarray(img)

@@ -39,7 +39,8 @@ def test_classifier_learns_the_dataset_and_is_cached_safely(meter, data, cache):
 
 def test_a_corrupt_cache_is_retrained_not_fatal(tmp_path):
     small = digits(n=200, seed=2)
-    path = classifier_cache_path(small, str(tmp_path), epochs=1, max_train=10_000, n_test=1000, seed=0)
+    path = classifier_cache_path(small, str(tmp_path), epochs=1, max_train=10_000, n_test=1000, seed=0, lr=3e-3,
+                                 batch_size=64)
     with open(path, "wb") as f:
         f.write(b"not a checkpoint")
     _, info = load_or_train_classifier(small, cache_dir=str(tmp_path), epochs=1)
