@@ -606,24 +606,23 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return out
 
 
-def _legend(draw: Any, x: int, y: int, items: list[tuple[str, tuple, str]], font: Any) -> None:
-    """A boxed legend at (x, y): items are (label, colour, style) with style 'line', 'dash', 'dot' or 'dots'."""
-    pad, sw, lh = 6, 22, font.size + 6
-    w = max(draw.textlength(t, font=font) for t, _, _ in items) + sw + 3 * pad
-    h = lh * len(items) + pad
-    draw.rectangle([x, y, x + w, y + h], fill=(255, 255, 255), outline=(200, 200, 200))
-    for i, (label, colour, style) in enumerate(items):
-        cy = y + pad + i * lh + lh / 2 - 3
+def _legend(draw: Any, x: float, y: float, items: list[tuple[str, tuple, str]], font: Any) -> None:
+    """A one-row legend starting at (x, y): items are (label, colour, style), style one of
+    'line', 'dash', 'dot', 'dots' or 'arrow'."""
+    sw, gap = 22, 16
+    for label, colour, style in items:
+        cy = y
         if style == "arrow":
-            draw.line([(x + pad, cy), (x + pad + sw, cy)], fill=colour, width=1)
-            draw.line([(x + pad + sw - 5, cy - 3), (x + pad + sw, cy), (x + pad + sw - 5, cy + 3)], fill=colour)
+            draw.line([(x, cy), (x + sw, cy)], fill=colour, width=1)
+            draw.line([(x + sw - 5, cy - 3), (x + sw, cy), (x + sw - 5, cy + 3)], fill=colour)
         elif style == "dots":
             for dx in (4, 11, 18):
-                draw.ellipse([x + pad + dx - 2.5, cy - 2.5, x + pad + dx + 2.5, cy + 2.5], fill=colour)
+                draw.ellipse([x + dx - 2.5, cy - 2.5, x + dx + 2.5, cy + 2.5], fill=colour)
         else:
-            _polyline(draw, [(x + pad, cy), (x + pad + sw, cy)], colour, 3 if style == "line" else 2,
+            _polyline(draw, [(x, cy), (x + sw, cy)], colour, 3 if style == "line" else 2,
                       dash={"line": 0, "dash": 6, "dot": 3}[style])
-        draw.text((x + 2 * pad + sw, cy), label, fill=INK, font=font, anchor="lm")
+        draw.text((x + sw + 5, cy), label, fill=INK, font=font, anchor="lm")
+        x += sw + 5 + draw.textlength(label, font=font) + gap
 
 
 def render_1d(snap: dict[str, Any], *, width: int = 720, height: int = 420) -> np.ndarray:
@@ -633,7 +632,7 @@ def render_1d(snap: dict[str, Any], *, width: int = 720, height: int = 420) -> n
     img = Image.new("RGB", (width, height), "white")
     dr = ImageDraw.Draw(img)
     f, fs = _font(13), _font(11)
-    left, right, top, strip = 58, width - 64, 34, 54
+    left, right, top, strip = 58, width - 64, 50, 54
     bottom = height - 44 - strip
     x = snap["x"].astype(np.float64)
     lo, hi = snap["xlim"]
@@ -703,8 +702,9 @@ def render_1d(snap: dict[str, Any], *, width: int = 720, height: int = 420) -> n
 
     title = f"{snap['dataset']}   V(D,G) = {snap['v']:.3f}   JS ~ {snap['js']:.3f}   (-log 4 = -1.386)"
     dr.text((left, 10), title, fill=INK, font=f)
-    _legend(dr, left + 8, top + 6, [("p_data", BLUE, "line"), ("p_g (KDE)", ORANGE, "line"),
-                                    ("D(x)", GREEN, "line"), ("D*(x)", PURPLE, "dash"), ("1/2", GREY, "dot")], _font(12))
+    _legend(dr, left, 34, [("p_data", BLUE, "line"), ("p_g (KDE of samples)", ORANGE, "line"),
+                           ("learned D(x)", GREEN, "line"), ("optimal D*(x)", PURPLE, "dash"), ("1/2", GREY, "dot")],
+            _font(12))
     return np.asarray(img)
 
 
@@ -722,7 +722,7 @@ def render_2d(snap: dict[str, Any], *, size: int = 520, heat: str = "d", points:
     """A 2-D snapshot: heatmap of D (or 'd_star'), real and fake points, G's warped z-grid and D's pushes."""
     from PIL import Image, ImageDraw
 
-    left, top, bar = 54, 34, 70
+    left, top, bar = 54, 50, 70
     plot = size - left - 36
     width, height = left + plot + bar, top + plot + 44
     img = Image.new("RGB", (width, height), "white")
@@ -791,7 +791,7 @@ def render_2d(snap: dict[str, Any], *, size: int = 520, heat: str = "d", points:
         yy = top + (1 - v) * plot
         dr.line([(bx0 + bw, yy), (bx0 + bw + 3, yy)], fill=INK)
         dr.text((bx0 + bw + 5, yy), _fmt(v), fill=INK, font=fs, anchor="lm")
-    dr.text((bx0 + bw / 2, top - 6), "D" if heat == "d" else "D*", fill=INK, font=f, anchor="mb")
+    dr.text((bx0 + bw / 2, top - 4), "D" if heat == "d" else "D*", fill=INK, font=f, anchor="mb")
 
     ms = snap.get("mode_score")
     title = f"{snap['dataset']}   V = {snap['v']:.3f}   JS ~ {snap['js']:.3f}"
@@ -803,5 +803,5 @@ def render_2d(snap: dict[str, Any], *, size: int = 520, heat: str = "d", points:
         items.append(("G(z grid)", (90, 90, 90), "line"))
     if show_arrows and snap.get("arrows") is not None:
         items.append(("D's push on fakes", (20, 20, 20), "arrow"))
-    _legend(dr, left + 6, top + 6, items, _font(12))
+    _legend(dr, left, 34, items, _font(12))
     return np.asarray(img)
