@@ -172,24 +172,41 @@ class Trainer:
             be.copy_(b)
 
     def train(self, *, steps: int | None = None, seconds: float | None = None,
-              should_stop: Callable[[], bool] | None = None, progress: Any = None) -> dict[str, float]:
-        """Step until `steps` more steps, `seconds` of wall clock, or `should_stop()`; returns the last stats."""
+              should_stop: Callable[[], bool] | None = None, progress: Any = None,
+              anneal: float = 0.0) -> dict[str, float]:
+        """Step until `steps` more steps, `seconds` of wall clock, or `should_stop()`; returns the last stats.
+
+        anneal > 0 lowers both learning rates linearly to 10% over the last `anneal` fraction of the budget
+        (steps or seconds), which sharpens the final samples; the base rates are restored afterwards.
+        """
         if steps is None and seconds is None:
             raise ValueError("give steps or seconds")
+        base = [[g["lr"] for g in opt.param_groups] for opt in (self.opt_g, self.opt_d)]
         t0, done, stats = time.perf_counter(), 0, {}
-        while True:
-            if steps is not None and done >= steps:
-                break
-            elapsed = time.perf_counter() - t0
-            if seconds is not None and elapsed >= seconds:
-                break
-            if should_stop is not None and should_stop():
-                break
-            stats = self.step()
-            done += 1
-            if progress is not None:
-                progress(done, elapsed, stats)
+        try:
+            while True:
+                if steps is not None and done >= steps:
+                    break
+                elapsed = time.perf_counter() - t0
+                if seconds is not None and elapsed >= seconds:
+                    break
+                if should_stop is not None and should_stop():
+                    break
+                if anneal > 0:
+                    frac = done / steps if steps is not None else elapsed / seconds  # budget used, 0..1
+                    self._scale_lr(base, lr_factor(frac, anneal))
+                stats = self.step()
+                done += 1
+                if progress is not None:
+                    progress(done, elapsed, stats)
+        finally:
+            self._scale_lr(base, 1.0)
         return stats
+
+    def _scale_lr(self, base: list[list[float]], factor: float) -> None:
+        for opt, lrs in zip((self.opt_g, self.opt_d), base):
+            for group, lr in zip(opt.param_groups, lrs):
+                group["lr"] = lr * factor
 
     # ---- sampling ---------------------------------------------------------------------------
     def sampler_module(self) -> nn.Module:
@@ -244,6 +261,14 @@ class Trainer:
         self._speed = float(s.get("speed", 0.0))
         self.history.load_state_dict(s["history"])
         self.metrics = dict(s.get("metrics", {}))
+
+
+def lr_factor(frac: float, anneal: float, *, floor: float = 0.1) -> float:
+    """1 until the last `anneal` fraction of the budget, then linearly down to `floor` at the end."""
+    start = 1.0 - anneal
+    if frac <= start:
+        return 1.0
+    return max(floor, 1.0 - (1.0 - floor) * (frac - start) / anneal)
 
 
 @torch.no_grad()

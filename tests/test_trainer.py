@@ -95,3 +95,15 @@ def test_history_is_bounded_over_many_steps():
     t.train(steps=400)
     assert len(t.history) < 50
     assert t.history.data["step"][-1] >= 384 and t.history.stride >= 8
+
+
+def test_anneal_lowers_the_learning_rate_at_the_end_and_restores_it():
+    from gan.trainer import lr_factor
+    assert lr_factor(0.2, 0.5) == 1.0 and lr_factor(1.0, 0.5) == pytest.approx(0.1)
+    assert lr_factor(0.75, 0.5) == pytest.approx(0.55)
+    t = Trainer(tiny_config(dataset="ring8", lr=1e-3))
+    seen = []
+    t.add_callback("on_step", lambda tr, st: seen.append(tr.opt_g.param_groups[0]["lr"]))
+    t.train(steps=10, anneal=0.5)
+    assert seen[0] == pytest.approx(1e-3) and seen[-1] < 0.3e-3 and seen == sorted(seen, reverse=True)
+    assert t.opt_g.param_groups[0]["lr"] == pytest.approx(1e-3)  # restored for a later resume
