@@ -76,22 +76,23 @@ def _train_tab(c: dict[str, Any], defaults: dict[str, Any]) -> None:
     c["notice"] = gr.Markdown(elem_id="notice")
     c["status_line"] = gr.Markdown("**idle**", elem_id="status-line")
     with gr.Row():
-        c["loss_plot"] = gr.LinePlot(x="step", y="value", color="series", title="Losses", height=260,
-                                     elem_id="loss-plot", x_title="step", y_title="loss")
-        c["d_plot"] = gr.LinePlot(x="step", y="value", color="series", title="Discriminator outputs",
-                                  height=260, y_lim=[0, 1], elem_id="d-plot", x_title="step", y_title="mean D")
+        c["grid"] = gr.Image(label="Fixed-noise samples (same z every time)", elem_id="grid", height=420,
+                             interactive=False)
+        with gr.Column():
+            c["loss_plot"] = gr.LinePlot(x="step", y="value", color="series", title="Losses", height=200,
+                                         elem_id="loss-plot", x_title="step", y_title="loss")
+            c["d_plot"] = gr.LinePlot(x="step", y="value", color="series", title="Discriminator outputs",
+                                      height=200, y_lim=[0, 1], elem_id="d-plot", x_title="step", y_title="mean D")
     gr.Markdown("*Reading the charts:* a D loss near 0 means D wins easily; D(x) and D(G(z)) near 1/2 means "
                 "D can no longer tell real from fake, which is where the game ends.")
     with gr.Row():
-        c["grid"] = gr.Image(label="Fixed-noise samples (same z every time)", elem_id="grid", height=340,
-                             interactive=False)
         with gr.Column():
             with gr.Row():
                 c["sample_n"] = gr.Slider(1, 100, 36, step=1, label="How many")
                 c["sample_seed"] = gr.Number(0, label="Sample seed", precision=0)
             c["sample"] = gr.Button("Sample", elem_id="sample-btn")
-            c["sample_img"] = gr.Image(label="Fresh samples", height=260, interactive=False)
             c["sample_file"] = gr.File(label="Samples PNG", interactive=False, height=80)
+        c["sample_img"] = gr.Image(label="Fresh samples", height=300, interactive=False)
     with gr.Accordion("Status as JSON (the /status endpoint)", open=False):
         c["status_refresh"] = gr.Button("Refresh", size="sm")
         c["status_json"] = gr.JSON(label="status")

@@ -124,6 +124,8 @@ class Handlers:
         out_text = gr.skip() if seen.get("text") == text else text
         if snap is None or seen.get("snap") == snap_key or snap.version == 0:
             heavy = (gr.skip(),) * 3
+        elif not snap.history.get("step"):  # a new run's first snapshot: a grid but no history yet
+            heavy = (gr.skip(), gr.skip(), snap.grid)
         else:
             losses, dvals = self._charts(run, snap)
             heavy = (losses, dvals, snap.grid)

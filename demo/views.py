@@ -106,8 +106,9 @@ def chart_frames(history: dict[str, list[float]]) -> tuple[pd.DataFrame, pd.Data
             if vals:
                 df = pd.DataFrame({"step": step, "value": vals, "series": name})
                 parts.append(df[np.isfinite(df["value"])])
-        if not parts:
-            return pd.DataFrame({"step": [], "value": [], "series": []})
+        if not parts:  # typed even when empty, so the chart keeps treating `series` as categories
+            return pd.DataFrame({"step": pd.Series([], dtype="float64"), "value": pd.Series([], dtype="float64"),
+                                 "series": pd.Series([], dtype="object")})
         return pd.concat(parts, ignore_index=True)
 
     return (frame({"d_loss": "D loss", "g_loss": "G loss"}),
