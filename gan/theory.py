@@ -30,8 +30,8 @@ LOG4 = math.log(4.0)
 
 __all__ = [
     "LOG2", "LOG4", "KDE", "CAPTIONS", "data_log_prob", "gaussian_mixture_log_prob", "scott_bandwidth",
-    "silverman_bandwidth", "cv_bandwidth", "kde_log_prob", "optimal_discriminator", "optimal_discriminator_log",
-    "mixture_cell_density", "data_cell_density", "js_from_log_probs", "js_divergence", "value_function", "theory_snapshot", "render_1d", "render_2d",
+    "silverman_bandwidth", "cv_bandwidth", "kde_log_prob", "knn_log_prob", "optimal_discriminator", "optimal_discriminator_log",
+    "mixture_cell_density", "data_cell_density", "js_from_log_probs", "js_divergence", "value_function", "theory_snapshot", "render_1d", "render_2d", "render_curves",
 ]
 
 
@@ -296,16 +296,46 @@ def js_from_log_probs(lpd_real: Tensor, lpg_real: Tensor, lpd_fake: Tensor, lpg_
     return float(min(max(float(js), 0.0), LOG2))
 
 
+def knn_log_prob(samples: Tensor, x: Tensor, k: int = 10, *, leave_one_out: bool = False) -> Tensor:
+    """log of the k-nearest-neighbour density k / (n V_d r_k(x)^d) at x (M, D) -> (M,) float64.
+
+    Adaptive by construction, so unlike a one-bandwidth KDE it follows a sharp core and wide tails at once.
+    With leave_one_out, x must be the first M of the samples and each leaves itself out.
+    """
+    s, q = _as_points(samples), _as_points(x)
+    n, d = s.shape
+    dist = torch.cdist(q, s)  # (M, n), float64
+    if leave_one_out:
+        m = q.shape[0]
+        if m > n or not torch.equal(q, s[:m]):
+            raise ValueError("leave_one_out needs x to be the first rows of the samples")
+        dist[:, :m].fill_diagonal_(float("inf"))
+        n -= 1
+    k = max(1, min(k, n))
+    rk = dist.topk(k, dim=1, largest=False).values[:, -1].clamp_min(1e-9)
+    log_vol = 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d + 1)
+    return math.log(k) - math.log(n) - log_vol - d * torch.log(rk)
+
+
 def js_divergence(data: Dataset, fake: Tensor, *, real: Tensor | None = None, n_real: int = 1000,
-                  bandwidth: str | float = "cv", seed: int = 0) -> float:
-    """JS(p_data || p_g) in nats: exact p_data, a KDE of `fake` for p_g (leave-one-out at the fakes)."""
+                  method: str = "knn", k: int = 10, bandwidth: str | float = "cv", seed: int = 0) -> float:
+    """JS(p_data || p_g) in nats: exact p_data; p_g from `fake` by k-nearest neighbours ('knn') or a KDE ('kde').
+
+    Both leave each fake out of its own estimate. The k-NN density is the default: with a single bandwidth a
+    KDE over-smooths generated samples that have a sharp core and wide tails, and then underestimates JS.
+    """
     fake = _as_points(fake, data.shape[0])
     if real is None:
         real = data.sampler(n_real, torch.Generator().manual_seed(seed))
     real = _as_points(real, data.shape[0])
-    kde = KDE.fit(fake, bandwidth)
-    return js_from_log_probs(data_log_prob(data, real), kde.log_prob(real),
-                             data_log_prob(data, fake), kde.log_prob(fake, leave_one_out=True))
+    if method == "knn":
+        lpg_r, lpg_f = knn_log_prob(fake, real, k), knn_log_prob(fake, fake, k, leave_one_out=True)
+    elif method == "kde":
+        kde = KDE.fit(fake, bandwidth)
+        lpg_r, lpg_f = kde.log_prob(real), kde.log_prob(fake, leave_one_out=True)
+    else:
+        raise ValueError(f"unknown method {method!r}; use 'knn' or 'kde'")
+    return js_from_log_probs(data_log_prob(data, real), lpg_r, data_log_prob(data, fake), lpg_f)
 
 
 def value_function(d_real_logits: Tensor, d_fake_logits: Tensor) -> float:
@@ -409,14 +439,15 @@ def _keep_view(old: tuple, new: tuple) -> bool:
 def theory_snapshot(G: nn.Module, D: nn.Module, data: Dataset, *, n: int = 1000, n_eval: int = 500,
                     seed: int = 0, grid: int | None = None, z_grid: int = 9, z_range: float = 2.0,
                     arrows: int = 80, bandwidth: str | float = "cv", extent_cap: float = 2.5,
-                    z_dim: int | None = None, copy_models: bool = True,
+                    z_dim: int | None = None, copy_models: bool = True, knn: int = 10,
                     prev: dict[str, Any] | None = None) -> dict[str, Any]:
     """Plot-ready state of the game for a 1-D or 2-D toy dataset: densities, D, D*, V, JS and G's warp.
 
     G and D are the live (unconditional) networks; by default they are copied first, so a training thread
     may keep updating them. The same `seed` gives the same z and real samples, so successive snapshots of a
     running GAN animate smoothly. Arrays are numpy float32 (see the keys below); scalars are floats.
-    p_g is a KDE of n generated samples; JS, V and D* at samples use the first n_eval of them.
+    The p_g curves and heatmaps are a KDE of n generated samples (bandwidth by cross-validation); JS and D* at
+    samples use a k-nearest-neighbour density of them (adaptive to sharp modes), at the first n_eval of each.
     Pass the previous snapshot as `prev` when animating: its view is kept while it still fits (no jitter)
     and its KDE bandwidth seeds the bandwidth search (faster).
 
@@ -451,8 +482,8 @@ def theory_snapshot(G: nn.Module, D: nn.Module, data: Dataset, *, n: int = 1000,
     same = prev is not None and prev.get("dataset") == data.name and prev.get("kind") == data.kind
     kde = KDE.fit(fit, bandwidth, hint=prev.get("bandwidth") if same else None)
     re, fe = real[:n_eval], fit[:n_eval]
-    lpd_r, lpg_r = data_log_prob(data, re), kde.log_prob(re)
-    lpd_f, lpg_f = data_log_prob(data, fe), kde.log_prob(fe, leave_one_out=True)
+    lpd_r, lpg_r = data_log_prob(data, re), knn_log_prob(fit, re, knn)  # k-NN: see js_divergence
+    lpd_f, lpg_f = data_log_prob(data, fe), knn_log_prob(fit, fe, knn, leave_one_out=True)
     js = js_from_log_probs(lpd_r, lpg_r, lpd_f, lpg_f)
     d_real = torch.sigmoid(lr[:n_eval])
     d_star_real = optimal_discriminator_log(lpd_r, lpg_r)
@@ -804,4 +835,58 @@ def render_2d(snap: dict[str, Any], *, size: int = 520, heat: str = "d", points:
     if show_arrows and snap.get("arrows") is not None:
         items.append(("D's push on fakes", (20, 20, 20), "arrow"))
     _legend(dr, left, 34, items, _font(12))
+    return np.asarray(img)
+
+
+def render_curves(steps: list[float] | np.ndarray, v: list[float] | np.ndarray, js: list[float] | np.ndarray,
+                  *, width: int = 720, height: int = 300) -> np.ndarray:
+    """V(D, G) over training steps against the -log 4 line, with the JS estimate on a second axis, (H, W, 3)."""
+    from PIL import Image, ImageDraw
+
+    st = np.asarray(steps, np.float64)
+    vv, jj = np.asarray(v, np.float64), np.asarray(js, np.float64)
+    img = Image.new("RGB", (width, height), "white")
+    dr = ImageDraw.Draw(img)
+    f, fs = _font(13), _font(11)
+    left, right, top, bottom = 64, width - 58, 50, height - 40
+    dr.text((left, 10), "The game over time", fill=INK, font=f)
+    _legend(dr, left, 34, [("V(D,G), learned D", GREEN, "line"), ("-log 4 + 2 JS = V(D*,G)", PURPLE, "dash"),
+                           ("-log 4", GREY, "dot"), ("JS (right axis)", ORANGE, "line")], _font(12))
+    fin = np.isfinite(vv)
+    lo = min(float(vv[fin].min()) if fin.any() else -LOG4, -LOG4) - 0.05
+    lo = max(lo, -4.0)  # a far-off V would squash the interesting range; it is clipped instead
+    hi = 0.05
+    x0, x1 = (float(st.min()), float(st.max())) if st.size else (0.0, 1.0)
+    if x1 <= x0:
+        x1 = x0 + 1.0
+
+    def px(a: np.ndarray) -> np.ndarray:
+        return left + (a - x0) / (x1 - x0) * (right - left)
+
+    def py(a: np.ndarray) -> np.ndarray:
+        return bottom - (np.clip(a, lo, hi) - lo) / (hi - lo) * (bottom - top)
+
+    def pj(a: np.ndarray) -> np.ndarray:
+        return bottom - np.clip(a, 0, LOG2 * 1.05) / (LOG2 * 1.05) * (bottom - top)
+
+    for t in _ticks(lo, hi, 5):
+        yy = float(py(np.array(t)))
+        dr.line([(left, yy), (right, yy)], fill=(238, 238, 238))
+        dr.text((left - 5, yy), _fmt(t), fill=INK, font=fs, anchor="rm")
+    for t in (0.0, 0.2, 0.4, 0.6, LOG2):
+        dr.text((right + 5, float(pj(np.array(t)))), "log 2" if t == LOG2 else _fmt(t), fill=ORANGE, font=fs,
+                anchor="lm")
+    for t in _ticks(x0, x1, 6):
+        xx = float(px(np.array(t)))
+        dr.text((xx, bottom + 4), _fmt(t), fill=INK, font=fs, anchor="mt")
+    dr.text(((left + right) / 2, bottom + 20), "step", fill=INK, font=f, anchor="mt")
+    dr.rectangle([left, top, right, bottom], outline=(120, 120, 120))
+    ref = float(py(np.array(-LOG4)))
+    _polyline(dr, [(left, ref), (right, ref)], GREY, 1, dash=4)
+    if st.size >= 2:
+        xs = px(st)
+        for ys, colour, dash in ((py(-LOG4 + 2 * jj), PURPLE, 7), (py(vv), GREEN, 0), (pj(jj), ORANGE, 0)):
+            ok = np.isfinite(ys)
+            for a, b in _runs(ok):
+                _polyline(dr, list(zip(xs[a:b].tolist(), ys[a:b].tolist())), colour, 2, dash=dash)
     return np.asarray(img)

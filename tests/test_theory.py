@@ -169,17 +169,41 @@ def test_theory_snapshot_shapes_and_rendering():
 def test_learned_d_approaches_d_star_and_one_half_on_gaussian1d():
     # Step 0: G's samples sit far from N(4, 0.5^2), so D* ~ 1 on the data while an untrained D is ~1/2.
     # A few hundred steps of the default trainer bring p_g onto p_data: D* falls towards 1/2, JS drops and
-    # the gap E_pdata |D - D*| shrinks. (Later on the toy GAN oscillates around the equilibrium, JS ~0.05-0.3.)
-    torch.manual_seed(0)
+    # the gap E_pdata |D - D*| shrinks, with D itself near 1/2 on real and generated samples. (The toy GAN
+    # then oscillates around the equilibrium, JS ~0.05-0.3, so the test averages three snapshots.)
     t = _trainer("gaussian1d")
     s0 = theory_snapshot(t.G, t.D, t.data, n=600, n_eval=400)
-    assert s0["d_gap"] > 0.45 and s0["js"] > 0.65
+    assert s0["d_gap"] > 0.4 and s0["js"] > 0.65 and s0["d_star_real"] > 0.95
     gaps, jss = [], []
-    for _ in range(2):
+    for _ in range(3):
         t.train(steps=100)
         s = theory_snapshot(t.G, t.D, t.data, n=600, n_eval=400, prev=s0)
         gaps.append(s["d_gap"])
         jss.append(s["js"])
         assert abs(s["d_real"] - 0.5) < 0.1 and abs(s["d_fake"] - 0.5) < 0.1  # D near 1/2 on both
-    assert sum(gaps) / 2 < 0.75 * s0["d_gap"], (s0["d_gap"], gaps)
-    assert sum(jss) / 2 < 0.5 * s0["js"], (s0["js"], jss)
+    assert sum(gaps) / 3 < 0.75 * s0["d_gap"], (s0["d_gap"], gaps)
+    assert sum(jss) / 3 < 0.5 * s0["js"], (s0["js"], jss)
+
+
+def test_knn_js_follows_generated_samples_with_a_sharp_core_and_wide_tails():
+    # ring8 (std 0.01) against G samples: 90% on the modes with std 0.015, 10% with std 0.1 around them.
+    # Truth by Monte Carlo with both exact densities; a one-bandwidth KDE over-smooths the core here.
+    from gan.theory import gaussian_mixture_log_prob as gm
+
+    data = load_dataset("ring8")
+    g = torch.Generator().manual_seed(0)
+
+    def draw(n):
+        k = torch.randint(0, 8, (n,), generator=g)
+        wide = torch.rand(n, generator=g) < 0.1
+        sd = torch.where(wide, 0.1, 0.015)[:, None]
+        return data.modes[k] + sd * torch.randn(n, 2, generator=g)
+
+    def log_pg(x):
+        return torch.logaddexp(math.log(0.9) + gm(x, data.modes, 0.015), math.log(0.1) + gm(x, data.modes, 0.1))
+
+    big_r, big_f = data.sampler(100_000, g), draw(100_000)
+    truth = js_from_log_probs(data_log_prob(data, big_r), log_pg(big_r), data_log_prob(data, big_f), log_pg(big_f))
+    assert 0.05 < truth < 0.3
+    est = js_divergence(data, draw(1000), n_real=1000, seed=4)
+    assert est == pytest.approx(truth, abs=0.04), (est, truth)
