@@ -100,3 +100,42 @@ def test_train_watch_generate_stop_resume(served):
     assert resumed["run_id"] == stopped["run_id"]
     alice.predict(api_name="/stop")
     assert alice.predict(api_name="/status")["state"] == "stopped"
+
+
+def test_checkpoints_save_list_load_upload_and_timelapse(served, tmp_path):
+    url, manager = served
+    carol = Client(url, verbose=False)
+    with pytest.raises(Exception, match="no run to save"):
+        carol.predict(api_name="/save")
+    carol.predict(**{**TRAIN, "seed": 3}, api_name="/train")
+    poll(carol, lambda s: s["state"] == "running" and s["step"] >= 5 and s.get("yours"), what="carol's run")
+    note, table = carol.predict(api_name="/save")
+    assert "Saved" in note and any(row[0].startswith("ring8") for row in table["data"])
+    ckpt = carol.predict(api_name="/download_checkpoint")
+    assert str(ckpt).endswith(".pt")
+    time.sleep(1.2)  # at least one more snapshot, so the time-lapse has two frames
+    gif = carol.predict(api_name="/timelapse")
+    assert Image.open(gif).format == "GIF"
+    carol.predict(api_name="/stop")
+
+    # a foreign file is refused with a reason, and nothing is unpickled as code
+    evil = tmp_path / "evil.pt"
+    import pickle
+
+    class Boom:
+        def __reduce__(self):
+            return (exec, ("open(%r, 'w').write('ran')" % str(tmp_path / "pwned"),))
+
+    evil.write_bytes(pickle.dumps({"format": "gan-lab-checkpoint", "x": Boom()}))
+    from gradio_client import handle_file
+    with pytest.raises(Exception, match="not|refused"):
+        carol.predict(handle_file(str(evil)), api_name="/upload")
+    assert not (tmp_path / "pwned").exists()
+
+    # the downloaded checkpoint uploads and loads as a stopped run, which resumes from its step
+    note = carol.predict(handle_file(str(ckpt)), api_name="/upload")
+    assert "Loading" in note
+    st = poll(carol, lambda s: s["state"] == "stopped" and s["step"] >= 5, what="the uploaded checkpoint to load")
+    carol.predict(api_name="/resume")
+    poll(carol, lambda s: s["state"] == "running" and s["step"] > st["step"], what="resume after upload")
+    carol.predict(api_name="/stop")
