@@ -29,9 +29,10 @@ LOG2 = math.log(2.0)
 LOG4 = math.log(4.0)
 
 __all__ = [
-    "LOG2", "LOG4", "KDE", "CAPTIONS", "data_log_prob", "gaussian_mixture_log_prob", "scott_bandwidth",
-    "silverman_bandwidth", "cv_bandwidth", "kde_log_prob", "knn_log_prob", "optimal_discriminator", "optimal_discriminator_log",
-    "mixture_cell_density", "data_cell_density", "js_from_log_probs", "js_divergence", "value_function", "theory_snapshot", "render_1d", "render_2d", "render_curves",
+    "LOG2", "LOG4", "KDE", "CAPTIONS", "data_log_prob", "data_cell_density", "gaussian_mixture_log_prob",
+    "mixture_cell_density", "scott_bandwidth", "silverman_bandwidth", "cv_bandwidth", "kde_log_prob",
+    "knn_log_prob", "optimal_discriminator", "optimal_discriminator_log", "js_from_log_probs", "js_divergence",
+    "value_function", "theory_snapshot", "render_1d", "render_2d", "render_curves",
 ]
 
 
@@ -355,8 +356,10 @@ CAPTIONS = {
            "Blue dots are real samples, red dots generated ones; arrows show where D pushes the fakes "
            "(the gradient of D's logit); grey lines are the image under G of a square grid of z "
            "(the first two z dimensions, the rest 0): how G folds its input space onto the data."),
-    "value": ("V(D, G) with the learned D. With the optimal D it equals -log 4 + 2 JS(p_data || p_g), so it "
-              "sits at -log 4 ≈ -1.386 exactly when p_g = p_data."),
+    "value": ("Green: V(D, G) = E[log D(x)] + E[log(1 - D(G(z)))] with the learned D. Purple: V with the optimal "
+              "D*, which equals -log 4 + 2 JS(p_data || p_g) (read JS on the right axis). D* is the best possible D, "
+              "so green stays below purple (up to estimation noise); both reach -log 4 ≈ -1.386 exactly when "
+              "p_g = p_data."),
     "js": ("Jensen-Shannon divergence between p_data and p_g, estimated from samples (in nats): log 2 ≈ 0.693 "
            "when they do not overlap at all, 0 when they are equal."),
     "modes": ("Modes captured (a mode counts if at least one of 2,500 samples lies within 3 std of it) and the "
@@ -840,7 +843,10 @@ def render_2d(snap: dict[str, Any], *, size: int = 520, heat: str = "d", points:
 
 def render_curves(steps: list[float] | np.ndarray, v: list[float] | np.ndarray, js: list[float] | np.ndarray,
                   *, width: int = 720, height: int = 300) -> np.ndarray:
-    """V(D, G) over training steps against the -log 4 line, with the JS estimate on a second axis, (H, W, 3)."""
+    """V(D, G) over training steps against the -log 4 line, with V(D*, G) = -log 4 + 2 JS; (H, W, 3) uint8.
+
+    The right axis reads the same curve as JS, since V(D*, G) and JS are the same number on two scales.
+    """
     from PIL import Image, ImageDraw
 
     st = np.asarray(steps, np.float64)
@@ -848,10 +854,10 @@ def render_curves(steps: list[float] | np.ndarray, v: list[float] | np.ndarray, 
     img = Image.new("RGB", (width, height), "white")
     dr = ImageDraw.Draw(img)
     f, fs = _font(13), _font(11)
-    left, right, top, bottom = 64, width - 58, 50, height - 40
+    left, right, top, bottom = 64, width - 64, 50, height - 40
     dr.text((left, 10), "The game over time", fill=INK, font=f)
-    _legend(dr, left, 34, [("V(D,G), learned D", GREEN, "line"), ("-log 4 + 2 JS = V(D*,G)", PURPLE, "dash"),
-                           ("-log 4", GREY, "dot"), ("JS (right axis)", ORANGE, "line")], _font(12))
+    _legend(dr, left, 34, [("V(D,G) with the learned D", GREEN, "line"),
+                           ("V(D*,G) = -log 4 + 2 JS", PURPLE, "line"), ("-log 4", GREY, "dot")], _font(12))
     fin = np.isfinite(vv)
     lo = min(float(vv[fin].min()) if fin.any() else -LOG4, -LOG4) - 0.05
     lo = max(lo, -4.0)  # a far-off V would squash the interesting range; it is clipped instead
@@ -866,16 +872,16 @@ def render_curves(steps: list[float] | np.ndarray, v: list[float] | np.ndarray, 
     def py(a: np.ndarray) -> np.ndarray:
         return bottom - (np.clip(a, lo, hi) - lo) / (hi - lo) * (bottom - top)
 
-    def pj(a: np.ndarray) -> np.ndarray:
-        return bottom - np.clip(a, 0, LOG2 * 1.05) / (LOG2 * 1.05) * (bottom - top)
-
     for t in _ticks(lo, hi, 5):
         yy = float(py(np.array(t)))
         dr.line([(left, yy), (right, yy)], fill=(238, 238, 238))
         dr.text((left - 5, yy), _fmt(t), fill=INK, font=fs, anchor="rm")
-    for t in (0.0, 0.2, 0.4, 0.6, LOG2):
-        dr.text((right + 5, float(pj(np.array(t)))), "log 2" if t == LOG2 else _fmt(t), fill=ORANGE, font=fs,
-                anchor="lm")
+    for t in (0.0, 0.2, 0.4, 0.6, LOG2):  # JS scale for the V(D*, G) curve
+        yy = float(py(np.array(-LOG4 + 2 * t)))
+        dr.line([(right, yy), (right + 3, yy)], fill=PURPLE)
+        dr.text((right + 5, yy), "log 2" if t == LOG2 else _fmt(t), fill=PURPLE, font=fs, anchor="lm")
+    dr.text((right + 46, (top + bottom) / 2), "JS", fill=PURPLE, font=f, anchor="mm")
+    dr.text((left - 44, (top + bottom) / 2), "V", fill=INK, font=f, anchor="mm")
     for t in _ticks(x0, x1, 6):
         xx = float(px(np.array(t)))
         dr.text((xx, bottom + 4), _fmt(t), fill=INK, font=fs, anchor="mt")
@@ -885,8 +891,7 @@ def render_curves(steps: list[float] | np.ndarray, v: list[float] | np.ndarray, 
     _polyline(dr, [(left, ref), (right, ref)], GREY, 1, dash=4)
     if st.size >= 2:
         xs = px(st)
-        for ys, colour, dash in ((py(-LOG4 + 2 * jj), PURPLE, 7), (py(vv), GREEN, 0), (pj(jj), ORANGE, 0)):
-            ok = np.isfinite(ys)
-            for a, b in _runs(ok):
-                _polyline(dr, list(zip(xs[a:b].tolist(), ys[a:b].tolist())), colour, 2, dash=dash)
+        for ys, colour in ((py(-LOG4 + 2 * jj), PURPLE), (py(vv), GREEN)):
+            for a, b in _runs(np.isfinite(ys)):
+                _polyline(dr, list(zip(xs[a:b].tolist(), ys[a:b].tolist())), colour, 2)
     return np.asarray(img)
