@@ -467,7 +467,8 @@ def theory_snapshot(G: nn.Module, D: nn.Module, data: Dataset, *, n: int = 1000,
     """
     if data.kind not in ("1d", "2d") or data.sampler is None:
         raise ValueError(f"the theory view needs a 1-D or 2-D toy dataset, not {data.name!r}")
-    if copy_models:
+    on_cpu = all(p.device.type == "cpu" for p in list(G.parameters()) + list(D.parameters()))
+    if copy_models or not on_cpu:  # the maths below runs on the CPU
         G, D = _frozen(G), _frozen(D)
     dim = data.shape[0]
     zd = _z_dim(G, z_dim)
