@@ -167,6 +167,7 @@ def _wire(h: Handlers, c: dict[str, Any], timer: gr.Timer, seen: gr.State) -> No
     x_inputs = [c["x_seed"], *c["x_sliders"], c["x_psi"], c["x_class"], c["x_axes"]]
     triggers = [s.change for s in c["x_sliders"]] + [c["x_seed"].change, c["x_psi"].change, c["x_class"].change]
     gr.on(triggers, h.generate, x_inputs, c["x_image"], api_name="generate", trigger_mode="always_last", **fast)
+    c["explore_tab"].select(h.generate, x_inputs, c["x_image"], api_visibility="private", **fast)
     c["x_random"].click(h.random_seed, None, c["x_seed"], api_visibility="private")
     recompute = gr.on([c["x_recompute"].click, c["x_axes"].change], h.recompute, c["x_axes"], c["x_sliders"],
                       api_name="recompute_directions")
@@ -200,7 +201,7 @@ def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | N
                 _train_tab(c, defaults or {})
                 for extra in TRAIN_EXTRAS:
                     extra(ctx)
-            with gr.Tab("Explore", id="explore"):
+            with gr.Tab("Explore", id="explore") as c["explore_tab"]:
                 _explore_tab(c)
             with gr.Tab("Checkpoints", id="checkpoints"):
                 _checkpoints_tab(c)

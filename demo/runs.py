@@ -69,7 +69,7 @@ class Run:
 
     def __init__(self, owner: str, *, build: Callable[[], Trainer], label: str,
                  checkpoint_dir: Path, autosave_every: int = 500, publish_every: float = 1.0,
-                 max_steps: int | None = None) -> None:
+                 max_steps: int | None = None, idle_stop_s: float = 0.0) -> None:
         self.id = f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
         self.owner = owner
         self._build = build
@@ -78,6 +78,7 @@ class Run:
         self.autosave_every = int(autosave_every)
         self.publish_every = float(publish_every)
         self.max_steps = max_steps
+        self.idle_stop_s = float(idle_stop_s)  # > 0: stop when the owner has not polled for this long
         self._lock = threading.Lock()  # guards the fields below; never held during a step
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -139,7 +140,7 @@ class Run:
                 return
             self._stop.clear()
             self._train = train
-            self._status.update(state="starting", error=None)
+            self._status.update(state="starting", error=None, warning=None)
             self._thread = threading.Thread(target=self._main, name=f"train-{self.id}", daemon=True)
             self._thread.start()
 
@@ -188,6 +189,7 @@ class Run:
                 return
             tr = self.trainer
             t_start = time.monotonic()  # elapsed counts training time, not loading
+            self.last_seen = max(self.last_seen, t_start)  # the idle clock starts with training
             self._set(state="running")
             next_pub = time.monotonic() + self.publish_every
             while not self._stop.is_set():
@@ -203,6 +205,10 @@ class Run:
                     # keep publishing under ~4% of the thread's time, however slow rendering is
                     next_pub = time.monotonic() + max(self.publish_every, 25 * cost)
                 if self.max_steps is not None and stats["step"] >= self.max_steps:
+                    break
+                if self.idle_stop_s and time.monotonic() - self.last_seen > self.idle_stop_s:
+                    self._set(warning=f"stopped after {self.idle_stop_s:.0f} s with no page of its owner open "
+                                      f"(checkpoint saved)")
                     break
             self._set(state="stopping")
             self._autosave(tr)
@@ -287,7 +293,9 @@ class Run:
         """Save, but let a full disk or a read-only folder warn on the page instead of ending the run."""
         try:
             self._save(tr)
-            self._set(warning=None)
+            with self._lock:
+                if str(self._status.get("warning") or "").startswith("could not save"):
+                    self._status["warning"] = None
         except OSError as e:
             log.warning("autosave of %s failed: %s", self.id, e)
             self._set(warning=f"could not save a checkpoint to {self.checkpoint_dir}: {e.strerror or e}")
@@ -314,6 +322,7 @@ class RunManager:
     autosave_every: int = field(default_factory=lambda: int(os.environ.get("GAN_AUTOSAVE_EVERY", "500")))
     publish_every: float = 1.0
     keep_runs: int = 8  # finished runs kept in memory (their checkpoints stay on disk regardless)
+    idle_stop_s: float = field(default_factory=lambda: float(os.environ.get("GAN_IDLE_STOP_S", "0")))
 
     def __post_init__(self) -> None:
         self.checkpoint_dir = Path(self.checkpoint_dir)
@@ -352,7 +361,7 @@ class RunManager:
         label = f"{slug(cfg.dataset)}-{cfg.loss}"
         run = Run(owner, build=lambda: Trainer(cfg, data=self.dataset(cfg)), label=label,
                   checkpoint_dir=self.checkpoint_dir, autosave_every=self.autosave_every,
-                  publish_every=self.publish_every, max_steps=max_steps)
+                  publish_every=self.publish_every, max_steps=max_steps, idle_stop_s=self.idle_stop_s)
         self._admit(owner, run)
         run.start()
         return run
@@ -373,7 +382,8 @@ class RunManager:
 
         label = f"ckpt-{slug(cfg.dataset)}"
         run = Run(owner, build=build, label=label, checkpoint_dir=self.checkpoint_dir,
-                  autosave_every=self.autosave_every, publish_every=self.publish_every)
+                  autosave_every=self.autosave_every, publish_every=self.publish_every,
+                  idle_stop_s=self.idle_stop_s)
         self._admit(owner, run)
         run.start(train=resume)
         return run
@@ -389,6 +399,7 @@ class RunManager:
         with self._lock:
             self._check_cap(exclude=run)
             run._status["state"] = "starting"  # counted by the cap from now on
+        run.last_seen = time.monotonic()
         run.start()
         return run
 

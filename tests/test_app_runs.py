@@ -170,3 +170,19 @@ def test_downsample_and_frames_are_bounded():
     assert len(small["step"]) <= 301 and small["step"][-1] == 4999 and small["step"][0] == 0
     assert downsample({"step": [1, 2]}, 300) == {"step": [1, 2]}
     assert MAX_FRAMES <= 100
+
+
+def test_run_stops_when_its_owner_is_gone(tmp_path):
+    m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, idle_stop_s=0.5)
+    try:
+        run = m.start("alice", tiny())
+        wait_for(lambda: run.state == "running", what="running")
+        for _ in range(5):  # an open page polls: the run goes on
+            time.sleep(0.2)
+            assert m.run_for("alice") is run
+        assert run.state == "running"
+        wait_for(lambda: run.state == "stopped", timeout=10, what="the idle stop")
+        assert "no page of its owner" in run.status()["warning"] and run.status()["checkpoint"]
+        assert not run.thread_alive()
+    finally:
+        m.shutdown()
