@@ -224,6 +224,7 @@ def launch_kwargs(manager: RunManager) -> dict[str, Any]:
 
 def main() -> None:
     manager = RunManager()
+    manager.warm_up()  # torch's one-off lazy imports, off the first click's path
     demo = build_app(manager)
     demo.queue(default_concurrency_limit=4)
     try:

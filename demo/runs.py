@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from gan.checkpoint import CheckpointError, load_state, model_config, save_checkpoint
-from gan.config import ConfigError, TrainConfig, from_dict
+from gan.config import TrainConfig, from_dict
 from gan.datasets import Dataset, load_dataset
 from gan.latent import principal_directions
 from gan.trainer import Trainer, TrainingDiverged
@@ -220,12 +220,8 @@ class Run:
             self._set(state="diverged", error=f"Training stopped: {e}.{kept} Try a lower learning rate "
                                               f"or another loss.")
             self._safe_publish()
-        except (ConfigError, CheckpointError, ValueError, RuntimeError, OSError, MemoryError) as e:
-            log.warning("run %s failed: %s", self.id, traceback.format_exc())
-            self._set(state="error", error=f"{type(e).__name__}: {e}")
-            self._safe_publish()
         except Exception as e:  # noqa: BLE001 - any error must reach the page, not kill the app
-            log.error("run %s crashed: %s", self.id, traceback.format_exc())
+            log.warning("run %s failed: %s", self.id, traceback.format_exc())
             self._set(state="error", error=f"{type(e).__name__}: {e}")
             self._safe_publish()
         finally:
