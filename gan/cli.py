@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--image-size", type=int, help="image size for folder datasets (default 32)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    t.add_argument("--threads", type=_positive_int, help="CPU threads (default: 1 for points, half the cores "
+                                                          "for images)")
     t.add_argument("--out", help="checkpoint to write (default checkpoints/<dataset>.pt)")
     t.add_argument("--resume", help="checkpoint to continue from (its config is kept)")
     t.add_argument("--save-every", type=int, default=0, help="also save every N steps (0: only at the end)")
@@ -104,7 +106,9 @@ def _find_checkpoint(path: str | None) -> str:
 def cmd_train(a: argparse.Namespace) -> int:
     from .checkpoint import load_trainer, save_checkpoint
     from .config import TrainConfig
-    from .trainer import Trainer, TrainingDiverged
+    import torch
+
+    from .trainer import Trainer, TrainingDiverged, default_threads
 
     if a.resume:
         trainer = load_trainer(a.resume, device=a.device)
@@ -116,6 +120,7 @@ def cmd_train(a: argparse.Namespace) -> int:
                           device=a.device)
         cfg.validate()
         trainer = Trainer(cfg)
+    torch.set_num_threads(a.threads or default_threads(trainer.data.kind))
     out = a.out or (a.resume if a.resume else _default_out(a.dataset))
     steps, seconds = a.steps, a.seconds if a.seconds else (None if a.steps else 60.0)
     bar = None
