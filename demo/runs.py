@@ -42,6 +42,9 @@ ACTIVE = ("starting", "loading", "running", "stopping")
 
 
 TRAIN_NICE = int(os.environ.get("GAN_TRAIN_NICE", "5"))
+# fn(run, trainer, force) called in the training thread before each publish (between two steps); it may
+# update trainer.metrics (published in status["metrics"]). The Theory tab and quality chart register here.
+PUBLISH_HOOKS: list[Callable[["Run", Trainer, bool], None]] = []
 
 
 def lower_priority(nice: int = TRAIN_NICE) -> None:
@@ -268,6 +271,11 @@ class Run:
     def _publish(self, tr: Trainer, force: bool = False) -> float:
         """Render and publish a snapshot; returns the seconds it took."""
         t0 = time.perf_counter()
+        for hook in list(PUBLISH_HOOKS):
+            try:
+                hook(self, tr, force)
+            except Exception:  # noqa: BLE001 - an extra view must never stop training
+                log.warning("publish hook %r failed: %s", hook, traceback.format_exc())
         grid = render_grid(tr, self._real)
         gen = tr.snapshot_generator()
         hist = downsample(tr.history.columns())
