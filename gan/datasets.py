@@ -240,7 +240,7 @@ def load_dataset(name: str, *, data_dir: str | None = None, seed: int = 0,
 # Per-dataset training defaults, applied to TrainConfig fields left as None.
 TOY_DEFAULTS = {"model": "toy", "batch_size": 512, "lr": 1e-3, "z_dim": 8, "width": 64, "ema": 0.999,
                 "conditional": False}
-IMAGE_DEFAULTS = {"model": "dcgan", "batch_size": 64, "lr": 5e-4, "z_dim": 64, "width": 32, "ema": 0.999,
+IMAGE_DEFAULTS = {"model": "dcgan", "batch_size": 32, "lr": 5e-4, "z_dim": 64, "width": 16, "ema": 0.999,
                   "conditional": True}
 
 
