@@ -33,6 +33,8 @@ from gan.models import MODELS  # noqa: E402
 from demo.handlers import EXPORT_DIR, MAX_UPLOAD_MB, N_SLIDERS, Handlers  # noqa: E402
 from demo.runs import RunManager  # noqa: E402
 from demo.views import control_defaults  # noqa: E402
+from demo.quality_view import quality_panel  # noqa: E402
+from demo.theory_tab import theory_tab  # noqa: E402
 
 TITLE = "GAN Lab: watch a GAN learn"
 INTRO = ("A generator G turns noise z into samples; a discriminator D outputs the probability that its input "
@@ -49,8 +51,8 @@ class AppContext:
     components: dict[str, Any] = field(default_factory=dict)
 
 
-EXTRA_TABS: list[Callable[[AppContext], None]] = []
-TRAIN_EXTRAS: list[Callable[[AppContext], None]] = []
+EXTRA_TABS: list[Callable[[AppContext], None]] = [theory_tab]
+TRAIN_EXTRAS: list[Callable[[AppContext], None]] = [quality_panel]
 
 
 def _train_tab(c: dict[str, Any], defaults: dict[str, Any]) -> None:
