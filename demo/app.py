@@ -26,6 +26,8 @@ if str(HERE.parent) not in sys.path:  # `python demo/app.py` from anywhere, e.g.
 
 import gradio as gr  # noqa: E402
 
+from demo import zerogpu  # noqa: E402,F401 - defines the @spaces.GPU chunk function (ZeroGPU needs one at start)
+
 from gan.datasets import dataset_names  # noqa: E402
 from gan.losses import LOSSES  # noqa: E402
 from gan.models import MODELS  # noqa: E402
@@ -65,17 +67,21 @@ def _train_tab(c: dict[str, Any], defaults: dict[str, Any]) -> None:
         c["loss"] = gr.Dropdown(sorted(LOSSES), value="bce", label="Loss")
     d = {**control_defaults(defaults.get("dataset", "digits")), **defaults}
     with gr.Row():
-        c["batch_size"] = gr.Number(d["batch_size"], label="Batch size", precision=0)
+        c["batch_size"] = gr.Number(d["batch_size"], label="Batch size", step=1)
         c["lr"] = gr.Number(d["lr"], label="Learning rate")
-        c["seed"] = gr.Number(0, label="Seed", precision=0)
-        c["z_dim"] = gr.Number(d["z_dim"], label="z dimensions", precision=0)
-        c["width"] = gr.Number(d["width"], label="Width", precision=0, info="hidden units / base channels")
+        c["seed"] = gr.Number(0, label="Seed", step=1)
+        c["z_dim"] = gr.Number(d["z_dim"], label="z dimensions", step=1)
+        c["width"] = gr.Number(d["width"], label="Width", step=1, info="hidden units / base channels")
     with gr.Row():
         c["train"] = gr.Button("Train", variant="primary", elem_id="train-btn")
         c["stop"] = gr.Button("Stop", variant="stop", elem_id="stop-btn")
         c["resume"] = gr.Button("Resume", elem_id="resume-btn")
         c["reset"] = gr.Button("Reset", elem_id="reset-btn")
+        c["resume_cpu"] = gr.Button("Continue on CPU", elem_id="resume-cpu-btn", visible=zerogpu.enabled())
     c["notice"] = gr.Markdown(elem_id="notice")
+    with gr.Accordion("Your own images: upload a zip", open=False):
+        c["zip_upload"] = gr.File(label=f"Upload a zip of images (PNG/JPEG, at most {MAX_UPLOAD_MB} MiB); "
+                                        f"it becomes the dataset", file_types=[".zip"], type="filepath")
     c["status_line"] = gr.Markdown("**idle**", elem_id="status-line")
     with gr.Row():
         c["grid"] = gr.Image(label="Fixed-noise samples (same z every time)", elem_id="grid", height=420,
@@ -160,6 +166,11 @@ def _wire(h: Handlers, c: dict[str, Any], timer: gr.Timer, seen: gr.State) -> No
     c["stop"].click(h.stop, None, c["notice"], api_name="stop", concurrency_limit=None)
     c["resume"].click(h.resume, None, c["notice"], api_name="resume", concurrency_limit=None)
     c["reset"].click(h.reset, None, c["notice"], api_name="reset", concurrency_limit=None)
+
+    def resume_cpu(request: gr.Request) -> str:
+        """Continue your run on the CPU (after a ZeroGPU refusal): slower, spends no GPU quota."""
+        return zerogpu.continue_on_cpu(h, request)
+    c["resume_cpu"].click(resume_cpu, None, c["notice"], api_name="resume_cpu", concurrency_limit=None)
     c["status_refresh"].click(h.status, None, c["status_json"], api_name="status", **fast)
     tick_out = [c["status_line"], c["loss_plot"], c["d_plot"], c["grid"], seen]
     timer.tick(h.tick, seen, tick_out, api_visibility="private", **fast)
@@ -186,6 +197,7 @@ def _wire(h: Handlers, c: dict[str, Any], timer: gr.Timer, seen: gr.State) -> No
     c["c_load"].click(h.load, c["c_choice"], c["c_notice"], api_name="load")
     c["c_load_resume"].click(h.load_resume, c["c_choice"], c["c_notice"], api_name="load_resume")
     c["c_upload"].upload(h.upload, c["c_upload"], c["c_notice"], api_name="upload")
+    c["zip_upload"].upload(h.upload_zip, c["zip_upload"], [c["dataset"], c["notice"]], api_name="upload_zip")
 
 
 def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | None = None) -> gr.Blocks:

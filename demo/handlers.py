@@ -25,6 +25,18 @@ from .views import (chart_frames, check_upload, checkpoint_path, list_checkpoint
 N_SLIDERS = 8
 MAX_UPLOAD_MB = int(os.environ.get("GAN_MAX_UPLOAD_MB", "200"))
 EXPORT_DIR = Path(tempfile.gettempdir()) / "gan-lab-exports"
+UPLOAD_DIR = Path(tempfile.gettempdir()) / "gan-lab-uploads"  # one fresh folder per uploaded zip
+
+
+def check_folder(dataset: str) -> None:
+    """Visitors may train on folders they uploaded, never on other folders of the server."""
+    if not dataset.startswith("folder:"):
+        return
+    path = os.path.realpath(dataset[len("folder:"):])
+    root = os.path.realpath(UPLOAD_DIR)
+    if not path.startswith(root + os.sep):
+        raise ConfigError("folder datasets on this page must come from an uploaded zip of images "
+                          "(use 'Upload a zip of images'); other server folders are not offered")
 
 
 def session(request: gr.Request | None) -> str:
@@ -74,6 +86,7 @@ class Handlers:
         """Start a new run with these settings (blank numbers take the dataset's defaults)."""
         try:
             cfg = make_config(dataset, model, loss, batch_size, lr, seed, z_dim, width)
+            check_folder(cfg.dataset)
             run = self.manager.start(session(request), cfg)
         except (ConfigError, RunBusy, ValueError) as e:
             raise gr.Error(str(e), duration=8) from None
@@ -233,6 +246,32 @@ class Handlers:
             raise gr.Error(str(e)) from None
         return self._load(path, False, request)
 
+    def upload_zip(self, file: str | None, request: gr.Request = None) -> tuple[str, str]:
+        """Unpack an uploaded zip of images (size-capped, safely) into its own folder and select it as
+        the dataset; returns (dataset dropdown, notice with the image count and files skipped)."""
+        import shutil
+        import uuid
+
+        from gan.datasets import DatasetError
+        from gan.folder import load_zip
+
+        try:
+            path = check_upload(file, MAX_UPLOAD_MB * 2**20)
+        except (ValueError, OSError) as e:
+            raise gr.Error(str(e)) from None
+        dest = UPLOAD_DIR / uuid.uuid4().hex
+        try:
+            data = load_zip(path, str(dest), image_size=32)
+        except (DatasetError, OSError, ValueError) as e:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise gr.Error(str(e), duration=10) from None
+        name = f"folder:{dest}"
+        info = data.info
+        note = (f"Unpacked {info['images']} image(s) as dataset `{name}`"
+                + (f"; {info['skipped']} other file(s) skipped" if info["skipped"] else "")
+                + ". Press **Train** to train on them.")
+        return name, note
+
     def timelapse(self, request: gr.Request = None) -> str:
         run = self._watched(request)
         if run is None:
@@ -244,4 +283,4 @@ class Handlers:
         return str(path)
 
 
-__all__ = ["EXPORT_DIR", "Handlers", "MAX_UPLOAD_MB", "N_SLIDERS", "session"]
+__all__ = ["EXPORT_DIR", "Handlers", "MAX_UPLOAD_MB", "N_SLIDERS", "UPLOAD_DIR", "check_folder", "session"]

@@ -11,10 +11,13 @@ A `RunManager` holds the runs of all visitors: a run belongs to the session that
 """
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import json
 import logging
 import os
 import queue
+import tempfile
 import threading
 import time
 import traceback
@@ -28,11 +31,13 @@ import numpy as np
 import torch
 
 from gan.checkpoint import CheckpointError, load_state, model_config, save_checkpoint
+from gan.budget import check_train_config
 from gan.config import TrainConfig, from_dict
 from gan.datasets import Dataset, load_dataset
 from gan.latent import principal_directions
 from gan.trainer import Trainer, TrainingDiverged
 
+from . import zerogpu
 from .snapshot import MAX_FRAMES, Snapshot, downsample, render_grid, slug
 
 log = logging.getLogger("gan.demo")
@@ -72,8 +77,15 @@ class Run:
 
     def __init__(self, owner: str, *, build: Callable[[], Trainer], label: str,
                  checkpoint_dir: Path, autosave_every: int = 500, publish_every: float = 1.0,
-                 max_steps: int | None = None, idle_stop_s: float = 0.0) -> None:
+                 max_steps: int | None = None, idle_stop_s: float = 0.0,
+                 chunk_runner: Callable[..., tuple[dict, list]] | None = None) -> None:
         self.id = f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+        # ZeroGPU: chunk_runner(cpu_state, seconds, steps, stop_file) -> (cpu_state, per-step stats) trains
+        # the run elsewhere (demo/zerogpu.py); None, or gpu_chunks False ("Continue on CPU"): train in-process
+        self.chunk_runner = chunk_runner
+        self.gpu_chunks = chunk_runner is not None
+        self._chunks = 0
+        self._stop_file = Path(tempfile.gettempdir()) / f"gan-lab-stop-{self.id}"
         self.owner = owner
         self._build = build
         self.trainer: Trainer | None = None
@@ -144,12 +156,22 @@ class Run:
             self._stop.clear()
             self._train = train
             self._status.update(state="starting", error=None, warning=None)
-            self._thread = threading.Thread(target=self._main, name=f"train-{self.id}", daemon=True)
+            self._stop_file.unlink(missing_ok=True)
+            # the thread runs in a copy of the caller's context: on ZeroGPU, `spaces` reads the visitor's
+            # gr.Request from it, so GPU chunks are charged to the visitor who pressed Train / Resume
+            ctx = contextvars.copy_context()
+            self._thread = threading.Thread(target=ctx.run, args=(self._main,), name=f"train-{self.id}",
+                                            daemon=True)
             self._thread.start()
 
     def stop(self, wait: float = 30.0) -> None:
         """Ask the thread to stop after the current step, and wait for it (it saves a checkpoint)."""
         self._stop.set()
+        if self.chunk_runner is not None:
+            try:
+                self._stop_file.touch()  # a GPU chunk in its forked worker checks this between steps
+            except OSError:
+                pass
         t = self._thread
         if t is not None and t is not threading.current_thread():
             t.join(wait)
@@ -197,11 +219,12 @@ class Run:
             next_pub = time.monotonic() + self.publish_every
             while not self._stop.is_set():
                 self._serve_requests(tr)
-                stats = tr.step()
+                before = tr.step_count
+                stats = self._advance(tr)
                 self._set(**{k: stats[k] for k in ("step", "epoch", "d_loss", "g_loss", "d_real", "d_fake",
                                                   "images_per_s")},
                           elapsed=base_elapsed + time.monotonic() - t_start)
-                if self.autosave_every and stats["step"] % self.autosave_every == 0:
+                if self.autosave_every and stats["step"] // self.autosave_every > before // self.autosave_every:
                     self._autosave(tr)
                 if time.monotonic() >= next_pub:
                     cost = self._publish(tr)
@@ -217,6 +240,13 @@ class Run:
             self._autosave(tr)
             self._publish(tr, force=True)
             self._set(state="stopped")
+        except zerogpu.ChunkRefused as e:  # the GPU was refused; the trainer holds the last good chunk
+            log.warning("run %s: GPU chunk refused: %s", self.id, e.__cause__)
+            if self.trainer is not None:
+                self._autosave(self.trainer)
+            self._set(warning=str(e))
+            self._safe_publish()
+            self._set(state="quota")
         except TrainingDiverged as e:
             last = self._status.get("checkpoint")
             kept = f" The last good checkpoint is kept: {last}." if last else ""
@@ -235,6 +265,30 @@ class Run:
                 self._serve_requests(self.trainer)  # anyone who queued while we were ending
             else:
                 self._fail_requests(RuntimeError("the run ended before it could answer"))
+
+    def _advance(self, tr: Trainer) -> dict[str, Any]:
+        """One chunk of training; returns the last step's stats. In-process the chunk is one step (so Stop
+        and requests are served within a step); on ZeroGPU it is one `@spaces.GPU` call with the state as
+        CPU tensors, whose result is loaded back into `tr`. Raises ChunkRefused when the GPU call fails."""
+        if self.chunk_runner is None or not self.gpu_chunks:
+            return tr.step()
+        seconds = zerogpu.FIRST_CHUNK_SECONDS if self._chunks == 0 else zerogpu.CHUNK_SECONDS
+        steps = None if self.max_steps is None else max(0, self.max_steps - tr.step_count)
+        zerogpu.share_dataset(tr)
+        try:
+            state, stats = self.chunk_runner(tr.state_dict(), seconds, steps, str(self._stop_file))
+        except TrainingDiverged:
+            raise
+        except Exception as e:  # noqa: BLE001 - quota, queue, token, worker: all leave `tr` as it was
+            if "TrainingDiverged" in str(getattr(e, "message", e)):
+                raise TrainingDiverged("a loss became NaN or infinite during a GPU chunk") from e
+            raise zerogpu.ChunkRefused(zerogpu.refusal_message(e, tr.step_count)) from e
+        tr.load_state_dict(state)
+        self._chunks += 1
+        if stats:
+            return stats[-1]
+        keys = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "images_per_s")
+        return {**{k: self._status.get(k) for k in keys}, "step": tr.step_count}
 
     def _set(self, **kw: Any) -> None:
         with self._lock:
@@ -327,6 +381,8 @@ class RunManager:
     publish_every: float = 1.0
     keep_runs: int = 8  # finished runs kept in memory (their checkpoints stay on disk regardless)
     idle_stop_s: float = field(default_factory=lambda: float(os.environ.get("GAN_IDLE_STOP_S", "0")))
+    # ZeroGPU: runs advance by calls of this (demo/zerogpu.gpu_chunk), their own trainers stay on the CPU
+    chunk_runner: Callable[..., tuple[dict, list]] | None = field(default_factory=zerogpu.default_runner)
 
     def __post_init__(self) -> None:
         self.checkpoint_dir = Path(self.checkpoint_dir)
@@ -362,10 +418,13 @@ class RunManager:
     def start(self, owner: str, cfg: TrainConfig, *, max_steps: int | None = None) -> Run:
         """Start a new run for `owner`; raises ConfigError or RunBusy with a message meant for the page."""
         cfg.validate()
+        check_train_config(cfg)  # a batch too large for memory is refused here, before any thread
         label = f"{slug(cfg.dataset)}-{cfg.loss}"
+        cfg = self._host_config(cfg)
         run = Run(owner, build=lambda: Trainer(cfg, data=self.dataset(cfg)), label=label,
                   checkpoint_dir=self.checkpoint_dir, autosave_every=self.autosave_every,
-                  publish_every=self.publish_every, max_steps=max_steps, idle_stop_s=self.idle_stop_s)
+                  publish_every=self.publish_every, max_steps=max_steps, idle_stop_s=self.idle_stop_s,
+                  chunk_runner=self.chunk_runner)
         self._admit(owner, run)
         run.start()
         return run
@@ -373,7 +432,7 @@ class RunManager:
     def load(self, owner: str, path: str | os.PathLike, *, resume: bool = False) -> Run:
         """Load a checkpoint (weights only, refused if it holds code) as a run owned by `owner`."""
         state = load_state(str(path))
-        cfg = from_dict(TrainConfig, dict(state["train_config"]))
+        cfg = self._host_config(from_dict(TrainConfig, dict(state["train_config"])))
         mc = model_config(state)
 
         def build() -> Trainer:
@@ -387,12 +446,14 @@ class RunManager:
         label = f"ckpt-{slug(cfg.dataset)}"
         run = Run(owner, build=build, label=label, checkpoint_dir=self.checkpoint_dir,
                   autosave_every=self.autosave_every, publish_every=self.publish_every,
-                  idle_stop_s=self.idle_stop_s)
+                  idle_stop_s=self.idle_stop_s, chunk_runner=self.chunk_runner)
         self._admit(owner, run)
         run.start(train=resume)
         return run
 
-    def resume(self, owner: str) -> Run:
+    def resume(self, owner: str, *, cpu: bool = False) -> Run:
+        """Continue the visitor's run. Under GPU chunks, cpu=True ("Continue on CPU") trains it in-process
+        from now on; a plain Resume tries the GPU again."""
         run = self.own_run(owner)
         if run is None:
             raise LookupError("nothing to resume: start a run or load a checkpoint first")
@@ -400,9 +461,13 @@ class RunManager:
             return run
         if run.trainer is None:
             raise LookupError("this run could not be built; start a new one")
+        t = run._thread
+        if t is not None and t.is_alive() and t is not threading.current_thread():
+            t.join(10.0)  # a thread that is ending (e.g. just refused a GPU chunk) finishes first
         with self._lock:
             self._check_cap(exclude=run)
             run._status["state"] = "starting"  # counted by the cap from now on
+            run.gpu_chunks = run.chunk_runner is not None and not cpu
         run.last_seen = time.monotonic()
         run.start()
         return run
@@ -447,6 +512,10 @@ class RunManager:
         return t
 
     # ---- internals -----------------------------------------------------------------------------------
+    def _host_config(self, cfg: TrainConfig) -> TrainConfig:
+        """Under GPU chunks the run's own trainer lives on the CPU (ZeroGPU's main process has no GPU)."""
+        return dataclasses.replace(cfg, device="cpu") if self.chunk_runner is not None else cfg
+
     def _check_cap(self, exclude: Run | None = None) -> None:
         n = sum(1 for r in self._runs.values() if r.active and r is not exclude)
         if n >= self.max_runs:

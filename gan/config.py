@@ -15,10 +15,10 @@ def _num(name: str, value: Any, *, lo: float | None = None, hi: float | None = N
     """Check that `value` is a finite number in range, or raise ConfigError naming `name`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):  # before the whole-number test: int(nan) itself raises
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
     if integer and int(value) != value:
         raise ConfigError(f"{name} must be a whole number, got {value!r}")
-    if not math.isfinite(value):
-        raise ConfigError(f"{name} must be a finite number, got {value!r}")
     if lo is not None and (value <= lo if lo_open else value < lo):
         raise ConfigError(f"{name} must be {'>' if lo_open else '>='} {lo:g}, got {value!r}")
     if hi is not None and value > hi:

@@ -71,6 +71,9 @@ class Trainer:
         self.cfg = cfg
         self.model_config = model_config or model_config_for(cfg, self.data)
         self.device = pick_device(cfg.device)
+        from .budget import check_step_memory  # refuse a batch too large for memory before building
+
+        check_step_memory(self.model_config, cfg.batch_size, str(self.device))
         self.loss = get_loss(cfg.loss)
         with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
             torch.manual_seed(cfg.seed)
