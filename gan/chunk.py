@@ -7,7 +7,7 @@ the weights of 3N steps in one piece.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -48,15 +48,17 @@ def trainer_for_state(state: dict[str, Any], *, device: str = "cpu") -> Trainer:
 
 
 def train_chunk(state: dict[str, Any], *, seconds: float | None = None, steps: int | None = None,
-                device: str = "auto") -> tuple[dict[str, Any], list[dict[str, float]]]:
-    """Train the run in `state` for a wall-clock budget and/or a step count; return (CPU state, per-step stats)."""
+                device: str = "auto", should_stop: Callable[[], bool] | None = None,
+                ) -> tuple[dict[str, Any], list[dict[str, float]]]:
+    """Train the run in `state` for a wall-clock budget and/or a step count (or until `should_stop()`,
+    checked between steps); return (CPU state, per-step stats)."""
     if seconds is None and steps is None:
         raise ValueError("give seconds or steps")
     trainer = trainer_for_state(state, device=device)
     stats: list[dict[str, float]] = []
     trainer.add_callback("on_step", lambda _t, s: stats.append(s))
     t0 = time.perf_counter()
-    trainer.train(steps=steps, seconds=seconds)
+    trainer.train(steps=steps, seconds=seconds, should_stop=should_stop)
     out = to_cpu(trainer.state_dict())
     out["chunk_seconds"] = time.perf_counter() - t0
     out.setdefault("train_config", {})["device"] = state["train_config"].get("device", "auto")

@@ -1,0 +1,133 @@
+"""ZeroGPU: training in `@spaces.GPU` chunks, and what the page says when the GPU is refused.
+
+On a ZeroGPU Space (`SPACES_ZERO_GPU` set) the main process has no GPU. A GPU exists only inside a call of a
+function decorated with `@spaces.GPU`, which runs in a forked worker for a bounded `duration`, with its
+arguments and result pickled across, and is charged to the visitor's daily quota. So a run's thread
+(demo/runs.py) keeps its trainer on the CPU and advances it by calling `gpu_chunk(state, seconds, ...)`:
+the state goes out as CPU tensors, trains on CUDA for `seconds`, and comes back with the chunk's per-step
+stats. Off ZeroGPU none of this is used: the thread steps its own trainer (CUDA when present).
+
+`spaces` is imported optionally: without it (or off a Space, where its decorator returns the function
+unchanged) `gpu_chunk` is a plain function. ZeroGPU refuses to start an app with no decorated function,
+so demo/app.py imports this module at import time; `DECORATED` records what was decorated here.
+
+Settings (environment): GAN_CHUNK_SECONDS (default 30) wall-clock budget of a chunk; GAN_FIRST_CHUNK_SECONDS
+(default 10) for a run's first chunk, so the page shows progress sooner; GAN_CHUNK_MARGIN_S (default 15)
+added to the budget in the `duration` asked of ZeroGPU (fork, CUDA start-up, state in and out).
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+from gan.chunk import _DATA, train_chunk
+
+ENV = "SPACES_ZERO_GPU"
+CHUNK_SECONDS = float(os.environ.get("GAN_CHUNK_SECONDS", "30"))
+FIRST_CHUNK_SECONDS = float(os.environ.get("GAN_FIRST_CHUNK_SECONDS", "10"))
+MARGIN_SECONDS = float(os.environ.get("GAN_CHUNK_MARGIN_S", "15"))
+
+try:  # on a Space this must come before anything initialises CUDA (we never do in the main process)
+    import spaces
+except Exception as _e:  # noqa: BLE001 - not installed or broken: train without ZeroGPU
+    spaces = None
+    SPACES_IMPORT_ERROR: Exception | None = _e
+else:
+    SPACES_IMPORT_ERROR = None
+
+DECORATED: list[Callable[..., Any]] = []  # every function decorated here (ZeroGPU needs at least one)
+
+
+def enabled() -> bool:
+    """True on a ZeroGPU Space (the `spaces` package reads the same variable)."""
+    return os.environ.get(ENV, "").strip().lower() in ("1", "t", "true")
+
+
+def gpu(*, duration: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`@spaces.GPU(duration=...)` when `spaces` imports, else a no-op; records the result in DECORATED."""
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        out = spaces.GPU(fn, duration=duration) if spaces is not None else fn
+        DECORATED.append(out)
+        return out
+    return wrap
+
+
+def chunk_duration(state: dict[str, Any], seconds: float, steps: int | None = None,
+                   stop_file: str | None = None) -> int:
+    """The GPU time asked of ZeroGPU for one chunk: the budget plus a margin (called with the chunk's args)."""
+    return int(round(seconds + MARGIN_SECONDS))
+
+
+@gpu(duration=chunk_duration)
+def gpu_chunk(state: dict[str, Any], seconds: float, steps: int | None = None,
+              stop_file: str | None = None) -> tuple[dict[str, Any], list[dict[str, float]]]:
+    """One training chunk on the GPU (in ZeroGPU's forked worker): CPU state in, CPU state and the chunk's
+    per-step stats out. Ends early when `stop_file` exists (the run's Stop button creates it)."""
+    should_stop = (lambda: os.path.exists(stop_file)) if stop_file else None
+    return train_chunk(state, seconds=seconds, steps=steps, device="auto", should_stop=should_stop)
+
+
+def default_runner() -> Callable[..., tuple[dict[str, Any], list[dict[str, float]]]] | None:
+    """The chunk runner a RunManager uses: `gpu_chunk` on ZeroGPU, else None (train in-process)."""
+    return gpu_chunk if enabled() else None
+
+
+def share_dataset(trainer: Any) -> None:
+    """Put the run's dataset in gan.chunk's per-process cache, so a forked GPU worker inherits it instead
+    of loading it again."""
+    cfg = trainer.cfg
+    _DATA.setdefault((cfg.dataset, cfg.data_dir, cfg.seed, cfg.image_size), trainer.data)
+
+
+class ChunkRefused(RuntimeError):
+    """A GPU chunk was refused or failed; the message is meant for the page. The run is unchanged."""
+
+
+def _parts(exc: BaseException) -> tuple[str, str]:
+    title = str(getattr(exc, "title", "") or "")
+    message = getattr(exc, "message", None)
+    return title, str(message if message is not None else exc)
+
+
+def refusal_message(exc: BaseException, step: int) -> str:
+    """Plain words for a GPU refusal (quota, queue, token, duration, worker failure) of a chunk at `step`."""
+    title, detail = _parts(exc)
+    text = f"{title} {detail}".lower()
+    saved = f"Your run is saved at step {step:,}"
+    if "quota" in text or "gpu limit" in text or "runs limit" in text:
+        head = "The free GPU quota for this visitor is used up (ZeroGPU)."
+        tail = f"{saved}; resume later (the quota refills daily), or continue on the CPU."
+    elif "no gpu was available" in text or "queue" in text:
+        head = "No GPU was free on this Space just now (ZeroGPU queue)."
+        tail = f"{saved}; press Resume to try again, or continue on the CPU."
+    elif "token" in text:
+        head = "This page's GPU pass expired (ZeroGPU)."
+        tail = f"{saved}; press Resume to get a fresh one, or continue on the CPU."
+    elif "duration" in text:
+        head = (f"A GPU chunk of {CHUNK_SECONDS:.0f} s (+{MARGIN_SECONDS:.0f} s margin) is longer than this "
+                f"Space allows; lower GAN_CHUNK_SECONDS.")
+        tail = f"{saved}; continue on the CPU meanwhile."
+    else:
+        head = f"The GPU chunk failed ({type(exc).__name__}: {detail[:200]})."
+        tail = f"{saved}; press Resume to try again, or continue on the CPU."
+    reason = f" ZeroGPU said: {detail[:300]}" if detail and head.startswith(("The free", "No GPU", "This page")) else ""
+    return f"{head} {tail}{reason}"
+
+
+def continue_on_cpu(handlers: Any, request: Any = None) -> str:
+    """Page handler: resume the visitor's run with GPU chunks turned off (no quota spent, slower)."""
+    import gradio as gr
+
+    from .handlers import session
+    from .runs import RunBusy
+
+    try:
+        run = handlers.manager.resume(session(request), cpu=True)
+    except (RunBusy, LookupError) as e:
+        raise gr.Error(str(e), duration=8) from None
+    return f"Continuing `{run.id}` on the CPU from step {run.status()['step']:,} (slower; no GPU quota used)."
+
+
+__all__ = ["CHUNK_SECONDS", "ChunkRefused", "DECORATED", "FIRST_CHUNK_SECONDS", "MARGIN_SECONDS",
+           "continue_on_cpu", "default_runner", "enabled", "gpu", "gpu_chunk", "refusal_message",
+           "share_dataset"]
