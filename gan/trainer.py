@@ -50,6 +50,11 @@ def default_threads(kind: str) -> int:
     return max(1, min((os.cpu_count() or 2) // 2, 8))
 
 
+def _adam_impl(device: torch.device) -> dict[str, bool]:
+    """The fused Adam kernel (one op per step instead of dozens): fewer tiny ops is what a CPU step lacks."""
+    return {"fused": True} if device.type in ("cpu", "cuda") else {"foreach": True}
+
+
 def model_config_for(cfg: TrainConfig, data: Dataset) -> ModelConfig:
     """The ModelConfig that a resolved TrainConfig implies for `data`."""
     return ModelConfig(model=cfg.model, data_shape=data.shape, z_dim=cfg.z_dim,
@@ -81,8 +86,8 @@ class Trainer:
         self.G, self.D = g.to(self.device), d.to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema > 0 else None
         lr_d = cfg.lr_d if cfg.lr_d is not None else cfg.lr
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), foreach=True)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=lr_d, betas=(cfg.beta1, cfg.beta2), foreach=True)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **_adam_impl(self.device))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=lr_d, betas=(cfg.beta1, cfg.beta2), **_adam_impl(self.device))
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.stream = BatchStream(self.data, cfg.batch_size)
         self.step_count = 0
