@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gan.config import ConfigError, TrainConfig
-from gan.datasets import IMAGE_DEFAULTS, TOY_DEFAULTS
+from gan.datasets import DATASET_DEFAULTS, IMAGE_DEFAULTS, TOY_DEFAULTS
 
 AUTO = "auto"
 STATE_COLOUR = {"idle": "#9ca3af", "starting": "#eab308", "loading": "#eab308", "running": "#16a34a",
@@ -29,7 +29,7 @@ TOY_SETS = ("gaussian1d", "ring8", "grid25", "spiral")
 
 def control_defaults(dataset: str) -> dict[str, Any]:
     """The Train tab's numbers for a dataset: its training defaults, shown so the user can edit them."""
-    d = TOY_DEFAULTS if str(dataset) in TOY_SETS else IMAGE_DEFAULTS
+    d = {**(TOY_DEFAULTS if str(dataset) in TOY_SETS else IMAGE_DEFAULTS), **DATASET_DEFAULTS.get(str(dataset), {})}
     return {k: d[k] for k in ("batch_size", "lr", "z_dim", "width")}
 
 

@@ -71,8 +71,8 @@ class TrainConfig:
     batch_size: int | None = None
     lr: float | None = None
     lr_d: float | None = None  # None: same as lr
-    beta1: float = 0.5
-    beta2: float = 0.999
+    beta1: float | None = None  # Adam betas; None: the dataset's default
+    beta2: float | None = None
     z_dim: int | None = None
     width: int | None = None
     conditional: bool | None = None  # None: conditional when the dataset has labels and the model allows it
@@ -100,8 +100,10 @@ class TrainConfig:
         for name in ("lr", "lr_d"):
             if getattr(self, name) is not None:
                 _num(name, getattr(self, name), lo=0, lo_open=True, hi=1.0)
-        _num("beta1", self.beta1, lo=0, hi=0.9999)
-        _num("beta2", self.beta2, lo=0, hi=0.99999)
+        if self.beta1 is not None:
+            _num("beta1", self.beta1, lo=0, hi=0.9999)
+        if self.beta2 is not None:
+            _num("beta2", self.beta2, lo=0, hi=0.99999)
         if self.z_dim is not None:
             _num("z_dim", self.z_dim, lo=1, hi=4096, integer=True)
         if self.width is not None:

@@ -107,3 +107,11 @@ def test_anneal_lowers_the_learning_rate_at_the_end_and_restores_it():
     t.train(steps=10, anneal=0.5)
     assert seen[0] == pytest.approx(1e-3) and seen[-1] < 0.3e-3 and seen == sorted(seen, reverse=True)
     assert t.opt_g.param_groups[0]["lr"] == pytest.approx(1e-3)  # restored for a later resume
+
+
+def test_dataset_defaults_fill_unset_fields_only():
+    t = Trainer(tiny_config(dataset="gaussian1d"))
+    assert (t.cfg.beta1, t.cfg.beta2, t.cfg.lr) == (0.0, 0.9, 2e-4)
+    t2 = Trainer(tiny_config(dataset="gaussian1d", beta1=0.5, lr=1e-3))
+    assert (t2.cfg.beta1, t2.cfg.lr) == (0.5, 1e-3)
+    assert Trainer(tiny_config(dataset="ring8")).cfg.beta1 == 0.5
