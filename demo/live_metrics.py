@@ -198,12 +198,21 @@ def publish_hook(run: Any, tr: Any, force: bool = False) -> None:
     now = time.monotonic()
     if tr.data.kind in ("1d", "2d"):
         if force or now >= st.next_theory:
+            first = st.version == 0
             cost = _theory(st, tr)
-            st.next_theory = time.monotonic() + max(THEORY_EVERY, cost / BUDGET)
+            st.next_theory = time.monotonic() + _interval(THEORY_EVERY, cost, first)
     elif tr.data.kind == "image":
         if force or now >= st.next_quality:
+            first = not st.history
             cost = _quality(run, st, tr)
-            st.next_quality = time.monotonic() + max(QUALITY_EVERY, cost / BUDGET)
+            st.next_quality = time.monotonic() + _interval(QUALITY_EVERY, cost, first)
+
+
+def _interval(every: float, cost: float, first: bool) -> float:
+    """Seconds until the next computation: `every`, stretched so it takes at most BUDGET of the thread's
+    time, but never beyond 6x `every` (the first call pays one-off warm-ups, so its cost is not held
+    against the next one)."""
+    return every if first else min(max(every, cost / BUDGET), 6 * every)
 
 
 def _theory(st: LiveState, tr: Any) -> float:

@@ -143,11 +143,14 @@ def theory_tab(ctx: Any) -> None:
         c["t_status"] = gr.Markdown(elem_id="theory-status")
         with gr.Row():
             with gr.Column():
-                c["t_main"] = gr.Image(label="The game now", type="filepath", interactive=False,
+                gr.Markdown("#### The game now")
+                c["t_main"] = gr.Image(label="The game now", show_label=False, type="filepath", interactive=False,
                                        elem_id="theory-main", visible=False, height=460)
                 c["t_main_cap"] = gr.Markdown(visible=False, elem_id="theory-main-caption")
             with gr.Column():
-                c["t_curves"] = gr.Image(label="V(D,G) and JS over time", type="filepath", interactive=False,
+                gr.Markdown("#### The game over time")
+                c["t_curves"] = gr.Image(label="V(D,G) and JS over time", show_label=False, type="filepath",
+                                         interactive=False,
                                          elem_id="theory-curves", visible=False, height=260)
                 c["t_curves_cap"] = gr.Markdown(visible=False)
                 c["t_modes"] = gr.LinePlot(_empty_frame(), x="step", y="value", color="series", y_lim=[0, 100],
