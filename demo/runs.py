@@ -35,7 +35,7 @@ from gan.budget import check_train_config
 from gan.config import TrainConfig, from_dict
 from gan.datasets import Dataset, load_dataset
 from gan.latent import principal_directions
-from gan.trainer import Trainer, TrainingDiverged
+from gan.trainer import Trainer, TrainingDiverged, default_threads
 
 from . import zerogpu
 from .snapshot import MAX_FRAMES, Snapshot, downsample, render_grid, slug
@@ -213,6 +213,9 @@ class Run:
             if self._stop.is_set() or not self._train:
                 return
             tr = self.trainer
+            # One intra-op thread on a 2-vCPU box: spinning OMP workers starve the page and collapse the step
+            # rate as soon as anything else runs. Process-wide, which also suits the page's small sampling ops.
+            torch.set_num_threads(default_threads(tr.data.kind))
             t_start = time.monotonic()  # elapsed counts training time, not loading
             self.last_seen = max(self.last_seen, t_start)  # the idle clock starts with training
             self._set(state="running")
