@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--ema", type=float, help="EMA decay of the sampling copy of G (0 disables)")
     t.add_argument("--conditional", action=argparse.BooleanOptionalAction, default=None,
                    help="class-conditional G and D on labelled datasets")
+    t.add_argument("--pac", type=int, help="PacGAN: D judges packs of N samples (toy and mlp models)")
     t.add_argument("--image-size", type=int, help="image size for folder datasets (default 32)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -116,7 +117,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     else:
         cfg = TrainConfig(dataset=a.dataset, data_dir=a.data_dir, model=a.model, loss=a.loss,
                           batch_size=a.batch_size, lr=a.lr, lr_d=a.lr_d, z_dim=a.z_dim, width=a.width,
-                          ema=a.ema, conditional=a.conditional, image_size=a.image_size, seed=a.seed,
+                          ema=a.ema, pac=a.pac, conditional=a.conditional, image_size=a.image_size, seed=a.seed,
                           device=a.device)
         cfg.validate()
         trainer = Trainer(cfg)

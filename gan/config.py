@@ -41,6 +41,7 @@ class ModelConfig:
     n_classes: int = 0  # > 0 makes G and D class-conditional
     width: int = 64  # hidden units (MLPs) or base channels (DCGAN)
     out_scale: float = 1.0  # multiplies the toy generator's output (data coordinates)
+    pac: int = 1  # PacGAN: D judges packs of `pac` samples at once, which penalises mode collapse
 
     def __post_init__(self) -> None:
         self.data_shape = tuple(int(s) for s in self.data_shape)
@@ -57,6 +58,7 @@ class ModelConfig:
         _num("n_classes", self.n_classes, lo=0, hi=1000, integer=True)
         _num("width", self.width, lo=1, hi=4096, integer=True)
         _num("out_scale", self.out_scale, lo=0, lo_open=True, hi=1e6)
+        _num("pac", self.pac, lo=1, hi=16, integer=True)
         MODELS[self.model].check(self)
 
 
@@ -79,6 +81,7 @@ class TrainConfig:
     ema: float | None = None  # decay of the EMA copy of G used for sampling; 0 disables it
     gp_weight: float = 10.0
     clip: float = 0.01
+    pac: int | None = None  # PacGAN packing for MLP discriminators; None: the dataset's default
     seed: int = 0
     device: str = "auto"
     image_size: int | None = None  # for folder datasets
@@ -112,6 +115,8 @@ class TrainConfig:
             _num("ema", self.ema, lo=0, hi=0.99999)
         _num("gp_weight", self.gp_weight, lo=0, hi=1e4)
         _num("clip", self.clip, lo=0, lo_open=True, hi=100)
+        if self.pac is not None:
+            _num("pac", self.pac, lo=1, hi=16, integer=True)
         _num("seed", self.seed, lo=0, hi=2**63 - 1, integer=True)
         if self.image_size is not None:
             _num("image_size", self.image_size, lo=8, hi=256, integer=True)

@@ -238,9 +238,9 @@ def load_dataset(name: str, *, data_dir: str | None = None, seed: int = 0,
 
 
 # Per-dataset training defaults, applied to TrainConfig fields left as None.
-TOY_DEFAULTS = {"beta1": 0.5, "beta2": 0.999, "model": "toy", "batch_size": 512, "lr": 1e-3, "z_dim": 8, "width": 64, "ema": 0.999,
+TOY_DEFAULTS = {"pac": 1, "beta1": 0.5, "beta2": 0.999, "model": "toy", "batch_size": 512, "lr": 1e-3, "z_dim": 8, "width": 64, "ema": 0.999,
                 "conditional": False}
-IMAGE_DEFAULTS = {"beta1": 0.5, "beta2": 0.999, "model": "dcgan", "batch_size": 32, "lr": 5e-4, "z_dim": 64, "width": 16, "ema": 0.999,
+IMAGE_DEFAULTS = {"pac": 1, "beta1": 0.5, "beta2": 0.999, "model": "dcgan", "batch_size": 32, "lr": 5e-4, "z_dim": 64, "width": 16, "ema": 0.999,
                   "conditional": True}
 
 

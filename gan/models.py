@@ -67,12 +67,18 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """MLP discriminator: flattened input -> hidden layers -> one logit."""
+    """MLP discriminator: flattened input -> hidden layers -> one logit.
+
+    With cfg.pac > 1 (PacGAN) it sees `pac` samples concatenated: `forward(x, packed=True)` scores
+    consecutive packs, (B,) -> (B // pac,); by default each row is scored as a pack of its own copies,
+    so plots of D(x) over single points still work.
+    """
 
     def __init__(self, cfg: ModelConfig, hidden: list[int], *, act: Callable[[], nn.Module]) -> None:
         super().__init__()
         self.cfg = cfg
-        dims = [_prod(cfg.data_shape)] + hidden
+        self.pac = cfg.pac
+        dims = [_prod(cfg.data_shape) * cfg.pac] + hidden
         layers: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:]):
             layers += [nn.Linear(a, b), act()]
@@ -81,13 +87,18 @@ class MLPDiscriminator(nn.Module):
         self.cond = _Conditioner(cfg.n_classes, dims[-1])
         self.register_buffer("scale", torch.tensor(float(cfg.out_scale)), persistent=False)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, *data_shape) -> (B, hidden[-1])."""
-        return self.body(x.reshape(x.shape[0], -1) / self.scale)
+    def features(self, x: torch.Tensor, *, packed: bool = False) -> torch.Tensor:
+        """(B, *data_shape) -> (B, hidden[-1]), or (B // pac, hidden[-1]) when packed."""
+        flat = x.reshape(x.shape[0], -1) / self.scale  # (B, D)
+        if self.pac > 1:
+            if not packed:
+                flat = flat.repeat_interleave(self.pac, 0)  # each row as a pack of copies
+            flat = flat.reshape(-1, self.pac * flat.shape[1])  # (B // pac, pac * D)
+        return self.body(flat)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.features(x)
-        return self.head(h).squeeze(1) + self.cond.project(h, y)  # (B,)
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, *, packed: bool = False) -> torch.Tensor:
+        h = self.features(x, packed=packed)
+        return self.head(h).squeeze(1) + self.cond.project(h, y)  # (B,) or (B // pac,)
 
 
 def _dcgan_plan(size: int) -> tuple[int, int]:
@@ -163,6 +174,10 @@ class ModelSpec:
         kind = "image" if len(cfg.data_shape) == 3 else "points"
         if kind not in self.kinds:
             raise ConfigError(f"model {cfg.model!r} does not handle {kind} data of shape {cfg.data_shape}")
+        if cfg.pac > 1 and cfg.model == "dcgan":
+            raise ConfigError("pac (PacGAN packing) is available for the toy and mlp models, not dcgan")
+        if cfg.pac > 1 and cfg.n_classes:
+            raise ConfigError("pac (PacGAN packing) cannot be combined with a class-conditional model")
         if cfg.model == "dcgan":
             _, h, w = cfg.data_shape
             if h != w or not 8 <= h <= 256 or _dcgan_plan(h)[1] < 1:

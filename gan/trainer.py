@@ -16,7 +16,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .config import ModelConfig, TrainConfig
+from .config import ConfigError, ModelConfig, TrainConfig
 from .datasets import BatchStream, Dataset, default_train_settings, load_dataset
 from .history import History
 from .losses import get_loss, gradient_penalty
@@ -59,7 +59,8 @@ def model_config_for(cfg: TrainConfig, data: Dataset) -> ModelConfig:
     """The ModelConfig that a resolved TrainConfig implies for `data`."""
     return ModelConfig(model=cfg.model, data_shape=data.shape, z_dim=cfg.z_dim,
                        n_classes=data.n_classes if cfg.conditional else 0, width=cfg.width,
-                       out_scale=data.scale if data.kind != "image" else 1.0)
+                       out_scale=data.scale if data.kind != "image" else 1.0,
+                       pac=cfg.pac if cfg.model != "dcgan" else 1)
 
 
 class Trainer:
@@ -75,6 +76,8 @@ class Trainer:
             cfg.conditional = False
         self.cfg = cfg
         self.model_config = model_config or model_config_for(cfg, self.data)
+        if cfg.batch_size % self.model_config.pac:
+            raise ConfigError(f"batch_size ({cfg.batch_size}) must be a multiple of pac ({self.model_config.pac})")
         self.device = pick_device(cfg.device)
         from .budget import check_step_memory  # refuse a batch too large for memory before building
 
@@ -96,6 +99,7 @@ class Trainer:
         self.callbacks: dict[str, list[Callable[..., Any]]] = defaultdict(list)
         self._speed = 0.0
         self.fixed_z, self.fixed_y = self._fixed_noise(cfg.seed)
+        self._d_packed = (lambda x, y: self.D(x, y, packed=True)) if self.model_config.pac > 1 else self.D
         self._joint_d = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
 
     # ---- set-up helpers --------------------------------------------------------------------
@@ -132,16 +136,17 @@ class Trainer:
         y = y.to(dev) if (y is not None and self.conditional) else None
         z = torch.randn(x.shape[0], self.model_config.z_dim, generator=self.gen).to(dev)
         fake = self.G(z, y)  # (B, *shape); reused for the G step, never generated twice
+        D = self._d_packed
 
         self.D.requires_grad_(True)
         if self._joint_d:  # one D pass over real and fake: fewer ops, same result (D has no batch norm)
-            both = self.D(torch.cat([x, fake.detach()]), None if y is None else torch.cat([y, y]))
-            d_real, d_fake = both[: x.shape[0]], both[x.shape[0]:]  # (B,), (B,)
+            both = D(torch.cat([x, fake.detach()]), None if y is None else torch.cat([y, y]))
+            d_real, d_fake = both.chunk(2)  # (B,), (B,) (or B // pac each)
         else:
-            d_real, d_fake = self.D(x, y), self.D(fake.detach(), y)
+            d_real, d_fake = D(x, y), D(fake.detach(), y)
         d_loss = self.loss.d(d_real, d_fake)
         if self.loss.penalty:
-            d_loss = d_loss + cfg.gp_weight * gradient_penalty(self.D, x, fake.detach(), y, generator=self.gen)
+            d_loss = d_loss + cfg.gp_weight * gradient_penalty(D, x, fake.detach(), y, generator=self.gen)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         d_grad = float(nn.utils.clip_grad_norm_(self.D.parameters(), math.inf))
@@ -155,7 +160,7 @@ class Trainer:
                     p.clamp_(-cfg.clip, cfg.clip)
 
         self.D.requires_grad_(False)  # no weight grads for D during G's step
-        g_loss = self.loss.g(self.D(fake, y))
+        g_loss = self.loss.g(D(fake, y))
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.D.requires_grad_(True)

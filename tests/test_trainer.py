@@ -115,3 +115,19 @@ def test_dataset_defaults_fill_unset_fields_only():
     t2 = Trainer(tiny_config(dataset="gaussian1d", beta1=0.5, lr=1e-3))
     assert (t2.cfg.beta1, t2.cfg.lr) == (0.5, 1e-3)
     assert Trainer(tiny_config(dataset="ring8")).cfg.beta1 == 0.5
+
+
+def test_pacgan_packs_samples_for_d_and_still_scores_single_points():
+    t = Trainer(tiny_config(dataset="ring8", pac=4, batch_size=16))
+    assert t.model_config.pac == 4
+    first = t.D.body[0].in_features
+    assert first == 2 * 4  # D sees 4 points at once
+    _two_steps(t)
+    x = torch.randn(5, 2)
+    assert t.D(x).shape == (5,)  # plots: each point scored as a pack of its copies
+    assert t.D(torch.randn(8, 2), packed=True).shape == (2,)
+    with pytest.raises(Exception, match="multiple of pac"):
+        Trainer(tiny_config(dataset="ring8", pac=3, batch_size=16))
+    from gan.config import ConfigError, ModelConfig
+    with pytest.raises(ConfigError, match="not dcgan"):
+        ModelConfig(model="dcgan", data_shape=(1, 28, 28), pac=2)
