@@ -46,7 +46,7 @@ CHECKPOINT_DIR = ROOT / "checkpoints"
 ACTIVE = ("starting", "loading", "running", "stopping")
 
 
-TRAIN_NICE = int(os.environ.get("GAN_TRAIN_NICE", "5"))
+TRAIN_NICE = int(os.environ.get("GAN_TRAIN_NICE", "0"))
 # fn(run, trainer, force) called in the training thread before each publish (between two steps); it may
 # update trainer.metrics (published in status["metrics"]). The Theory tab and quality chart register here.
 PUBLISH_HOOKS: list[Callable[["Run", Trainer, bool], None]] = []
