@@ -34,7 +34,7 @@ import torch
 
 from gan.quality import DEFAULT_CACHE_DIR, QualityMeter, collapse_warning
 from gan.trainer import generate
-from gan.theory import CAPTIONS, render_1d, render_2d, render_curves, theory_snapshot
+from gan.theory import render_1d, render_2d, render_curves, theory_snapshot
 
 log = logging.getLogger("gan.demo")
 

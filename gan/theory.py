@@ -790,10 +790,12 @@ def render_2d(snap: dict[str, Any], *, size: int = 520, heat: str = "d", points:
     if show_arrows and snap.get("arrows") is not None:
         at, g = px(snap["arrows"]["at"]), np.asarray(snap["arrows"]["grad"], np.float64).reshape(-1, 2)
         g = g * np.array([1.0, -1.0])  # screen y points down
+        ok = np.isfinite(g).all(1) & np.isfinite(at).all(1)  # a diverged D has NaN gradients: draw none
+        at, g = at[ok], g[ok]
         mag = np.linalg.norm(g, axis=1)
         scale = 22.0 / max(float(np.quantile(mag, 0.9)) if len(mag) else 1.0, 1e-12)
         for (ax, ay), (gx, gy), mg in zip(at.tolist(), g.tolist(), mag.tolist()):
-            if not (left <= ax <= left + plot and top <= ay <= top + plot) or mg <= 0:
+            if not (left <= ax <= left + plot and top <= ay <= top + plot) or not mg > 0:
                 continue
             k = min(scale * mg, 26.0) / mg
             bx, by = ax + gx * k, ay + gy * k

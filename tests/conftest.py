@@ -1,4 +1,5 @@
 """Shared fixtures: the repo root on sys.path, small seeded datasets, and one thread for determinism."""
+import contextlib
 import os
 import sys
 
@@ -27,3 +28,29 @@ def tiny_config(**kw):
     base = dict(batch_size=16, width=16, z_dim=8, seed=0, device="cpu")
     base.update(kw)
     return TrainConfig(**base)
+
+
+def free_port() -> int:
+    """A free TCP port on localhost."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_app(manager, **build_kw):
+    """Launch the app on a free local port around `manager`; yields (url, app) and shuts both down after."""
+    from demo.app import build_app, launch_kwargs
+
+    app = build_app(manager, **build_kw)
+    kw = launch_kwargs(manager)
+    kw.update(server_name="127.0.0.1", server_port=free_port())
+    app.queue(default_concurrency_limit=4)
+    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **kw)
+    try:
+        yield url, app
+    finally:
+        manager.shutdown()
+        app.close()

@@ -1,6 +1,5 @@
 """The launched app through gradio_client: /train, /status, /generate, /stop, /resume, as a user's script would."""
 import math
-import socket
 import time
 
 import numpy as np
@@ -10,32 +9,18 @@ from PIL import Image
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 
-from demo.app import build_app, launch_kwargs  # noqa: E402
+from conftest import serve_app  # noqa: E402
 from demo.runs import RunManager  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=32, lr=None, seed=0, z_dim=None, width=32)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     manager = RunManager(max_runs=1, checkpoint_dir=tmp_path_factory.mktemp("ckpt"), autosave_every=0)
-    demo = build_app(manager)
-    kw = launch_kwargs(manager)
-    kw.update(server_name="127.0.0.1", server_port=free_port())
-    demo.queue(default_concurrency_limit=4)
-    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **kw)
-    try:
+    with serve_app(manager) as (url, _):
         yield url, manager
-    finally:
-        manager.shutdown()
-        demo.close()
 
 
 def poll(client, cond, timeout=40.0, what="status"):

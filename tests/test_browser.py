@@ -1,6 +1,5 @@
 """A real browser (headless Chromium via Playwright) drives the page: Train, watch, explore, Stop."""
 import os
-import socket
 import time
 
 import pytest
@@ -10,31 +9,17 @@ if not os.path.exists(CHROMIUM):
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-from demo.app import build_app, launch_kwargs  # noqa: E402
+from conftest import serve_app  # noqa: E402
 from demo.runs import RunManager  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
     manager = RunManager(max_runs=1, checkpoint_dir=tmp_path_factory.mktemp("ckpt"), autosave_every=0)
-    demo = build_app(manager, defaults={"dataset": "ring8", "batch_size": 64, "width": 32})
-    kw = launch_kwargs(manager)
-    kw.update(server_name="127.0.0.1", server_port=free_port())
-    demo.queue(default_concurrency_limit=4)
-    _, local_url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **kw)
-    try:
+    with serve_app(manager, defaults={"dataset": "ring8", "batch_size": 64, "width": 32}) as (local_url, _):
         yield local_url
-    finally:
-        manager.shutdown()
-        demo.close()
 
 
 def wait_until(fn, timeout=40.0, what="condition"):

@@ -1,11 +1,9 @@
 import gzip
-import os
 
 import numpy as np
 import pytest
 import torch
 
-from gan import datasets as ds
 from gan.datasets import BatchStream, DatasetError, load_dataset
 from gan.metrics import mode_score
 

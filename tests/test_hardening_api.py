@@ -14,7 +14,8 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
 import demo.handlers as handlers_mod  # noqa: E402
-from demo.app import build_app, launch_kwargs  # noqa: E402
+from conftest import serve_app  # noqa: E402
+from demo.app import launch_kwargs  # noqa: E402
 from demo.runs import RunManager  # noqa: E402
 from demo.views import status_line  # noqa: E402
 from gan.checkpoint import save_checkpoint  # noqa: E402
@@ -25,27 +26,12 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy ke
 TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=32, lr=None, seed=0, z_dim=None, width=16)
 
 
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     manager = RunManager(max_runs=1, checkpoint_dir=tmp_path_factory.mktemp("ckpt"), autosave_every=0,
                          publish_every=0.3)
-    app = build_app(manager)
-    kw = launch_kwargs(manager)
-    kw.update(server_name="127.0.0.1", server_port=free_port())
-    app.queue(default_concurrency_limit=4)
-    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **kw)
-    try:
+    with serve_app(manager) as (url, _):
         yield url, manager
-    finally:
-        manager.shutdown()
-        app.close()
 
 
 @pytest.fixture

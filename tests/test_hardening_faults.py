@@ -16,7 +16,7 @@ import demo.runs as runs_mod
 from demo.handlers import Handlers
 from demo.runs import Run, RunManager
 from demo.views import status_line
-from gan.checkpoint import load_state, save_checkpoint, save_state
+from gan.checkpoint import load_state, save_checkpoint
 from gan.config import ConfigError, TrainConfig
 from gan.trainer import Trainer
 

@@ -207,3 +207,22 @@ def test_knn_js_follows_generated_samples_with_a_sharp_core_and_wide_tails():
     assert 0.05 < truth < 0.3
     est = js_divergence(data, draw(1000), n_real=1000, seed=4)
     assert est == pytest.approx(truth, abs=0.04), (est, truth)
+
+
+def test_render_2d_survives_a_diverged_discriminator():
+    """A NaN D (a run that just diverged) must still render quickly: no arrows, no hang."""
+    import time
+
+    import torch
+
+    from gan.config import TrainConfig
+    from gan.theory import render_2d, theory_snapshot
+    from gan.trainer import Trainer
+
+    t = Trainer(TrainConfig(dataset="ring8", batch_size=16, width=8, device="cpu"))
+    t.train(steps=2)
+    with torch.no_grad():
+        next(t.D.parameters()).fill_(float("nan"))
+    t0 = time.perf_counter()
+    img = render_2d(theory_snapshot(t.G, t.D, t.data, seed=0))
+    assert img.ndim == 3 and time.perf_counter() - t0 < 10

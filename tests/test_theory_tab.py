@@ -1,6 +1,5 @@
 """The Theory tab, the live quality metrics and the mode-collapse warning, through the launched app's API
 (/theory, /quality) and through the publish hook on small trainers."""
-import socket
 import time
 
 import numpy as np
@@ -11,35 +10,22 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 
 from demo import live_metrics  # noqa: E402
-from demo.app import build_app, launch_kwargs  # noqa: E402
+from conftest import serve_app  # noqa: E402
+from demo.app import build_app  # noqa: E402
 from demo.quality_view import WARNING_PREFIX, QualityView, quality_frames  # noqa: E402
 from demo.runs import PUBLISH_HOOKS, RunManager  # noqa: E402
 from demo.theory_tab import TheoryView, modes_frame  # noqa: E402
-from tests.conftest import tiny_config  # noqa: E402
+from conftest import tiny_config  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=64, lr=None, seed=0, z_dim=None, width=32)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     manager = RunManager(max_runs=1, checkpoint_dir=tmp_path_factory.mktemp("ckpt"), autosave_every=0)
-    demo = build_app(manager)
-    kw = launch_kwargs(manager)
-    kw.update(server_name="127.0.0.1", server_port=free_port())
-    demo.queue(default_concurrency_limit=4)
-    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **kw)
-    try:
+    with serve_app(manager) as (url, demo):
         yield url, manager, demo
-    finally:
-        manager.shutdown()
-        demo.close()
 
 
 def theory(client):
