@@ -54,3 +54,15 @@ def serve_app(manager, **build_kw):
     finally:
         manager.shutdown()
         app.close()
+
+
+def wait_for(cond, timeout=30.0, what="condition"):
+    """Poll `cond()` until it is true, or fail naming `what` after `timeout` seconds."""
+    import time
+
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -5,6 +5,7 @@ import time
 import pytest
 import torch
 
+from conftest import wait_for
 from demo.runs import NotOwner, Run, RunBusy, RunManager
 from demo.snapshot import MAX_FRAMES, downsample
 from gan.config import ConfigError, TrainConfig
@@ -15,15 +16,6 @@ def tiny(**kw):
     base = dict(dataset="ring8", batch_size=16, width=16, z_dim=4, seed=0, device="cpu")
     base.update(kw)
     return TrainConfig(**base)
-
-
-def wait_for(cond, timeout=30.0, what="condition"):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

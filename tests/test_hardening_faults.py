@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import demo.runs as runs_mod
+from conftest import wait_for
 from demo.handlers import Handlers
 from demo.runs import Run, RunManager
 from demo.views import status_line
@@ -27,15 +28,6 @@ def tiny(**kw):
     base = dict(dataset="ring8", batch_size=16, width=16, z_dim=4, seed=0, device="cpu")
     base.update(kw)
     return TrainConfig(**base)
-
-
-def wait_for(cond, timeout=30.0, what="condition"):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 CHILD = r"""

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
+from conftest import wait_for
 from demo import zerogpu
 from demo.handlers import Handlers
 from demo.runs import RunManager
@@ -30,15 +31,6 @@ def tiny(**kw):
     base = dict(dataset="ring8", batch_size=16, width=16, z_dim=4, seed=0, device="auto")
     base.update(kw)
     return TrainConfig(**base)
-
-
-def wait_for(cond, timeout=30.0, what="condition"):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Scheduler:
