@@ -347,20 +347,16 @@ def collapse_warning(history: Any, *, loss: str | None = None, lr: float | None 
         return None
     last = rows[-1]
     fix = _remedies(loss, lr)
-    if "classes_covered" in last and last.get("n_classes"):
-        k = int(last["n_classes"])
-        cov = _series(rows, "classes_covered")
-        if _collapsed(cov, low=math.floor(0.7 * k), drop=max(2, math.ceil(0.2 * k)), warmup=warmup, patience=patience):
-            c = int(cov[-1])
-            return (f"Only {c} of {k} classes appear: the generator is collapsing onto a few kinds of image "
-                    f"(mode collapse). {fix}")
-    if "modes" in last and last.get("n_modes"):
-        k = int(last["n_modes"])
-        modes = _series(rows, "modes")
-        if _collapsed(modes, low=math.floor(0.7 * k), drop=max(2, math.ceil(0.2 * k)), warmup=warmup, patience=patience):
-            c = int(modes[-1])
-            return (f"Only {c} of {k} modes are covered: the generator is collapsing onto a few modes "
-                    f"(mode collapse). {fix}")
+    coverage = (("classes_covered", "n_classes", "classes appear", "a few kinds of image"),
+                ("modes", "n_modes", "modes are covered", "a few modes"))
+    for key, total, verb, onto in coverage:  # classes for labelled images, modes for ring8/grid25
+        if key in last and last.get(total):
+            k = int(last[total])
+            cov = _series(rows, key)
+            if _collapsed(cov, low=math.floor(0.7 * k), drop=max(2, math.ceil(0.2 * k)), warmup=warmup,
+                          patience=patience):
+                return (f"Only {int(cov[-1])} of {k} {verb}: the generator is collapsing onto {onto} "
+                        f"(mode collapse). {fix}")
     div = _series(rows, "diversity")
     if _collapsed(div, low=0.5, drop=0.3, warmup=warmup, patience=patience):
         return (f"The samples look alike: their spread is {100 * div[-1]:.0f}% of the real images'. "

@@ -66,3 +66,16 @@ def wait_for(cond, timeout=30.0, what="condition"):
             return
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def poll_status(client, cond, timeout=30.0, what="status"):
+    """Poll the app's /status through `client` until `cond(status)`; returns that status or fails naming `what`."""
+    import time
+
+    t0, st = time.monotonic(), None
+    while time.monotonic() - t0 < timeout:
+        st = client.predict(api_name="/status")
+        if cond(st):
+            return st
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; last status {st}")

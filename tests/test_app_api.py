@@ -1,4 +1,5 @@
 """The launched app through gradio_client: /train, /status, /generate, /stop, /resume, as a user's script would."""
+import functools
 import math
 import time
 
@@ -9,7 +10,7 @@ from PIL import Image
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 
-from conftest import serve_app  # noqa: E402
+from conftest import poll_status, serve_app  # noqa: E402
 from demo.runs import RunManager  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
@@ -23,14 +24,7 @@ def served(tmp_path_factory):
         yield url, manager
 
 
-def poll(client, cond, timeout=40.0, what="status"):
-    t0, st = time.monotonic(), None
-    while time.monotonic() - t0 < timeout:
-        st = client.predict(api_name="/status")
-        if cond(st):
-            return st
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last status {st}")
+poll = functools.partial(poll_status, timeout=40.0)  # /status until cond(status)
 
 
 def image(path) -> np.ndarray:

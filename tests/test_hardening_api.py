@@ -1,9 +1,9 @@
 """Hardening through the launched app (gradio_client), as strangers on a public Space would use it:
 bad values, bad files, zips of images, an error inside the training thread, and shared use."""
+import functools
 import io
 import pickle
 import threading
-import time
 import zipfile
 
 import pytest
@@ -14,7 +14,7 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
 import demo.handlers as handlers_mod  # noqa: E402
-from conftest import serve_app  # noqa: E402
+from conftest import poll_status, serve_app  # noqa: E402
 from demo.app import launch_kwargs  # noqa: E402
 from demo.runs import RunManager  # noqa: E402
 from demo.views import status_line  # noqa: E402
@@ -45,14 +45,7 @@ def clean(served):
     manager.max_runs = 1
 
 
-def poll(client, cond, timeout=30.0, what="status"):
-    t0, st = time.monotonic(), None
-    while time.monotonic() - t0 < timeout:
-        st = client.predict(api_name="/status")
-        if cond(st):
-            return st
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last status {st}")
+poll = functools.partial(poll_status, timeout=30.0)  # /status until cond(status)
 
 
 BAD_VALUES = [
