@@ -36,6 +36,7 @@ def run_one(dataset: str, loss: str, seed: int, seconds: float, clock: str, samp
 
     torch.set_num_threads(1)
     from gan.config import TrainConfig
+    from gan.datasets import default_train_settings
     from gan.metrics import mode_score
     from gan.trainer import Trainer
 
@@ -54,7 +55,8 @@ def run_one(dataset: str, loss: str, seed: int, seconds: float, clock: str, samp
     s = mode_score(x, t.data.modes, t.data.std)
     return {"dataset": dataset, "loss": loss, "seed": seed, "budget": seconds, "clock": clock,
             "wall": wall, "cpu": cpu, "steps": t.step_count, "batch": t.cfg.batch_size, "error": error,
-            "model": t.cfg.model, "width": t.cfg.width, "lr": t.cfg.lr, **s}
+            "model": t.cfg.model, "width": t.cfg.width, "lr": t.cfg.lr, "lr_d": t.opt_d.param_groups[0]["lr"],
+            "default_loss": default_train_settings(t.data)["loss"], **s}
 
 
 def table(rows: list[dict], datasets: list[str], losses: list[str]) -> str:
@@ -69,7 +71,8 @@ def table(rows: list[dict], datasets: list[str], losses: list[str]) -> str:
             k = r[0]["n_modes"]
             ok = sum(1 for x in r if x["modes"] == k and x["high_quality"] >= 0.95)
             errs = sum(1 for x in r if x["error"])
-            out.append(f"| {ds} | {loss} | {fmt_mean_sd([x['modes'] for x in r])} / {k} | "
+            name = f"**{loss}** (default)" if loss == r[0]["default_loss"] else loss
+            out.append(f"| {ds} | {name} | {fmt_mean_sd([x['modes'] for x in r])} / {k} | "
                        f"{fmt_mean_sd([x['high_quality'] for x in r], scale=100)} | "
                        f"{fmt_mean_sd([x['reverse_kl'] for x in r], digits=3)} | "
                        f"{mean_sd([x['steps'] for x in r])[0]:.0f} | {len(r)} | "
@@ -78,6 +81,21 @@ def table(rows: list[dict], datasets: list[str], losses: list[str]) -> str:
             "| Source | Method | Ring modes | Ring HQ % | Grid modes | Grid HQ % |", "| --- | --- | --- | --- | --- | --- |"]
     out += [f"| {a} | {b} | {c} | {d} | {e} | {f} |" for a, b, c, d, e, f in PUBLISHED]
     return "\n".join(out)
+
+
+def verdict(rows: list[dict], datasets: list[str]) -> str:
+    """Whether the default loss captured every mode with >= 95% high quality, on average over the seeds."""
+    lines = []
+    for ds in datasets:
+        r = [x for x in rows if x["dataset"] == ds and x["loss"] == x["default_loss"]]
+        if not r:
+            continue
+        k = r[0]["n_modes"]
+        modes, hq = mean_sd([x["modes"] for x in r])[0], mean_sd([x["high_quality"] for x in r])[0]
+        ok = modes == k and hq >= 0.95
+        lines.append(f"Defaults ({r[0]['default_loss']}) on {ds}: {modes:.1f} / {k} modes, {100 * hq:.1f}% high quality "
+                     f"over {len(r)} seeds: target (all modes, >= 95%) {'met' if ok else 'missed'}.")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['wall']:.1f} s wall / {r['cpu']:.1f} s CPU{'  ' + r['error'] if r['error'] else ''}", flush=True)
     rows.sort(key=lambda r: (datasets.index(r["dataset"]), losses.index(r["loss"]), r["seed"]))
     md = table(rows, datasets, losses)
-    print("\n" + md)
+    verdicts = verdict(rows, datasets)
+    print("\n" + md + "\n\n" + verdicts)
     smoke = any(budget[ds] < DEFAULT_SECONDS.get(ds, 60.0) for ds in datasets) or len(seeds) < 3
     r0 = rows[0]
     body = [
@@ -120,11 +139,12 @@ def main(argv: list[str] | None = None) -> int:
         *(["**SMOKE RUN with tiny budgets: these figures only show that the script works; they are not the "
            "benchmark.**", ""] if smoke else []),
         f"Measured {now()} on {info}.",
-        f"Default toy model ({r0['model']}, width {r0['width']}, batch {r0['batch']}, lr {r0['lr']:g}); budget per run "
+        f"Default toy model ({r0['model']}, width {r0['width']}, batch {r0['batch']}, lr {r0['lr']:g} for G and "
+        f"{r0['lr_d']:g} for D); budget per run "
         f"{', '.join(f'{ds} {budget[ds]:g} s' for ds in datasets)} of {a.clock} clock; {a.jobs} runs in parallel, "
         f"one torch thread each; {a.samples} samples per run from the EMA generator (`trainer.sample`), scored by "
         f"`gan.metrics.mode_score`. Mean ± sd over seeds {a.seeds}. Total {time.perf_counter() - t0:.0f} s.",
-        "", md, "",
+        "", md, "", *[f"- {v}" for v in verdicts.splitlines()], "",
         "Command: `" + " ".join(["python bench/bench_modes.py", *(argv if argv is not None else sys.argv[1:])]).strip() + "`",
     ]
     if not a.no_write:

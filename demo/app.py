@@ -64,8 +64,9 @@ def _train_tab(c: dict[str, Any], defaults: dict[str, Any]) -> None:
                                    info="built-in sets need no download; folder:PATH for your own images")
         c["model"] = gr.Dropdown(["auto"] + sorted(MODELS), value="auto", label="Model",
                                  info="auto: dcgan for images, toy MLP for points")
-        c["loss"] = gr.Dropdown(sorted(LOSSES), value="bce", label="Loss")
-    d = {**control_defaults(defaults.get("dataset", "digits")), **defaults}
+        d = {**control_defaults(defaults.get("dataset", "digits")), **defaults}
+        c["loss"] = gr.Dropdown(sorted(LOSSES), value=d["loss"], label="Loss",
+                                info="default: hinge for 2-D points, bce otherwise")
     with gr.Row():
         c["batch_size"] = gr.Number(d["batch_size"], label="Batch size", step=1)
         c["lr"] = gr.Number(d["lr"], label="Learning rate")
@@ -161,7 +162,7 @@ def _wire(h: Handlers, c: dict[str, Any], timer: gr.Timer, seen: gr.State) -> No
     fast = dict(concurrency_limit=None, show_progress="hidden")
     cfg_inputs = [c[k] for k in ("dataset", "model", "loss", "batch_size", "lr", "seed", "z_dim", "width")]
     c["dataset"].change(lambda name: list(control_defaults(name).values()), c["dataset"],
-                        [c["batch_size"], c["lr"], c["z_dim"], c["width"]], api_visibility="private")
+                        [c["loss"], c["batch_size"], c["lr"], c["z_dim"], c["width"]], api_visibility="private")
     c["train"].click(h.train, cfg_inputs, c["notice"], api_name="train", concurrency_limit=None)
     c["stop"].click(h.stop, None, c["notice"], api_name="stop", concurrency_limit=None)
     c["resume"].click(h.resume, None, c["notice"], api_name="resume", concurrency_limit=None)

@@ -33,7 +33,7 @@ import torch
 from gan.checkpoint import CheckpointError, load_state, model_config, save_checkpoint
 from gan.budget import check_train_config
 from gan.config import TrainConfig, from_dict
-from gan.datasets import Dataset, load_dataset
+from gan.datasets import Dataset, default_train_settings, load_dataset
 from gan.latent import principal_directions
 from gan.trainer import Trainer, TrainingDiverged, default_threads
 
@@ -422,8 +422,8 @@ class RunManager:
         """Start a new run for `owner`; raises ConfigError or RunBusy with a message meant for the page."""
         cfg.validate()
         check_train_config(cfg)  # a batch too large for memory is refused here, before any thread
-        label = f"{slug(cfg.dataset)}-{cfg.loss}"
         cfg = self._host_config(cfg)
+        label = f"{slug(cfg.dataset)}-{cfg.loss or default_train_settings(cfg.dataset)['loss']}"
         run = Run(owner, build=lambda: Trainer(cfg, data=self.dataset(cfg)), label=label,
                   checkpoint_dir=self.checkpoint_dir, autosave_every=self.autosave_every,
                   publish_every=self.publish_every, max_steps=max_steps, idle_stop_s=self.idle_stop_s,

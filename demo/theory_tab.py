@@ -24,6 +24,16 @@ INTRO = (
     f"datasets ({TOY_SETS}) and watch it happen here; the pictures refresh every ~2 s while training runs."
 )
 CURVES_CAPTION = CAPTIONS["value"] + " " + CAPTIONS["js"]
+LIKELIHOOD_LOSSES = ("bce", "minimax")  # the losses whose D is trained to be the probability in V(D, G)
+
+
+def loss_note(loss: str | None) -> str:
+    """A sentence for runs whose D plays another game than V(D, G) (hinge, lsgan, wgan...), else ''."""
+    if not loss or loss in LIKELIHOOD_LOSSES:
+        return ""
+    return (f" This run uses the **{loss}** loss, so D learns a score rather than the probability in V: the "
+            "heatmap and the green V read it through a sigmoid. D* and V(D*, G) = −log 4 + 2·JS are the bce "
+            "game's: V(D, G) stays below V(D*, G) for any D, but this D is not trying to reach it.")
 
 
 def _empty_frame() -> pd.DataFrame:
@@ -107,9 +117,9 @@ class TheoryView:
         has_modes = any(r.get("n_modes") for r in d["history"])
         return (headline(d, d.get("state", "")),
                 gr.update(value=d["main"], visible=True),
-                gr.update(value=CAPTIONS[d["kind"]], visible=True),
+                gr.update(value=CAPTIONS[d["kind"]] + loss_note(d.get("loss")), visible=True),
                 gr.update(value=d["curves"], visible=True),
-                gr.update(value=CURVES_CAPTION, visible=True),
+                gr.update(value=CURVES_CAPTION + loss_note(d.get("loss")), visible=True),
                 gr.update(value=modes_frame(d["history"]), visible=has_modes),
                 gr.update(value=CAPTIONS["modes"], visible=has_modes))
 
@@ -173,4 +183,4 @@ def theory_tab(ctx: Any) -> None:
     ctx.components["theory_view"] = view
 
 
-__all__ = ["TheoryView", "theory_tab", "modes_frame", "headline"]
+__all__ = ["TheoryView", "theory_tab", "modes_frame", "headline", "loss_note"]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gan.config import ConfigError, TrainConfig
-from gan.datasets import DATASET_DEFAULTS, IMAGE_DEFAULTS, TOY_DEFAULTS
+from gan.datasets import TOY_SETS, default_train_settings
 
 AUTO = "auto"
 STATE_COLOUR = {"idle": "#9ca3af", "starting": "#eab308", "loading": "#eab308", "running": "#16a34a",
@@ -24,13 +24,12 @@ def _dot(state: str) -> str:
 
 
 
-TOY_SETS = ("gaussian1d", "ring8", "grid25", "spiral")
 
 
 def control_defaults(dataset: str) -> dict[str, Any]:
     """The Train tab's numbers for a dataset: its training defaults, shown so the user can edit them."""
-    d = {**(TOY_DEFAULTS if str(dataset) in TOY_SETS else IMAGE_DEFAULTS), **DATASET_DEFAULTS.get(str(dataset), {})}
-    return {k: d[k] for k in ("batch_size", "lr", "z_dim", "width")}
+    d = default_train_settings(str(dataset))
+    return {k: d[k] for k in ("loss", "batch_size", "lr", "z_dim", "width")}
 
 
 def _opt_number(name: str, value: Any, *, integer: bool = False) -> Any:
@@ -48,14 +47,14 @@ def _opt_number(name: str, value: Any, *, integer: bool = False) -> Any:
     return value
 
 
-def make_config(dataset: str, model: str | None = AUTO, loss: str = "bce", batch_size: Any = None,
+def make_config(dataset: str, model: str | None = AUTO, loss: str | None = None, batch_size: Any = None,
                 lr: Any = None, seed: Any = 0, z_dim: Any = None, width: Any = None,
                 device: str = AUTO) -> TrainConfig:
     """A validated TrainConfig from the page's controls; raises ConfigError naming the bad field."""
     cfg = TrainConfig(
         dataset=str(dataset or "digits").strip(),
         model=None if model in (None, "", AUTO) else str(model),
-        loss=str(loss or "bce"),
+        loss=None if loss in (None, "", AUTO) else str(loss),
         batch_size=_opt_number("batch_size", batch_size, integer=True),
         lr=_opt_number("lr", lr),
         seed=_opt_number("seed", seed, integer=True) or 0,

@@ -54,13 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "fashion-mnist or folder:PATH")
     t.add_argument("--data-dir", help="folder with MNIST-format idx files (.gz or raw)")
     t.add_argument("--model", help="toy, mlp or dcgan (default: toy for points, dcgan for images)")
-    t.add_argument("--loss", default="bce", help="bce, minimax, wgan, wgan-gp, hinge or lsgan")
+    t.add_argument("--loss", help="bce, minimax, wgan, wgan-gp, hinge or lsgan (default: the dataset's: "
+                                        "hinge for 2-D point sets, else bce)")
     budget = t.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=_positive_int, help="number of training steps")
     budget.add_argument("--seconds", type=_positive_float, help="wall-clock training budget (default 60)")
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
-    t.add_argument("--lr-d", type=float, help="discriminator learning rate (default: --lr)")
+    t.add_argument("--lr-d", type=float, help="discriminator learning rate (default: --lr-d-mult x --lr)")
+    t.add_argument("--lr-d-mult", type=float, help="D's learning rate as a multiple of --lr (default: the dataset's, "
+                                                   "2 for 2-D point sets, else 1)")
+    t.add_argument("--r1", type=float, help="R1 penalty weight on D's gradient at real data (default 0: off)")
     t.add_argument("--z-dim", type=int)
     t.add_argument("--width", type=int, help="hidden units / base channels")
     t.add_argument("--ema", type=float, help="EMA decay of the sampling copy of G (0 disables)")
@@ -116,7 +120,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         print(f"resuming {a.resume} at step {trainer.step_count}", file=sys.stderr)
     else:
         cfg = TrainConfig(dataset=a.dataset, data_dir=a.data_dir, model=a.model, loss=a.loss,
-                          batch_size=a.batch_size, lr=a.lr, lr_d=a.lr_d, z_dim=a.z_dim, width=a.width,
+                          batch_size=a.batch_size, lr=a.lr, lr_d=a.lr_d, lr_d_mult=a.lr_d_mult, r1=a.r1, z_dim=a.z_dim, width=a.width,
                           ema=a.ema, pac=a.pac, conditional=a.conditional, image_size=a.image_size, seed=a.seed,
                           device=a.device)
         cfg.validate()

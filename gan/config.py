@@ -69,10 +69,11 @@ class TrainConfig:
     dataset: str = "digits"
     data_dir: str | None = None
     model: str | None = None
-    loss: str = "bce"
+    loss: str | None = None  # None: the dataset's default (hinge for 2-D point sets, else bce)
     batch_size: int | None = None
     lr: float | None = None
-    lr_d: float | None = None  # None: same as lr
+    lr_d: float | None = None  # D's learning rate; None: lr_d_mult x lr
+    lr_d_mult: float | None = None  # D's rate as a multiple of lr when lr_d is not given; None: dataset default
     beta1: float | None = None  # Adam betas; None: the dataset's default
     beta2: float | None = None
     z_dim: int | None = None
@@ -80,6 +81,7 @@ class TrainConfig:
     conditional: bool | None = None  # None: conditional when the dataset has labels and the model allows it
     ema: float | None = None  # decay of the EMA copy of G used for sampling; 0 disables it
     gp_weight: float = 10.0
+    r1: float | None = None  # R1 penalty weight gamma on D's gradient at real data; 0 disables; None: dataset default
     clip: float = 0.01
     pac: int | None = None  # PacGAN packing for MLP discriminators; None: the dataset's default
     seed: int = 0
@@ -96,13 +98,16 @@ class TrainConfig:
             _choice("dataset", self.dataset, dataset_names())
         if self.model is not None:
             _choice("model", self.model, sorted(MODELS))
-        _choice("loss", self.loss, sorted(LOSSES))
+        if self.loss is not None:
+            _choice("loss", self.loss, sorted(LOSSES))
         _choice("device", self.device, ["auto", "cpu", "cuda"])
         if self.batch_size is not None:
             _num("batch_size", self.batch_size, lo=1, hi=65536, integer=True)
         for name in ("lr", "lr_d"):
             if getattr(self, name) is not None:
                 _num(name, getattr(self, name), lo=0, lo_open=True, hi=1.0)
+        if self.lr_d_mult is not None:
+            _num("lr_d_mult", self.lr_d_mult, lo=0, lo_open=True, hi=100)
         if self.beta1 is not None:
             _num("beta1", self.beta1, lo=0, hi=0.9999)
         if self.beta2 is not None:
@@ -114,6 +119,8 @@ class TrainConfig:
         if self.ema is not None:
             _num("ema", self.ema, lo=0, hi=0.99999)
         _num("gp_weight", self.gp_weight, lo=0, hi=1e4)
+        if self.r1 is not None:
+            _num("r1", self.r1, lo=0, hi=1e4)
         _num("clip", self.clip, lo=0, lo_open=True, hi=100)
         if self.pac is not None:
             _num("pac", self.pac, lo=1, hi=16, integer=True)

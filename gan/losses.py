@@ -66,6 +66,13 @@ def gradient_penalty(d: Callable[..., Tensor], real: Tensor, fake: Tensor, y: Te
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
+def r1_penalty(d: Callable[..., Tensor], real: Tensor, y: Tensor | None) -> Tensor:
+    """R1 (Mescheder et al. 2018): E[||grad_x D(x)||^2] at real x, which keeps D flat on the data."""
+    real = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(d(real, y).sum(), real, create_graph=True)  # (B, *shape)
+    return grad.flatten(1).pow(2).sum(dim=1).mean()
+
+
 @dataclass(frozen=True)
 class Loss:
     """A registry entry: the two loss functions and the constraint on D they need."""
@@ -78,7 +85,7 @@ class Loss:
 
 
 LOSSES: dict[str, Loss] = {
-    "bce": Loss(d_bce, g_nonsaturating, doc="non-saturating GAN (default): G maximises log D(G(z))"),
+    "bce": Loss(d_bce, g_nonsaturating, doc="non-saturating GAN (default for images and 1-D): G maximises log D(G(z))"),
     "minimax": Loss(d_bce, g_minimax, doc="the original saturating game: G minimises log(1 - D(G(z)))"),
     "wgan": Loss(d_wasserstein, g_wasserstein, clip=True, doc="Wasserstein GAN with weight clipping"),
     "wgan-gp": Loss(d_wasserstein, g_wasserstein, penalty=True, doc="Wasserstein GAN with gradient penalty"),

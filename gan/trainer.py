@@ -19,7 +19,7 @@ from torch import nn
 from .config import ConfigError, ModelConfig, TrainConfig
 from .datasets import BatchStream, Dataset, default_train_settings, load_dataset
 from .history import History
-from .losses import get_loss, gradient_penalty
+from .losses import get_loss, gradient_penalty, r1_penalty
 from .models import build_models
 
 CHECKPOINT_FORMAT = "gan-lab-checkpoint"
@@ -37,6 +37,9 @@ def pick_device(name: str = "auto") -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
     return torch.device(name)
+
+
+R1_SAMPLES = 128  # real samples per step that the R1 penalty looks at
 
 
 def default_threads(kind: str) -> int:
@@ -88,7 +91,7 @@ class Trainer:
             g, d = build_models(self.model_config)
         self.G, self.D = g.to(self.device), d.to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema > 0 else None
-        lr_d = cfg.lr_d if cfg.lr_d is not None else cfg.lr
+        lr_d = cfg.lr_d if cfg.lr_d is not None else cfg.lr * cfg.lr_d_mult
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **_adam_impl(self.device))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=lr_d, betas=(cfg.beta1, cfg.beta2), **_adam_impl(self.device))
         self.gen = torch.Generator().manual_seed(cfg.seed)
@@ -147,6 +150,9 @@ class Trainer:
         d_loss = self.loss.d(d_real, d_fake)
         if self.loss.penalty:
             d_loss = d_loss + cfg.gp_weight * gradient_penalty(D, x, fake.detach(), y, generator=self.gen)
+        if cfg.r1 > 0:  # on at most R1_SAMPLES real samples: the double backward is the costly part
+            n = min(x.shape[0], R1_SAMPLES * self.model_config.pac)
+            d_loss = d_loss + 0.5 * cfg.r1 * r1_penalty(D, x[:n], None if y is None else y[:n])
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         d_grad = float(nn.utils.clip_grad_norm_(self.D.parameters(), math.inf))

@@ -22,6 +22,8 @@ def run(*args, cwd=None):
     (["train", "--dataset", "ring8", "--batch-size", "many"], "invalid int value"),
     (["train", "--dataset", "nope"], "unknown dataset 'nope'"),
     (["train", "--dataset", "ring8", "--loss", "magic"], "unknown loss 'magic'"),
+    (["train", "--dataset", "ring8", "--r1", "-2"], "r1 must be >= 0"),
+    (["train", "--dataset", "ring8", "--lr-d-mult", "0"], "lr_d_mult must be > 0"),
     (["train", "--dataset", "ring8", "--steps", "5", "--seconds", "3"], "not allowed with argument"),
     (["train", "--dataset", "ring8", "--seconds", "-1"], "must be a finite number > 0"),
     (["train", "--dataset", "ring8", "--bogus"], "unrecognized arguments: --bogus"),

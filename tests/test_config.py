@@ -16,6 +16,8 @@ from gan.config import ConfigError, ModelConfig, TrainConfig
     ("loss", "magic", "unknown loss 'magic'"),
     ("beta1", 1.5, "beta1 must be <="),
     ("device", "tpu", "unknown device 'tpu'"),
+    ("r1", -1.0, "r1 must be >= 0"),
+    ("lr_d_mult", 0.0, "lr_d_mult must be > 0"),
 ])
 def test_train_config_rejects_bad_values_naming_the_field(field, value, words):
     cfg = TrainConfig(**{field: value})

@@ -35,3 +35,14 @@ def test_losses_are_scalars_with_gradients(name):
 def test_unknown_loss_fails_loudly():
     with pytest.raises(ValueError, match="unknown loss 'nope'; choose from"):
         get_loss("nope")
+
+
+def test_r1_penalty_of_a_linear_d_is_its_squared_weight_norm():
+    from gan.losses import r1_penalty
+    w = torch.tensor([3.0, -4.0], requires_grad=True)
+    x = torch.randn(7, 2)
+    pen = r1_penalty(lambda v, y: v @ w, x, None)  # grad_x (x . w) = w for every x
+    assert pen.item() == pytest.approx(25.0)
+    pen.backward()  # differentiable in D's weights: d|w|^2/dw = 2w
+    assert torch.allclose(w.grad, 2 * w.detach())
+    assert not x.requires_grad  # the caller's batch is left alone

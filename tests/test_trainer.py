@@ -131,3 +131,24 @@ def test_pacgan_packs_samples_for_d_and_still_scores_single_points():
     from gan.config import ConfigError, ModelConfig
     with pytest.raises(ConfigError, match="not dcgan"):
         ModelConfig(model="dcgan", data_shape=(1, 28, 28), pac=2)
+
+
+def test_point_sets_default_to_hinge_with_d_learning_twice_as_fast():
+    t = Trainer(tiny_config(dataset="ring8", lr=1e-3))
+    assert t.cfg.loss == "hinge" and t.loss.d is LOSSES["hinge"].d
+    assert t.opt_d.param_groups[0]["lr"] == pytest.approx(2e-3) and t.opt_g.param_groups[0]["lr"] == pytest.approx(1e-3)
+    for name in ("gaussian1d", "digits"):  # the theory of D* is the bce game's; images train well with bce
+        u = Trainer(tiny_config(dataset=name), data=None if name != "digits" else load_dataset("digits"))
+        assert u.cfg.loss == "bce" and u.opt_d.param_groups[0]["lr"] == u.opt_g.param_groups[0]["lr"]
+    own = Trainer(tiny_config(dataset="ring8", loss="lsgan", lr=1e-3, lr_d=5e-4))  # the user's choices win
+    assert own.cfg.loss == "lsgan" and own.opt_d.param_groups[0]["lr"] == pytest.approx(5e-4)
+    assert Trainer(tiny_config(dataset="ring8", lr=1e-3, lr_d_mult=3)).opt_d.param_groups[0]["lr"] == pytest.approx(3e-3)
+
+
+def test_r1_penalty_changes_d_steps_and_stays_finite():
+    plain = Trainer(tiny_config(dataset="ring8"))
+    with_r1 = Trainer(tiny_config(dataset="ring8", r1=10.0))
+    assert torch.equal(_params(plain.D), _params(with_r1.D))  # same seed, same start
+    _two_steps(with_r1)
+    plain.step(), plain.step()
+    assert not torch.allclose(_params(plain.D), _params(with_r1.D)), "R1 did not change D's update"
