@@ -86,6 +86,19 @@ def test_theory_view_outputs_for_points_and_images(served):
     assert "applies to the 1-D and 2-D datasets" in out[0]
     out = view.outputs({"key": "x", "kind": None})
     assert "No run yet" in out[0]
+    points = {"key": "x", "kind": "2d", "dataset": "ring8", "numbers": {"v": -1.3, "js": 0.1, "d_real": 0.5,
+              "d_fake": 0.5, "step": 10}, "history": [], "main": None, "curves": None}
+    bce, hinge = view.outputs({**points, "loss": "bce"}), view.outputs({**points, "loss": "hinge"})
+    assert "hinge" not in bce[2]["value"] and "hinge" not in bce[4]["value"]
+    assert "**hinge** loss" in hinge[2]["value"] and "**hinge** loss" in hinge[4]["value"]  # plot and curve captions
+
+
+def test_train_tab_numbers_follow_the_dataset_defaults():
+    from demo.views import control_defaults, make_config
+    assert control_defaults("ring8")["loss"] == "hinge" and control_defaults("digits")["loss"] == "bce"
+    assert control_defaults("gaussian1d")["loss"] == "bce" and control_defaults("folder:/x")["loss"] == "bce"
+    assert make_config("ring8", "auto", "auto").loss is None  # resolved by the trainer from the dataset
+    assert make_config("ring8", "auto", "lsgan").loss == "lsgan"
 
 
 class FakeRun:
