@@ -34,7 +34,10 @@ from gradio_client import Client  # noqa: E402
 from demo.app import build_app, launch_kwargs  # noqa: E402
 from demo.runs import RunManager, lower_priority  # noqa: E402
 from gan.config import TrainConfig  # noqa: E402
-from gan.trainer import Trainer  # noqa: E402
+from gan.trainer import Trainer, default_threads  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import machine, now, update_results  # noqa: E402
 
 
 POLLER = """
@@ -62,6 +65,7 @@ def main() -> None:
     manager = RunManager(max_runs=1, checkpoint_dir=tempfile.mkdtemp(prefix="bench-ckpt-"))
     t0 = time.perf_counter()
     data = manager.dataset(cfg)  # loaded once, shared by both sides
+    torch.set_num_threads(default_threads(data.kind))  # as the CLI and the app's run thread set it
     print(f"dataset {args.dataset}: {len(data)} items in {time.perf_counter() - t0:.1f} s; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores")
 
@@ -121,6 +125,18 @@ def main() -> None:
     print(f"headless, main thread (reference): {m:.2f} steps/s ({m * bs:.0f} images/s)")
     print(f"ratio in-app / headless (worker thread): {a / h:.3f}  (target >= 0.9); vs main thread: {a / m:.3f}")
     print(f"/status polls: {len(polls)}, median {1000 * statistics.median(polls):.0f} ms")
+    ratios = [x / y for x, y in zip(rates_a, rates_h)]
+    update_results("app_throughput", "\n".join([
+        "## Training inside the app vs headless (`bench/bench_app_throughput.py`)", "",
+        f"Measured {now()} on {machine()}. {args.dataset}, default model, batch {bs}; {args.rounds} rounds of "
+        f"{args.seconds:g} s, alternating; one page (a gradio_client process) polls /status every second.", "",
+        "| run | steps/s | images/s |", "| --- | --- | --- |",
+        f"| headless, worker thread (as the app runs it) | {h:.2f} | {h * bs:.0f} |",
+        f"| headless, main thread (as the CLI runs it) | {m:.2f} | {m * bs:.0f} |",
+        f"| in the app, one page open | {a:.2f} | {a * bs:.0f} |", "",
+        f"Ratio in-app / headless: {a / h:.3f} against the worker thread (rounds "
+        f"{', '.join(f'{x:.2f}' for x in ratios)}), {a / m:.3f} against the CLI-style run; target >= 0.9.", "",
+        f"Command: `python bench/bench_app_throughput.py --seconds {args.seconds:g} --rounds {args.rounds}`"]))
 
 
 if __name__ == "__main__":
