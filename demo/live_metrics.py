@@ -34,7 +34,8 @@ import torch
 
 from gan.quality import DEFAULT_CACHE_DIR, QualityMeter, collapse_warning
 from gan.trainer import generate
-from gan.theory import render_1d, render_2d, render_curves, theory_snapshot
+from gan.theory import theory_snapshot
+from gan.theory_plots import render_1d, render_2d, render_curves
 
 log = logging.getLogger("gan.demo")
 

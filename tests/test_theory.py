@@ -8,8 +8,8 @@ from gan.config import TrainConfig
 from gan.datasets import digits, load_dataset
 from gan.theory import (LOG2, LOG4, KDE, cv_bandwidth, data_cell_density, data_log_prob, js_divergence,
                         js_from_log_probs, kde_log_prob, optimal_discriminator, optimal_discriminator_log,
-                        render_1d, render_2d, scott_bandwidth, silverman_bandwidth, theory_snapshot,
-                        value_function)
+                        scott_bandwidth, silverman_bandwidth, theory_snapshot, value_function)
+from gan.theory_plots import render_1d, render_2d
 from gan.trainer import Trainer
 
 
@@ -216,7 +216,8 @@ def test_render_2d_survives_a_diverged_discriminator():
     import torch
 
     from gan.config import TrainConfig
-    from gan.theory import render_2d, theory_snapshot
+    from gan.theory import theory_snapshot
+    from gan.theory_plots import render_2d
     from gan.trainer import Trainer
 
     t = Trainer(TrainConfig(dataset="ring8", batch_size=16, width=8, device="cpu"))
