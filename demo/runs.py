@@ -30,7 +30,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from gan.checkpoint import CheckpointError, load_state, model_config, save_checkpoint
+from gan.checkpoint import CheckpointError, load_state, model_config, remove_stale_temps, save_checkpoint
 from gan.budget import check_train_config
 from gan.config import TrainConfig, from_dict
 from gan.datasets import Dataset, default_train_settings, load_dataset
@@ -389,6 +389,7 @@ class RunManager:
 
     def __post_init__(self) -> None:
         self.checkpoint_dir = Path(self.checkpoint_dir)
+        remove_stale_temps(str(self.checkpoint_dir))  # left by a process killed mid-save
         self._lock = threading.Lock()
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._data: OrderedDict[tuple, Dataset] = OrderedDict()

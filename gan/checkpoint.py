@@ -51,6 +51,30 @@ def save_state(state: dict[str, Any], path: str) -> str:
     return path
 
 
+def remove_stale_temps(folder: str, *, older_than_s: float = 600.0) -> list[str]:
+    """Delete half-written files that a process killed mid-save left in `folder` (`.tmp-*.pt`, `*.json.tmp`),
+    once they are older than `older_than_s` (so a save in progress elsewhere is never touched); returns them."""
+    import time
+
+    removed: list[str] = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    cutoff = time.time() - older_than_s
+    for name in names:
+        if not ((name.startswith(".tmp-") and name.endswith(".pt")) or name.endswith(".json.tmp")):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            if os.path.isfile(path) and os.path.getmtime(path) < cutoff:
+                os.unlink(path)
+                removed.append(path)
+        except OSError:
+            pass
+    return removed
+
+
 def load_state(path: str) -> dict[str, Any]:
     """Read and check a checkpoint file safely (weights only); raises CheckpointError with the reason."""
     if not os.path.isfile(path):

@@ -68,6 +68,20 @@ def test_killed_mid_save_leaves_the_previous_checkpoint_intact(tmp_path):
     assert latest_checkpoint(str(tmp_path)) == path
 
 
+def test_stale_temp_files_are_removed_when_the_app_starts(tmp_path):
+    from demo.runs import RunManager
+    old, fresh = tmp_path / ".tmp-abc.pt", tmp_path / ".tmp-def.pt"
+    meta, kept = tmp_path / "run.json.tmp", tmp_path / "run.pt"
+    for f in (old, fresh, meta, kept):
+        f.write_bytes(b"x")
+    hour_ago = time.time() - 3600
+    for f in (old, meta, kept):
+        os.utime(f, (hour_ago, hour_ago))
+    RunManager(checkpoint_dir=tmp_path)
+    assert not old.exists() and not meta.exists()  # a killed save's leftovers
+    assert fresh.exists() and kept.exists()  # a save that may be in progress, and a real checkpoint
+
+
 def test_failed_save_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
     t = Trainer(tiny())
     t.step()
