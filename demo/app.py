@@ -65,7 +65,7 @@ def _train_tab(c: dict[str, Any], defaults: dict[str, Any]) -> None:
         c["model"] = gr.Dropdown(["auto"] + sorted(MODELS), value="auto", label="Model",
                                  info="auto: dcgan for images, toy MLP for points")
         d = {**control_defaults(defaults.get("dataset", "digits")), **defaults}
-        c["loss"] = gr.Dropdown(sorted(LOSSES), value=d["loss"], label="Loss",
+        c["loss"] = gr.Dropdown(sorted(LOSSES), value=d["loss"], label="Loss", elem_id="loss",
                                 info="default: hinge for 2-D points, bce otherwise")
     with gr.Row():
         c["batch_size"] = gr.Number(d["batch_size"], label="Batch size", step=1)

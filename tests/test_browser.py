@@ -47,6 +47,7 @@ def test_train_watch_explore_stop(url, tmp_path):
             page.goto(url, wait_until="domcontentloaded")
             page.locator("#train-btn").wait_for(timeout=30_000)
             page.screenshot(path=str(tmp_path / "0-opened.png"), full_page=True)
+            assert page.locator("#loss input").input_value() == "hinge"  # ring8's default loss is shown
 
             page.locator("#train-btn").click()
             status = page.locator("#status-line")
