@@ -217,6 +217,15 @@ def cv_bandwidth(samples: Tensor, *, max_n: int = 300, floor: float = 1e-4, hint
     return max(h0 * 2 ** (k / 2), floor)
 
 
+def _leave_self_out(dist: Tensor, q: Tensor, s: Tensor) -> int:
+    """Mask each query's own sample (q must be the first rows of s) in dist (M, n), in place; returns n - 1."""
+    m, n = q.shape[0], s.shape[0]
+    if m > n or not torch.equal(q, s[:m]):
+        raise ValueError("leave_one_out needs x to be the first rows of the samples")
+    dist[:, :m].fill_diagonal_(float("inf"))
+    return n - 1
+
+
 def kde_log_prob(samples: Tensor, x: Tensor, bandwidth: float, *, leave_one_out: bool = False) -> Tensor:
     """log of a Gaussian KDE with isotropic bandwidth h at x (M, D) -> (M,).
 
@@ -227,11 +236,7 @@ def kde_log_prob(samples: Tensor, x: Tensor, bandwidth: float, *, leave_one_out:
     h2 = float(bandwidth) ** 2
     sq = _sq_dist(q, s)  # (M, n)
     if leave_one_out:
-        m = q.shape[0]
-        if m > n or not torch.equal(q, s[:m]):
-            raise ValueError("leave_one_out needs x to be the first rows of the samples")
-        sq[:, :m].fill_diagonal_(float("inf"))
-        n -= 1
+        n = _leave_self_out(sq, q, s)
     lse = torch.logsumexp(sq.mul_(-0.5 / h2), dim=1).double()
     return lse - math.log(max(n, 1)) - 0.5 * d * math.log(2 * math.pi * h2)
 
@@ -307,11 +312,7 @@ def knn_log_prob(samples: Tensor, x: Tensor, k: int = 10, *, leave_one_out: bool
     n, d = s.shape
     dist = torch.cdist(q, s)  # (M, n), float64
     if leave_one_out:
-        m = q.shape[0]
-        if m > n or not torch.equal(q, s[:m]):
-            raise ValueError("leave_one_out needs x to be the first rows of the samples")
-        dist[:, :m].fill_diagonal_(float("inf"))
-        n -= 1
+        n = _leave_self_out(dist, q, s)
     k = max(1, min(k, n))
     rk = dist.topk(k, dim=1, largest=False).values[:, -1].clamp_min(1e-9)
     log_vol = 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d + 1)
