@@ -81,16 +81,125 @@ def load_state(path: str) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {path!r} does not exist")
     if os.path.getsize(path) == 0:
         raise CheckpointError(f"checkpoint {path!r} is empty")
+    name = os.path.basename(path)
+    kind = _file_kind(path, name)  # refuses what is not a PyTorch file before torch.load sees it
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise CheckpointError(
-            f"refused {os.path.basename(path)!r}: it holds objects that are not plain weights "
-            f"(possibly code); it was not loaded. ({str(e).splitlines()[0][:200]})") from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
-        raise CheckpointError(f"{os.path.basename(path)!r} is not a readable checkpoint (truncated or "
-                              f"corrupt): {str(e).splitlines()[0][:200]}") from None
-    return check_state(state, name=os.path.basename(path))
+    except Exception as e:  # torch's own text suggests turning the safety off: never shown, only classified
+        raise CheckpointError(_load_failure(path, name, kind, e)) from None
+    return check_state(state, name=name)
+
+
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's default format is a zip archive
+_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C  # the first pickle of torch.save's legacy format
+
+
+def _file_kind(path: str, name: str) -> str:
+    """'zip' (torch's format) or 'pickle' (its legacy one) from the first bytes; CheckpointError for anything
+    else, saying what the file seems to be."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError as e:
+        raise CheckpointError(f"{name!r} could not be read: {e.strerror or e}") from None
+    if head.startswith(_ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = z.namelist()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            raise CheckpointError(f"{name!r} is truncated or corrupt (its zip directory is missing or "
+                                  f"damaged)") from None
+        if not any(n.endswith("/data.pkl") or n == "data.pkl" for n in names):
+            raise CheckpointError(f"{name!r} is not a checkpoint: it is a zip archive, not a PyTorch file")
+        return "zip"
+    if len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return "pickle"
+    raise CheckpointError(f"{name!r} is not a checkpoint: it is not a PyTorch file{_looks_like(head)}")
+
+
+def _looks_like(head: bytes) -> str:
+    """' (it is a PNG image)' and the like for a file's first bytes, or '' if they say nothing clear."""
+    for magic, what in ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+                        (b"%PDF", "a PDF document"), (b"\x1f\x8b", "gzip data")):
+        if head.startswith(magic):
+            return f" (it is {what})"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as e:  # a multi-byte character cut at the end of the 512 bytes is still text
+        text = head[: e.start].decode("utf-8") if e.start >= len(head) - 3 else "\0"
+    return " (it is text)" if text and all(c.isprintable() or c in "\t\r\n" for c in text) else ""
+
+
+def _load_failure(path: str, name: str, kind: str, e: Exception) -> str:
+    """The one-line reason torch.load failed on `path`, without torch's advice to load it unsafely."""
+    import re
+
+    text = str(e)
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if found:
+        glob = found.group(1) if "." in found.group(1) else f"builtins.{found.group(1)}"  # torch drops builtins.
+        return _refused(name, glob)
+    if kind == "pickle":  # a bare pickle fails on its first opcodes: read them (safely) to say what it is
+        parsed, magic, glob = _scan_first_pickle(path)
+        if glob is not None:
+            return _refused(name, glob or None)
+        if not parsed:
+            return f"{name!r} is not a checkpoint: it is not a PyTorch file"
+        if not magic:
+            return f"{name!r} is not a checkpoint: it is a plain Python pickle, not a PyTorch file"
+    if isinstance(e, pickle.UnpicklingError):
+        return _refused(name, None)
+    if isinstance(e, EOFError):
+        return f"{name!r} is truncated or corrupt (it ends early)"
+    reason = re.sub(r"^\[enforce fail at [^\]]*\]\s*\.?\s*", "", text.strip())
+    reason = re.sub(r"^PytorchStreamReader\s+", "", reason).split(". ")[0].strip().rstrip(".")
+    reason = " ".join(reason.split())[:120]
+    if not reason or "weights_only" in reason:
+        reason = type(e).__name__
+    return f"{name!r} is truncated or corrupt ({reason})"
+
+
+def _refused(name: str, glob: str | None) -> str:
+    """The message for a file whose pickle needs code or objects that weights-only loading refuses."""
+    example = f" (e.g. `{glob}`)" if glob else ""
+    return (f"refused {name!r}: it carries Python code or objects{example} that a checkpoint never needs; "
+            f"it was not loaded")
+
+
+def _scan_first_pickle(path: str) -> tuple[bool, bool, str | None]:
+    """Read the opcodes of the file's first pickle without running any of them: (parsed to its end, is torch's
+    legacy magic number, the first global it would import ('' if its name is unclear) or None)."""
+    import io
+    import pickletools
+
+    with open(path, "rb") as f:
+        data = f.read(1 << 20)
+    strings: list[str] = []  # recent string pushes, for STACK_GLOBAL's module and name
+    memo: dict[int, Any] = {}
+    last: Any = None
+    magic = False
+    try:
+        for op, arg, _ in pickletools.genops(io.BytesIO(data)):
+            if op.name == "GLOBAL":
+                return True, False, str(arg).replace(" ", ".")
+            if op.name == "STACK_GLOBAL":
+                return True, False, ".".join(strings[-2:]) if len(strings) >= 2 else ""
+            if op.name in ("LONG1", "LONG4") and arg == _LEGACY_MAGIC:
+                magic = True
+            if isinstance(arg, str) and ("UNICODE" in op.name or "STRING" in op.name):
+                strings.append(str(arg))
+            if op.name == "MEMOIZE":
+                memo[len(memo)] = last
+            elif op.name in ("BINPUT", "LONG_BINPUT", "PUT"):
+                memo[int(arg)] = last
+            elif op.name in ("BINGET", "LONG_BINGET", "GET") and isinstance(memo.get(int(arg)), str):
+                strings.append(memo[int(arg)])
+            last = arg if op.name not in ("MEMOIZE", "BINPUT", "LONG_BINPUT", "PUT", "FRAME") else last
+            if op.name == "STOP":
+                return True, magic, None
+    except (ValueError, KeyError, IndexError, EOFError, UnicodeDecodeError):
+        pass
+    return False, magic, None
 
 
 def check_state(state: Any, *, name: str = "checkpoint") -> dict[str, Any]:

@@ -96,3 +96,77 @@ def test_truncated_foreign_and_unknown_model_checkpoints(tmp_path):
     (tmp_path / "empty.pt").write_bytes(b"")
     with pytest.raises(CheckpointError, match="empty"):
         load_state(str(tmp_path / "empty.pt"))
+
+
+# ---- what the message says about a file that is not a usable checkpoint -----------------------------------------
+class _Exec:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').write('x')",))
+
+
+def _refusal(path):
+    with pytest.raises(CheckpointError) as e:
+        load_state(str(path))
+    msg = str(e.value)
+    assert "\n" not in msg and "weights_only" not in msg and "trust" not in msg, msg
+    return msg
+
+
+def test_text_random_bytes_images_and_other_zips_are_not_pytorch_files(tmp_path):
+    import random
+    import zipfile
+
+    from PIL import Image
+
+    (tmp_path / "README.md").write_text("# GAN lab\n\nTrain a GAN in your browser.\n")
+    assert _refusal(tmp_path / "README.md") == "'README.md' is not a checkpoint: it is not a PyTorch file (it is text)"
+    noise = bytearray(random.Random(0).randbytes(4096))
+    noise[0] = 0x13  # neither a zip nor a pickle header
+    (tmp_path / "noise.pt").write_bytes(bytes(noise))
+    assert _refusal(tmp_path / "noise.pt") == "'noise.pt' is not a checkpoint: it is not a PyTorch file"
+    Image.new("RGB", (4, 4)).save(tmp_path / "pic.pt", "PNG")
+    assert _refusal(tmp_path / "pic.pt") == "'pic.pt' is not a checkpoint: it is not a PyTorch file (it is a PNG image)"
+    with zipfile.ZipFile(tmp_path / "photos.pt", "w") as z:
+        z.writestr("a.txt", "hi")
+    assert _refusal(tmp_path / "photos.pt") == ("'photos.pt' is not a checkpoint: it is a zip archive, "
+                                                "not a PyTorch file")
+    with open(tmp_path / "plain.pt", "wb") as f:
+        pickle.dump({"step": 3, "w": [1.0, 2.0]}, f)
+    assert _refusal(tmp_path / "plain.pt") == ("'plain.pt' is not a checkpoint: it is a plain Python pickle, "
+                                               "not a PyTorch file")
+
+
+def test_truncated_and_corrupt_files_say_so_in_one_line(tmp_path):
+    torch.save({"w": torch.arange(100.0)}, tmp_path / "full.pt")
+    data = (tmp_path / "full.pt").read_bytes()
+    (tmp_path / "half.pt").write_bytes(data[: len(data) // 2])
+    assert _refusal(tmp_path / "half.pt").startswith("'half.pt' is truncated or corrupt (")
+    torch.save({"w": torch.arange(100.0)}, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    data = (tmp_path / "legacy.pt").read_bytes()
+    (tmp_path / "legacy_half.pt").write_bytes(data[: len(data) // 2])
+    assert _refusal(tmp_path / "legacy_half.pt").startswith("'legacy_half.pt' is truncated or corrupt (")
+
+
+def test_a_legacy_format_checkpoint_still_loads(tmp_path):
+    t = Trainer(tiny_config(dataset="ring8"))
+    state = torch.load(save_checkpoint(t, str(tmp_path / "new.pt")), weights_only=True)
+    torch.save(state, tmp_path / "old.pt", _use_new_zipfile_serialization=False)
+    assert load_state(str(tmp_path / "old.pt"))["step"] == 0
+
+
+@pytest.mark.parametrize("how", ["pickle", "pickle-protocol-2", "torch.save", "torch.save-legacy"])
+def test_code_carrying_files_name_the_global_and_never_suggest_turning_safety_off(tmp_path, how):
+    marker = tmp_path / "marker"
+    path = tmp_path / "evil.pt"
+    payload = {"format": "gan-lab-checkpoint", "x": _Exec(str(marker))}
+    if how.startswith("pickle"):
+        with open(path, "wb") as f:
+            pickle.dump(payload, f, protocol=2 if how.endswith("2") else pickle.DEFAULT_PROTOCOL)
+    else:
+        torch.save(payload, path, _use_new_zipfile_serialization=not how.endswith("legacy"))
+    assert _refusal(path) == ("refused 'evil.pt': it carries Python code or objects (e.g. `builtins.exec`) "
+                              "that a checkpoint never needs; it was not loaded")
+    assert not marker.exists(), "the pickle's code ran"
