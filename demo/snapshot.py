@@ -1,19 +1,45 @@
-"""What a training thread publishes for the page: an immutable Snapshot, and the pure helpers that build
-it (downsampled history, the fixed-noise picture). No threads, no Gradio."""
+"""What a run publishes for the page: one immutable `Snapshot` per publish, holding everything a page shows
+(status, chart data, the grid as a PNG written once, quality and theory results, warnings, and the frozen
+sampling nets for Explore). No threads, no Gradio.
+
+Each part carries the version at which it last changed (`Snapshot.versions`), so the page's one tick sends
+only the parts a viewer has not seen yet.
+"""
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from gan.history import downsample
 from gan.images import image_grid, scatter
-from gan.trainer import Trainer
 
-CHART_POINTS = 300  # charts never get more points than this, however long the run
-MAX_FRAMES = 60  # time-lapse frames kept per run (thinned by half when full)
+PARTS = ("status", "charts", "grid", "quality", "theory", "model")
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """A frozen CPU copy of a run's sampling nets, with what Explore needs to use them."""
+
+    family: Any  # gan.family.Family
+    nets: dict[str, torch.nn.Module]
+    model_config: Any  # gan.config.ModelConfig
+    kind: str  # "points", "image" or "pair"
+    real: torch.Tensor | None = None  # real points drawn once, the backdrop of point scatters
+    held_out: dict[str, Any] = field(default_factory=dict)  # pairs: held-out images per domain
+
+    @property
+    def z_dim(self) -> int:
+        return int(self.model_config.z_dim)
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.model_config.n_classes)
 
 
 @dataclass(frozen=True)
@@ -23,38 +49,82 @@ class Snapshot:
     run_id: str
     version: int
     status: dict[str, Any]
-    history: dict[str, list[float]]
-    grid: np.ndarray | None
-    generator: torch.nn.Module | None
-    kind: str = "image"  # "1d", "2d" or "image"
-    z_dim: int = 0
-    n_classes: int = 0
-    real: torch.Tensor | None = None  # real points drawn once, the backdrop of point scatters
+    charts: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # title -> {"step", series...}
+    grid: str | None = None  # PNG of the fixed-noise samples, written once
+    sampler: Sampler | None = None
+    quality: dict[str, Any] = field(default_factory=dict)  # history rows, numbers, warning, note, error
+    theory: dict[str, Any] = field(default_factory=dict)  # main / curves PNGs, numbers, caption keys
+    model: dict[str, Any] = field(default_factory=dict)  # family, Explore views, kind, classes, chart titles
+    versions: dict[str, int] = field(default_factory=dict)  # part -> version at which it last changed
+
+    def replace(self, **parts: Any) -> "Snapshot":
+        """The next snapshot: these parts changed (their versions move to the new version number)."""
+        version = self.version + 1
+        versions = dict(self.versions)
+        for name in parts:
+            versions[name] = version
+        return dataclasses.replace(self, version=version, versions=versions, **parts)
+
+    def part_version(self, name: str) -> int:
+        return self.versions.get(name, 0)
 
 
-def slug(text: str) -> str:
-    """A safe piece of a file name."""
-    return re.sub(r"[^A-Za-z0-9_]+", "-", text.split("/")[-1])[:24].strip("-") or "run"
+def chart_data(history: dict[str, list[float]], charts: dict[str, dict[str, str]],
+               points: int = 300) -> dict[str, dict[str, list[float]]]:
+    """Downsampled columns per chart: {title: {"step": [...], series name: [...]}} (absent series dropped)."""
+    cols = downsample(history, points)
+    out = {}
+    for title, series in charts.items():
+        data = {name: cols[key] for key, name in series.items() if key in cols}
+        if data:
+            out[title] = {"step": cols.get("step", []), **data}
+    return out
 
 
-def downsample(columns: dict[str, list[float]], points: int = CHART_POINTS) -> dict[str, list[float]]:
-    """Every k-th row (and always the last) so that at most `points` rows remain."""
-    n = len(columns.get("step", []))
-    if n <= points:
-        return {k: list(v) for k, v in columns.items()}
-    idx = list(range(0, n, -(-n // points)))
-    if idx[-1] != n - 1:
-        idx.append(n - 1)
-    return {k: [v[i] for i in idx] for k, v in columns.items()}
-
-
-def render_grid(trainer: Trainer, real: torch.Tensor | None = None) -> np.ndarray:
-    """The fixed-noise samples as a picture: a grid (one row per class when conditional) or a scatter."""
-    samples = trainer.fixed_samples()
+def picture(samples: torch.Tensor, *, columns: int, real: torch.Tensor | None = None) -> np.ndarray:
+    """The watched samples as a picture: an image grid, or points over the real ones."""
     if samples.dim() == 4:
-        return image_grid(samples, nrow=10 if trainer.conditional else 8)
+        return image_grid(samples, nrow=columns)
     extent = float(real.abs().max()) * 1.3 + 1e-6 if real is not None else None
     return scatter(samples, real=real, size=360, extent=extent)
 
 
-__all__ = ["CHART_POINTS", "MAX_FRAMES", "Snapshot", "downsample", "render_grid", "slug"]
+class PngFiles:
+    """PNG files of one run, each written once and kept until `keep` newer ones of the same name exist."""
+
+    def __init__(self, folder: Path, *, keep: int = 3) -> None:
+        self.folder, self.keep = Path(folder), keep
+        self._written: dict[str, list[Path]] = {}
+
+    def write(self, name: str, version: int, array: np.ndarray) -> str:
+        """Write `array` as <folder>/<name>-<version>.png (fast zlib level); returns the path."""
+        from PIL import Image
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{name}-{version}.png"
+        Image.fromarray(array).save(path, compress_level=1)
+        old = self._written.setdefault(name, [])
+        old.append(path)
+        while len(old) > self.keep:
+            try:
+                os.remove(old.pop(0))
+            except OSError:
+                pass
+        return str(path)
+
+    def remove_all(self) -> None:
+        """Delete every file written (the run is forgotten)."""
+        for paths in self._written.values():
+            for p in paths:
+                try:
+                    os.remove(p)
+                except OSError:
+                    pass
+        self._written.clear()
+        try:
+            self.folder.rmdir()
+        except OSError:
+            pass
+
+
+__all__ = ["PARTS", "PngFiles", "Sampler", "Snapshot", "chart_data", "picture"]

@@ -5,27 +5,30 @@ function decorated with `@spaces.GPU`, which runs in a forked worker for a bound
 arguments and result pickled across, and is charged to the visitor's daily quota. So a run's thread
 (demo/runs.py) keeps its trainer on the CPU and advances it by calling `gpu_chunk(state, seconds, ...)`:
 the state goes out as CPU tensors, trains on CUDA for `seconds`, and comes back with the chunk's per-step
-stats. Off ZeroGPU none of this is used: the thread steps its own trainer (CUDA when present).
+stats (`advancer` builds the run's step function around it). Off ZeroGPU none of this is used: the thread
+steps its own trainer (CUDA when present). No Gradio here.
 
 `spaces` is imported optionally: without it (or off a Space, where its decorator returns the function
 unchanged) `gpu_chunk` is a plain function. ZeroGPU refuses to start an app with no decorated function,
 so demo/app.py imports this module at import time; `DECORATED` records what was decorated here.
 
-Settings (environment): GAN_CHUNK_SECONDS (default 30) wall-clock budget of a chunk; GAN_FIRST_CHUNK_SECONDS
-(default 10) for a run's first chunk, so the page shows progress sooner; GAN_CHUNK_MARGIN_S (default 15)
-added to the budget in the `duration` asked of ZeroGPU (fork, CUDA start-up, state in and out).
+Settings (gan/settings.py): GAN_CHUNK_SECONDS, GAN_FIRST_CHUNK_SECONDS (a run's first chunk is shorter, so the
+page shows progress sooner) and GAN_CHUNK_MARGIN_S (added to the budget in the `duration` asked of ZeroGPU:
+fork, CUDA start-up, state in and out).
 """
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from typing import Any, Callable
 
-from gan.chunk import _DATA, train_chunk
+from gan import settings
+from gan.chunk import train_chunk
+from gan.datasets import remember_dataset
+from gan.trainer import TrainingDiverged
 
 ENV = "SPACES_ZERO_GPU"
-CHUNK_SECONDS = float(os.environ.get("GAN_CHUNK_SECONDS", "30"))
-FIRST_CHUNK_SECONDS = float(os.environ.get("GAN_FIRST_CHUNK_SECONDS", "10"))
-MARGIN_SECONDS = float(os.environ.get("GAN_CHUNK_MARGIN_S", "15"))
 
 try:  # on a Space this must come before anything initialises CUDA (we never do in the main process)
     import spaces
@@ -55,7 +58,7 @@ def gpu(*, duration: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 def chunk_duration(state: dict[str, Any], seconds: float, steps: int | None = None,
                    stop_file: str | None = None) -> int:
     """The GPU time asked of ZeroGPU for one chunk: the budget plus a margin (called with the chunk's args)."""
-    return int(round(seconds + MARGIN_SECONDS))
+    return int(round(seconds + settings.get("GAN_CHUNK_MARGIN_S")))
 
 
 @gpu(duration=chunk_duration)
@@ -72,15 +75,39 @@ def default_runner() -> Callable[..., tuple[dict[str, Any], list[dict[str, float
     return gpu_chunk if enabled() else None
 
 
-def share_dataset(trainer: Any) -> None:
-    """Put the run's dataset in gan.chunk's per-process cache, so a forked GPU worker inherits it instead
-    of loading it again."""
-    cfg = trainer.cfg
-    _DATA.setdefault((cfg.dataset, cfg.data_dir, cfg.seed, cfg.image_size), trainer.data)
-
-
 class ChunkRefused(RuntimeError):
     """A GPU chunk was refused or failed; the message is meant for the page. The run is unchanged."""
+
+
+def stop_file(run_id: str) -> Path:
+    """The file whose existence tells a run's GPU chunk (in its forked worker) to stop between steps."""
+    return Path(tempfile.gettempdir()) / f"gan-lab-stop-{run_id}"
+
+
+def advancer(runner: Callable[..., tuple[dict[str, Any], list[dict[str, float]]]] | None
+             ) -> Callable[[Any, Any], dict[str, Any]] | None:
+    """A run's step function under ZeroGPU: one `runner` call (one GPU chunk) with the trainer's state as
+    CPU tensors, whose result is loaded back into the trainer; None when there is no runner."""
+    if runner is None:
+        return None
+
+    def advance(run: Any, tr: Any) -> dict[str, Any]:
+        seconds = settings.get("GAN_FIRST_CHUNK_SECONDS" if run.chunks == 0 else "GAN_CHUNK_SECONDS")
+        steps = max(0, run.limits.steps - tr.step_count) if run.limits.steps else None
+        cfg = tr.cfg  # a forked worker inherits the process's dataset cache instead of loading the set again
+        remember_dataset(tr.data, cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed, image_size=cfg.image_size)
+        try:
+            state, stats = runner(tr.state_dict(), seconds, steps, str(stop_file(run.id)))
+        except TrainingDiverged:
+            raise
+        except Exception as e:  # noqa: BLE001 - quota, queue, token, worker: all leave `tr` as it was
+            if "TrainingDiverged" in str(getattr(e, "message", e)):
+                raise TrainingDiverged("a loss became NaN or infinite during a GPU chunk") from e
+            raise ChunkRefused(refusal_message(e, tr.step_count)) from e
+        tr.load_state_dict(state)
+        run.chunks += 1
+        return stats[-1] if stats else {"step": tr.step_count, "epoch": tr.epoch}
+    return advance
 
 
 def _parts(exc: BaseException) -> tuple[str, str]:
@@ -104,8 +131,8 @@ def refusal_message(exc: BaseException, step: int) -> str:
         head = "This page's GPU pass expired (ZeroGPU)."
         tail = f"{saved}; press Resume to get a fresh one, or continue on the CPU."
     elif "duration" in text:
-        head = (f"A GPU chunk of {CHUNK_SECONDS:.0f} s (+{MARGIN_SECONDS:.0f} s margin) is longer than this "
-                f"Space allows; lower GAN_CHUNK_SECONDS.")
+        head = (f"A GPU chunk of {settings.get('GAN_CHUNK_SECONDS'):.0f} s (+{settings.get('GAN_CHUNK_MARGIN_S'):.0f} s "
+                f"margin) is longer than this Space allows; lower GAN_CHUNK_SECONDS.")
         tail = f"{saved}; continue on the CPU meanwhile."
     else:
         head = f"The GPU chunk failed ({type(exc).__name__}: {detail[:200]})."
@@ -114,20 +141,5 @@ def refusal_message(exc: BaseException, step: int) -> str:
     return f"{head} {tail}{reason}"
 
 
-def continue_on_cpu(handlers: Any, request: Any = None) -> str:
-    """Page handler: resume the visitor's run with GPU chunks turned off (no quota spent, slower)."""
-    import gradio as gr
-
-    from .handlers import session
-    from .runs import RunBusy
-
-    try:
-        run = handlers.manager.resume(session(request), cpu=True)
-    except (RunBusy, LookupError) as e:
-        raise gr.Error(str(e), duration=8) from None
-    return f"Continuing `{run.id}` on the CPU from step {run.status()['step']:,} (slower; no GPU quota used)."
-
-
-__all__ = ["CHUNK_SECONDS", "ChunkRefused", "DECORATED", "FIRST_CHUNK_SECONDS", "MARGIN_SECONDS",
-           "continue_on_cpu", "default_runner", "enabled", "gpu", "gpu_chunk", "refusal_message",
-           "share_dataset"]
+__all__ = ["ChunkRefused", "DECORATED", "advancer", "chunk_duration", "default_runner", "enabled", "gpu",
+           "gpu_chunk", "refusal_message", "stop_file"]

@@ -1,8 +1,12 @@
-"""gan: a small GAN library (configs, model/loss/dataset registries, trainer, checkpoints, metrics).
+"""gan: a small GAN library (configs, model/loss/dataset/family registries, trainer, checkpoints, metrics).
 
-It knows nothing of any UI; the Gradio app in demo/ subscribes to the trainer's callbacks.
+It knows nothing of any UI; the Gradio app in demo/ subscribes to the trainer's callbacks. Importing the
+package fills the registries with the built-in entries (the provider modules below register themselves).
 """
+from . import imagesets, toysets  # noqa: F401 - register the built-in datasets
 from .config import ConfigError, ModelConfig, TrainConfig
+from .datasets import DatasetSpec, register_dataset
 from .trainer import Trainer, TrainingDiverged
 
-__all__ = ["ConfigError", "ModelConfig", "TrainConfig", "Trainer", "TrainingDiverged"]
+__all__ = ["ConfigError", "DatasetSpec", "ModelConfig", "TrainConfig", "Trainer", "TrainingDiverged",
+           "register_dataset"]

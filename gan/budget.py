@@ -16,7 +16,12 @@ from typing import Any
 
 import torch
 
-from .config import ConfigError, ModelConfig, TrainConfig
+from . import settings
+from .config import ModelConfig, TrainConfig
+from .datasets import dataset_spec
+from .errors import ConfigError
+from .family import family_of, train_defaults
+from .models import build_nets
 
 STEP_FACTOR = 3  # G's batch, then D on real and on fake, all kept for backward
 
@@ -37,12 +42,9 @@ def _available_bytes() -> int:
 
 def budget_bytes(device: str = "cpu") -> int:
     """The most memory one training step may need on `device`."""
-    env = os.environ.get("GAN_MAX_STEP_MB")
-    if env:
-        try:
-            return int(float(env) * 2**20)
-        except ValueError:
-            pass
+    mb = settings.get("GAN_MAX_STEP_MB")
+    if mb:
+        return int(mb * 2**20)
     if device.startswith("cuda") and torch.cuda.is_available():
         return torch.cuda.get_device_properties(0).total_memory // 2
     return _available_bytes() // 2
@@ -50,19 +52,20 @@ def budget_bytes(device: str = "cpu") -> int:
 
 def estimate_step_bytes(mc: ModelConfig, batch_size: int) -> int:
     """Estimated peak bytes of one training step of the models `mc` describes at `batch_size`."""
-    from .models import build_models
-
     with torch.device("meta"):
-        g, d = build_models(mc)
-    params = sum(p.numel() for p in g.parameters()) + sum(p.numel() for p in d.parameters())
+        nets = build_nets(mc)
+    params = sum(p.numel() for net in nets.values() for p in net.parameters())
+    g, d = nets.get("G"), nets.get("D")
     acts = [0]
 
     def hook(_m: Any, _i: Any, out: Any) -> None:
         if isinstance(out, torch.Tensor):
             acts[0] += out.numel()
 
-    handles = [m.register_forward_hook(hook) for m in (*g.modules(), *d.modules()) if not list(m.children())]
+    handles = [m.register_forward_hook(hook) for net in nets.values() for m in net.modules() if not list(m.children())]
     try:
+        if g is None or d is None:
+            raise NotImplementedError("no single G and D to push a sample through")
         with torch.no_grad():
             z = torch.zeros(2, mc.z_dim, device="meta")
             y = torch.zeros(2, dtype=torch.long, device="meta") if mc.n_classes else None
@@ -89,32 +92,18 @@ def check_step_memory(mc: ModelConfig, batch_size: int, device: str = "cpu", *, 
     return need
 
 
-def _peek_shape(cfg: TrainConfig) -> tuple[tuple[int, ...], int]:
-    """(data shape, classes) of cfg's dataset without loading it (folders: worst case, 3 channels)."""
-    name = cfg.dataset
-    if name.startswith("folder:"):
-        s = cfg.image_size or 32
-        return (3, s, s), 0
-    if name == "gaussian1d":
-        return (1,), 0
-    if name in ("ring8", "grid25", "spiral"):
-        return (2,), 0
-    return (1, 28, 28), 10
-
-
 def check_train_config(cfg: TrainConfig, *, limit: int | None = None) -> int:
-    """The memory check for a TrainConfig before its dataset is loaded (used by the app at Train)."""
-    from .datasets import IMAGE_DEFAULTS, TOY_DEFAULTS
-
-    shape, classes = _peek_shape(cfg)
-    d = IMAGE_DEFAULTS if len(shape) == 3 else TOY_DEFAULTS
-    conditional = cfg.conditional if cfg.conditional is not None else d["conditional"]
+    """The memory check for a TrainConfig before its dataset is loaded (the app runs it at Train): shapes
+    and defaults come from the dataset's spec (folders: the worst case, colour)."""
+    spec = dataset_spec(cfg.dataset, image_size=cfg.image_size)
+    resolved = cfg.resolved(train_defaults(spec, cfg.model))
+    if not spec.n_classes:
+        resolved.conditional = False
     try:
-        mc = ModelConfig(model=cfg.model or d["model"], data_shape=shape, z_dim=cfg.z_dim or d["z_dim"],
-                         n_classes=classes if conditional else 0, width=cfg.width or d["width"])
-    except ConfigError:
+        mc = ModelConfig(**family_of(resolved.model).model_config_fields(resolved, spec))
+    except (ConfigError, AttributeError):
         return 0  # a model/data mismatch is reported by the Trainer with its own message
-    return check_step_memory(mc, cfg.batch_size or d["batch_size"], cfg.device, limit=limit)
+    return check_step_memory(mc, resolved.batch_size, cfg.device, limit=limit)
 
 
 __all__ = ["budget_bytes", "check_step_memory", "check_train_config", "estimate_step_bytes"]

@@ -14,13 +14,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from .config import ConfigError, ModelConfig, TrainConfig, from_dict
-from .models import build_models
+from .config import ModelConfig, TrainConfig, from_dict
+from .errors import CheckpointError, ConfigError
+from .family import family_of
+from .models import build_nets
 from .trainer import CHECKPOINT_FORMAT, Trainer
-
-
-class CheckpointError(ValueError):
-    """The file is not a checkpoint we can use; the message says why."""
 
 
 def save_checkpoint(trainer: Trainer, path: str, *, extra: dict[str, Any] | None = None) -> str:
@@ -206,14 +204,17 @@ def check_state(state: Any, *, name: str = "checkpoint") -> dict[str, Any]:
     """Check that a loaded object is one of our checkpoints with a usable config."""
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{name!r} is not a checkpoint of this app (no {CHECKPOINT_FORMAT!r} marker)")
-    for key in ("model_config", "train_config", "G", "step"):
+    for key in ("model_config", "train_config", "step"):
         if key not in state:
             raise CheckpointError(f"{name!r} is incomplete: it has no {key!r}")
     try:
-        model_config(state)
+        mc = model_config(state)
         from_dict(TrainConfig, dict(state["train_config"]))
-    except (ConfigError, TypeError) as e:
+    except (ConfigError, TypeError, ValueError) as e:
         raise CheckpointError(f"{name!r} has a config this app cannot use: {e}") from None
+    for role in family_of(mc.model).generators:
+        if role not in state:
+            raise CheckpointError(f"{name!r} is incomplete: it has no {role!r}")
     return state
 
 
@@ -222,32 +223,31 @@ def model_config(state: dict[str, Any]) -> ModelConfig:
     return from_dict(ModelConfig, dict(state["model_config"]))
 
 
+def load_sampler(state: dict[str, Any], *, ema: bool = True) -> dict[str, nn.Module]:
+    """Rebuild a checkpoint's sampling nets by role (no dataset needed), in eval mode on the CPU: the EMA
+    weights when there are some."""
+    mc = model_config(state)
+    nets = build_nets(mc)
+    out = {}
+    for name in family_of(mc.model).generators:
+        weights = state.get(f"{name}_ema") if ema and state.get(f"{name}_ema") is not None else state.get(name)
+        try:
+            nets[name].load_state_dict(weights)
+        except (RuntimeError, KeyError, TypeError, AttributeError) as e:
+            raise CheckpointError(f"the checkpoint's weights do not fit its model config: {str(e)[:200]}") from None
+        out[name] = nets[name].eval().requires_grad_(False)
+    return out
+
+
 def load_generator(state: dict[str, Any], *, ema: bool = True) -> nn.Module:
-    """Rebuild G from a checkpoint alone (no dataset needed), in eval mode on the CPU."""
-    g, _ = build_models(model_config(state))
-    weights = state.get("G_ema") if ema and state.get("G_ema") is not None else state["G"]
-    try:
-        g.load_state_dict(weights)
-    except (RuntimeError, KeyError, TypeError) as e:
-        raise CheckpointError(f"the checkpoint's weights do not fit its model config: {str(e)[:200]}") from None
-    return g.eval().requires_grad_(False)
-
-
-def trainer_from_state(state: dict[str, Any], **overrides: Any) -> Trainer:
-    """A Trainer that continues the checkpointed run exactly (overrides, e.g. device, apply to the config)."""
-    values = {**dict(state["train_config"]), **overrides}
-    cfg = from_dict(TrainConfig, values)
-    trainer = Trainer(cfg, model_config=model_config(state))
-    try:
-        trainer.load_state_dict(state)
-    except (RuntimeError, KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"the checkpoint does not fit its own config: {str(e)[:200]}") from None
-    return trainer
+    """The main generator of a checkpoint (G, or CycleGAN's A->B), rebuilt from its config alone."""
+    nets = load_sampler(state, ema=ema)
+    return next(iter(nets.values()))
 
 
 def load_trainer(path: str, **overrides: Any) -> Trainer:
-    """Load a checkpoint file and return a Trainer ready to resume."""
-    return trainer_from_state(load_state(path), **overrides)
+    """Load a checkpoint file and return a Trainer ready to resume (Trainer.from_state)."""
+    return Trainer.from_state(load_state(path), **overrides)
 
 
 def latest_checkpoint(folder: str) -> str | None:

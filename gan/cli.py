@@ -1,16 +1,28 @@
-"""Headless CLI: `python -m gan train|sample|info`. Bad flags or values exit 2 with one clear line."""
+"""Headless CLI: `python -m gan train|sample|info` (also the `gan` console script).
+
+Dataset, model and loss names come from their registries. A bad flag or value exits 2 with one clear line.
+"""
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import re
 import sys
 import time
-from dataclasses import asdict
+from typing import Any, Callable
 
 import numpy as np
+import torch
+
+from .checkpoint import latest_checkpoint, load_sampler, load_state, model_config, save_checkpoint
+from .config import TrainConfig
+from .datasets import dataset_names, dataset_spec
+from .errors import CheckpointError, ConfigError, DatasetError, parse_number, safe_name
+from .family import family_of
+from .images import picture, save_png
+from .registry import LOSSES, MODELS
+from .scores import run_scores
+from .trainer import Trainer, TrainingDiverged, default_threads
 
 EXIT_USAGE = 2
 
@@ -24,67 +36,75 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {s!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
+def number(name: str, *, integer: bool = False, lo: float | None = None, lo_open: bool = False) -> Callable[[str], Any]:
+    """An argparse type built on the one number parser (gan.errors.parse_number)."""
+    def parse(text: str) -> Any:
+        try:
+            return parse_number(name, text, integer=integer, lo=lo, lo_open=lo_open)
+        except ConfigError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    parse.__name__ = name
+    return parse
 
 
-def _positive_float(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {s!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {s}")
-    return v
+def _choices(registry: Any) -> str:
+    return "; ".join(f"{k}: {getattr(v, 'doc', '')}" for k, v in registry.items())
+
+
+# flag -> TrainConfig field, for the training flags (also used to refuse flags that contradict --resume)
+TRAIN_FLAGS: dict[str, tuple[str, Any, str]] = {
+    "--model": ("model", str, "model"),
+    "--loss": ("loss", str, "loss (default: the dataset's)"),
+    "--batch-size": ("batch_size", number("batch_size", integer=True), "batch size (the global batch)"),
+    "--lr": ("lr", number("lr"), "learning rate of G (and of D unless --lr-d / --lr-d-mult)"),
+    "--lr-d": ("lr_d", number("lr_d"), "D's learning rate (default: --lr-d-mult x --lr)"),
+    "--lr-d-mult": ("lr_d_mult", number("lr_d_mult"), "D's learning rate as a multiple of --lr"),
+    "--r1": ("r1", number("r1"), "R1 penalty weight on D's gradient at real data (0: off)"),
+    "--r2": ("r2", number("r2"), "R2 penalty weight on D's gradient at generated data (0: off)"),
+    "--r1-every": ("r1_every", number("r1_every", integer=True), "apply R1/R2 every N steps (lazy)"),
+    "--z-dim": ("z_dim", number("z_dim", integer=True), "latent size"),
+    "--width": ("width", number("width", integer=True), "hidden units / base channels"),
+    "--ema": ("ema", number("ema"), "EMA decay of the sampling copy of G (0 disables)"),
+    "--pac": ("pac", number("pac", integer=True), "PacGAN: D judges packs of N samples"),
+    "--image-size": ("image_size", number("image_size", integer=True), "image size for folders (default 32)"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for all three commands."""
-    p = _Parser(prog="python -m gan", description="Train and sample GANs headless.")
+    """The argument parser for every command."""
+    p = _Parser(prog="gan", description="Train and sample GANs headless (python -m gan, or the gan script).")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     t = sub.add_parser("train", help="train a GAN and write a checkpoint")
-    t.add_argument("--dataset", required=True, help="gaussian1d, ring8, grid25, spiral, digits, mnist, "
-                                                   "fashion-mnist or folder:PATH")
-    t.add_argument("--data-dir", help="folder with MNIST-format idx files (.gz or raw)")
-    t.add_argument("--model", help="toy, mlp or dcgan (default: toy for points, dcgan for images)")
-    t.add_argument("--loss", help="bce, minimax, wgan, wgan-gp, hinge or lsgan (default: the dataset's: "
-                                        "hinge for 2-D point sets, else bce)")
+    t.add_argument("--dataset", help="dataset (required unless --resume): " + ", ".join(dataset_names())
+                                     + " or folder:PATH")
+    t.add_argument("--data-dir", help="folder with the dataset's files (MNIST: idx files, .gz or raw)")
     budget = t.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=_positive_int, help="number of training steps")
-    budget.add_argument("--seconds", type=_positive_float, help="wall-clock training budget (default 60)")
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float)
-    t.add_argument("--lr-d", type=float, help="discriminator learning rate (default: --lr-d-mult x --lr)")
-    t.add_argument("--lr-d-mult", type=float, help="D's learning rate as a multiple of --lr (default: the dataset's, "
-                                                   "2 for 2-D point sets, else 1)")
-    t.add_argument("--r1", type=float, help="R1 penalty weight on D's gradient at real data (default 0: off)")
-    t.add_argument("--z-dim", type=int)
-    t.add_argument("--width", type=int, help="hidden units / base channels")
-    t.add_argument("--ema", type=float, help="EMA decay of the sampling copy of G (0 disables)")
+    budget.add_argument("--steps", type=number("steps", integer=True, lo=1),
+                        help="training steps (with --resume: this many MORE steps)")
+    budget.add_argument("--seconds", type=number("seconds", lo=0, lo_open=True),
+                        help="wall-clock training budget (default 60)")
+    for flag, (_, kind, text) in TRAIN_FLAGS.items():
+        extra = {"model": _choices(MODELS), "loss": _choices(LOSSES)}.get(TRAIN_FLAGS[flag][0], "")
+        t.add_argument(flag, type=kind, help=text + (f" ({extra})" if extra else ""))
     t.add_argument("--conditional", action=argparse.BooleanOptionalAction, default=None,
                    help="class-conditional G and D on labelled datasets")
-    t.add_argument("--pac", type=int, help="PacGAN: D judges packs of N samples (toy and mlp models)")
-    t.add_argument("--image-size", type=int, help="image size for folder datasets (default 32)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=number("seed", integer=True), default=0)
     t.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    t.add_argument("--threads", type=_positive_int, help="CPU threads (default: 1 for points, half the cores "
-                                                          "for images)")
-    t.add_argument("--out", help="checkpoint to write (default checkpoints/<dataset>.pt)")
-    t.add_argument("--resume", help="checkpoint to continue from (its config is kept)")
-    t.add_argument("--save-every", type=int, default=0, help="also save every N steps (0: only at the end)")
+    t.add_argument("--threads", type=number("threads", integer=True, lo=1),
+                   help="CPU threads (default: 1 for points, half the cores for images)")
+    t.add_argument("--out", help="checkpoint to write (default checkpoints/<dataset>.pt; with --resume, that file)")
+    t.add_argument("--resume", help="checkpoint to continue from; its config is kept, and a flag that "
+                                    "contradicts it is refused")
+    t.add_argument("--save-every", type=number("save_every", integer=True, lo=0), default=0,
+                   help="also save every N steps (0: only at the end)")
+    t.add_argument("--no-score", action="store_true", help="skip the quality score stored at the end")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     s = sub.add_parser("sample", help="draw samples from a checkpoint")
     s.add_argument("--checkpoint", help="checkpoint file (default: the newest in checkpoints/)")
-    s.add_argument("--n", type=_positive_int, default=64)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n", type=number("n", integer=True, lo=1), default=64)
+    s.add_argument("--seed", type=number("seed", integer=True, lo=0), default=0)
     s.add_argument("--out", help="FILE.npy (raw samples) or FILE.png (a picture); default <checkpoint>_samples.png")
 
     i = sub.add_parser("info", help="print a checkpoint's config, step and metrics as JSON")
@@ -93,13 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _default_out(dataset: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset.replace("folder:", "folder_")).strip("_") or "run"
-    return os.path.join("checkpoints", f"{name}.pt")
+    return os.path.join("checkpoints", f"{safe_name(dataset.replace('folder:', 'folder_'))}.pt")
 
 
 def _find_checkpoint(path: str | None) -> str:
-    from .checkpoint import latest_checkpoint
-
     if path:
         return path
     found = latest_checkpoint("checkpoints")
@@ -108,49 +125,63 @@ def _find_checkpoint(path: str | None) -> str:
     return found
 
 
+def _resume(a: argparse.Namespace) -> Trainer:
+    """The run in --resume, refusing any flag that contradicts its saved config."""
+    state = load_state(a.resume)
+    saved = dict(state["train_config"])
+    given = {"dataset": a.dataset, "data_dir": a.data_dir, "conditional": a.conditional,
+             **{field: getattr(a, field) for field, _, _ in TRAIN_FLAGS.values()}}
+    if a.seed:
+        given["seed"] = a.seed
+    for field, value in given.items():
+        if value is not None and value != saved.get(field):
+            flag = "--" + field.replace("_", "-")
+            raise UsageError(f"{flag} {value} contradicts the checkpoint being resumed ({field} = "
+                             f"{saved.get(field)!r}); drop {flag}, or start a new run without --resume")
+    return Trainer.from_state(state, device=a.device)
+
+
 def cmd_train(a: argparse.Namespace) -> int:
-    from .checkpoint import load_trainer, save_checkpoint
-    from .config import TrainConfig
-    import torch
-
-    from .trainer import Trainer, TrainingDiverged, default_threads
-
     if a.resume:
-        trainer = load_trainer(a.resume, device=a.device)
+        trainer = _resume(a)
         print(f"resuming {a.resume} at step {trainer.step_count}", file=sys.stderr)
     else:
-        cfg = TrainConfig(dataset=a.dataset, data_dir=a.data_dir, model=a.model, loss=a.loss,
-                          batch_size=a.batch_size, lr=a.lr, lr_d=a.lr_d, lr_d_mult=a.lr_d_mult, r1=a.r1, z_dim=a.z_dim, width=a.width,
-                          ema=a.ema, pac=a.pac, conditional=a.conditional, image_size=a.image_size, seed=a.seed,
-                          device=a.device)
+        if not a.dataset:
+            raise UsageError("the following arguments are required: --dataset (or --resume CKPT)")
+        values = {field: getattr(a, field) for field, _, _ in TRAIN_FLAGS.values()}
+        cfg = TrainConfig(dataset=a.dataset, data_dir=a.data_dir, conditional=a.conditional, seed=a.seed,
+                          device=a.device, **values)
         cfg.validate()
         trainer = Trainer(cfg)
     torch.set_num_threads(a.threads or default_threads(trainer.data.kind))
-    out = a.out or (a.resume if a.resume else _default_out(a.dataset))
+    out = a.out or (a.resume if a.resume else _default_out(trainer.cfg.dataset))
     steps, seconds = a.steps, a.seconds if a.seconds else (None if a.steps else 60.0)
     bar = None
     if not a.quiet:
         from tqdm import tqdm
 
         bar = tqdm(total=steps if steps else seconds, unit="step" if steps else "s", dynamic_ncols=True,
-                   bar_format=None if steps else "{l_bar}{bar}| {n:.0f}/{total:.0f}s [{postfix}]")
+                   bar_format=None if steps else "{l_bar}{bar}| {n:.0f}/{total:.0f} s{postfix}")
     state = {"last": 0.0, "saved_step": -1}
+
+    def show(done: int, elapsed: float, st: dict) -> None:
+        bar.n = done if steps else min(elapsed, seconds)
+        bar.set_postfix_str(f"step {st['step']}, D {st['d_loss']:.3f}, G {st['g_loss']:.3f}, "
+                            f"{st['images_per_s']:.0f} img/s", refresh=False)
+        bar.refresh()
 
     def progress(done: int, elapsed: float, st: dict) -> None:
         if a.save_every and trainer.step_count % a.save_every == 0:
             save_checkpoint(trainer, out)
             state["saved_step"] = trainer.step_count
-        if bar is None or elapsed - state["last"] < 0.25:
-            return
-        bar.n = done if steps else min(elapsed, seconds)
-        bar.set_postfix_str(f"step {st['step']} D {st['d_loss']:.3f} G {st['g_loss']:.3f} "
-                            f"{st['images_per_s']:.0f} img/s", refresh=False)
-        bar.refresh()
-        state["last"] = elapsed
+        if bar is not None and elapsed - state["last"] >= 0.25:
+            show(done, elapsed, st)
+            state["last"] = elapsed
 
     t0 = time.perf_counter()
+    last: dict[str, Any] = {}
     try:
-        trainer.train(steps=steps, seconds=seconds, progress=progress)
+        last = trainer.train(steps=steps, seconds=seconds, progress=progress)
     except TrainingDiverged as e:
         if bar:
             bar.close()
@@ -160,55 +191,51 @@ def cmd_train(a: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted: saving", file=sys.stderr)
+    seconds_trained = time.perf_counter() - t0
     if bar:
+        if last:
+            show(0, 0.0, last)
         bar.n = bar.total
         bar.refresh()
         bar.close()
+    if not a.no_score:
+        trainer.metrics.update(run_scores(trainer, log=None if a.quiet else sys.stderr))
     save_checkpoint(trainer, out)
     h = trainer.history
-    print(json.dumps({"checkpoint": out, "step": trainer.step_count, "seconds": round(time.perf_counter() - t0, 2),
+    print(json.dumps({"checkpoint": out, "step": trainer.step_count, "seconds": round(seconds_trained, 2),
                       "images_per_s": round(h.last("images_per_s"), 1), "d_loss": round(h.last("d_loss"), 4),
-                      "g_loss": round(h.last("g_loss"), 4)}))
+                      "g_loss": round(h.last("g_loss"), 4),
+                      "metrics": {k: round(v, 4) for k, v in trainer.metrics.items()}}))
     return 0
 
 
 def cmd_sample(a: argparse.Namespace) -> int:
-    import torch
-
-    from .checkpoint import load_generator, load_state, model_config
-    from .datasets import DATASETS
-    from .images import picture, save_png
-    from .metrics import mode_score
-    from .trainer import generate
-
     path = _find_checkpoint(a.checkpoint)
     state = load_state(path)
     mc = model_config(state)
-    g = load_generator(state)
-    gen = torch.Generator().manual_seed(a.seed)
-    z = torch.randn(a.n, mc.z_dim, generator=gen)
-    y = torch.arange(a.n) % mc.n_classes if mc.n_classes else None
-    x = generate(g, z, y)
+    fam = family_of(mc.model)
+    x = fam.sample(load_sampler(state), a.n, seed=a.seed)
     out = a.out or os.path.splitext(path)[0] + "_samples.png"
     if out.endswith(".npy"):
         np.save(out, x.numpy().astype(np.float32))
     elif out.endswith(".png"):
-        nrow = 10 if mc.n_classes == 10 else None
-        save_png(picture(x, nrow=nrow) if x.dim() == 4 else picture(x), out)
+        save_png(picture(x, nrow=10 if mc.n_classes == 10 else None) if x.dim() == 4 else picture(x), out)
     else:
         raise UsageError(f"--out must end in .npy or .png, got {out!r}")
-    report = {"out": out, "n": a.n, "shape": list(x.shape)}
-    name = state["train_config"]["dataset"]
-    if name in ("ring8", "grid25"):
-        data = DATASETS[name]()
-        report["score"] = mode_score(x, data.modes, data.std)
+    report: dict[str, Any] = {"out": out, "n": a.n, "shape": list(x.shape)}
+    try:
+        spec = dataset_spec(state["train_config"]["dataset"])
+    except ConfigError:
+        spec = None  # a dataset this installation does not know: nothing to score against
+    if spec is not None and spec.modes is not None:
+        from .metrics import mode_score
+
+        report["score"] = mode_score(x, spec.modes.means, spec.modes.std)
     print(json.dumps(report))
     return 0
 
 
 def cmd_info(a: argparse.Namespace) -> int:
-    from .checkpoint import load_state
-
     path = _find_checkpoint(a.checkpoint)
     s = load_state(path)
     hist = s.get("history", {}).get("data", {})
@@ -219,15 +246,15 @@ def cmd_info(a: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"train": cmd_train, "sample": cmd_sample,
+                                                             "info": cmd_info}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
-    from .checkpoint import CheckpointError
-    from .config import ConfigError
-    from .datasets import DatasetError
-
     try:
         a = build_parser().parse_args(argv)
-        return {"train": cmd_train, "sample": cmd_sample, "info": cmd_info}[a.command](a)
+        return COMMANDS[a.command](a)
     except UsageError as e:
         print(f"gan: error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -236,4 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-__all__ = ["main", "build_parser", "asdict"]
+def entry() -> None:
+    """The `gan` console script."""
+    sys.exit(main())
+
+
+__all__ = ["COMMANDS", "build_parser", "entry", "main"]

@@ -1,154 +1,156 @@
-"""Configs for models and training: plain dataclasses, validated with messages that name the field."""
+"""Configs for models and training: plain dataclasses, validated with messages that name the field.
+
+`ModelConfig` is everything that rebuilds the networks (stored in every checkpoint); `TrainConfig` is how
+to train them. None in a TrainConfig means "the default for this dataset and model"
+(`gan.datasets.train_defaults`).
+"""
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-
-class ConfigError(ValueError):
-    """A config value is out of range or unknown; the message names the field."""
-
-
-def _num(name: str, value: Any, *, lo: float | None = None, hi: float | None = None,
-         lo_open: bool = False, integer: bool = False) -> None:
-    """Check that `value` is a finite number in range, or raise ConfigError naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(value):  # before the whole-number test: int(nan) itself raises
-        raise ConfigError(f"{name} must be a finite number, got {value!r}")
-    if integer and int(value) != value:
-        raise ConfigError(f"{name} must be a whole number, got {value!r}")
-    if lo is not None and (value <= lo if lo_open else value < lo):
-        raise ConfigError(f"{name} must be {'>' if lo_open else '>='} {lo:g}, got {value!r}")
-    if hi is not None and value > hi:
-        raise ConfigError(f"{name} must be <= {hi:g}, got {value!r}")
-
-
-def _choice(name: str, value: Any, choices: list[str]) -> None:
-    """Check that `value` is one of `choices`, or raise ConfigError listing them."""
-    if value not in choices:
-        raise ConfigError(f"unknown {name} {value!r}; choose from {', '.join(choices)}")
+from .errors import ConfigError, check_choice, check_number
+from .registry import DATASETS, LOSSES, MODELS
 
 
 @dataclass
 class ModelConfig:
-    """Everything needed to rebuild G and D: stored in every checkpoint."""
+    """Everything needed to rebuild the networks: stored in every checkpoint."""
 
     model: str = "dcgan"
-    data_shape: tuple[int, ...] = (1, 28, 28)  # (C, H, W) for images, (D,) for points
+    data_shape: tuple[int, ...] = (1, 28, 28)  # (C, H, W) for images, (D,) for points; domain A for pairs
     z_dim: int = 64
     n_classes: int = 0  # > 0 makes G and D class-conditional
-    width: int = 64  # hidden units (MLPs) or base channels (DCGAN)
+    width: int = 64  # hidden units (MLPs) or base channels (convolutional models)
     out_scale: float = 1.0  # multiplies the toy generator's output (data coordinates)
     pac: int = 1  # PacGAN: D judges packs of `pac` samples at once, which penalises mode collapse
+    w_dim: int = 0  # stylegan: size of the intermediate latent w (0: same as z_dim)
+    mapping_layers: int = 2  # stylegan: layers of the mapping network z -> w
+    n_blocks: int = 3  # cyclegan: residual blocks in each generator
+    data_shape_b: tuple[int, ...] = ()  # cyclegan: the shape of domain B (domain A is data_shape)
 
     def __post_init__(self) -> None:
         self.data_shape = tuple(int(s) for s in self.data_shape)
+        self.data_shape_b = tuple(int(s) for s in self.data_shape_b)
         self.validate()
 
     def validate(self) -> None:
         """Raise ConfigError on the first bad field."""
-        from .models import MODELS
-
-        _choice("model", self.model, sorted(MODELS))
+        spec = MODELS.get(self.model)
         if not 1 <= len(self.data_shape) <= 3 or any(s < 1 for s in self.data_shape):
             raise ConfigError(f"data_shape must be (D,) or (C, H, W) with positive sizes, got {self.data_shape}")
-        _num("z_dim", self.z_dim, lo=1, hi=4096, integer=True)
-        _num("n_classes", self.n_classes, lo=0, hi=1000, integer=True)
-        _num("width", self.width, lo=1, hi=4096, integer=True)
-        _num("out_scale", self.out_scale, lo=0, lo_open=True, hi=1e6)
-        _num("pac", self.pac, lo=1, hi=16, integer=True)
-        MODELS[self.model].check(self)
+        check_number("z_dim", self.z_dim, lo=1, hi=4096, integer=True)
+        check_number("n_classes", self.n_classes, lo=0, hi=1000, integer=True)
+        check_number("width", self.width, lo=1, hi=4096, integer=True)
+        check_number("out_scale", self.out_scale, lo=0, lo_open=True, hi=1e6)
+        check_number("pac", self.pac, lo=1, hi=16, integer=True)
+        check_number("w_dim", self.w_dim, lo=0, hi=4096, integer=True)
+        check_number("mapping_layers", self.mapping_layers, lo=1, hi=8, integer=True)
+        check_number("n_blocks", self.n_blocks, lo=0, hi=16, integer=True)
+        spec.check(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (lists for shapes) as stored in checkpoints and config.json."""
+        d = asdict(self)
+        d["data_shape"], d["data_shape_b"] = list(self.data_shape), list(self.data_shape_b)
+        return d
 
 
 @dataclass
 class TrainConfig:
-    """How to train: dataset, loss and optimiser settings. None means 'the dataset's default'."""
+    """How to train: dataset, loss and optimiser settings. None means 'the default for this dataset and model'."""
 
     dataset: str = "digits"
     data_dir: str | None = None
     model: str | None = None
-    loss: str | None = None  # None: the dataset's default (hinge for 2-D point sets, else bce)
+    loss: str | None = None
     batch_size: int | None = None
     lr: float | None = None
     lr_d: float | None = None  # D's learning rate; None: lr_d_mult x lr
-    lr_d_mult: float | None = None  # D's rate as a multiple of lr when lr_d is not given; None: dataset default
-    beta1: float | None = None  # Adam betas; None: the dataset's default
+    lr_d_mult: float | None = None  # D's rate as a multiple of lr when lr_d is not given
+    beta1: float | None = None  # Adam betas
     beta2: float | None = None
     z_dim: int | None = None
     width: int | None = None
     conditional: bool | None = None  # None: conditional when the dataset has labels and the model allows it
     ema: float | None = None  # decay of the EMA copy of G used for sampling; 0 disables it
     gp_weight: float = 10.0
-    r1: float | None = None  # R1 penalty weight gamma on D's gradient at real data; 0 disables; None: dataset default
+    r1: float | None = None  # R1 penalty weight gamma on D's gradient at real data; 0 disables
+    r2: float | None = None  # R2 penalty weight on D's gradient at generated data; 0 disables
+    r1_every: int | None = None  # lazy regularisation: apply R1/R2 every N steps (weight scaled by N)
     clip: float = 0.01
-    pac: int | None = None  # PacGAN packing for MLP discriminators; None: the dataset's default
+    pac: int | None = None  # PacGAN packing: D judges packs of N samples
+    mixing: float | None = None  # stylegan: share of batches trained with two mixed styles
+    cycle: float | None = None  # cyclegan: weight of the cycle-consistency loss (lambda)
+    identity: float | None = None  # cyclegan: weight of the identity loss, as a multiple of `cycle`
+    pool: int | None = None  # cyclegan: past fakes kept for D (0 disables the pool)
+    decay_steps: int | None = None  # linear learning-rate decay to 0 over the second half of this many steps
     seed: int = 0
     device: str = "auto"
     image_size: int | None = None  # for folder datasets
 
     def validate(self) -> None:
         """Raise ConfigError on the first bad field (None fields are checked once resolved)."""
-        from .datasets import dataset_names
-        from .losses import LOSSES
-        from .models import MODELS
-
-        if not self.dataset.startswith("folder:"):
-            _choice("dataset", self.dataset, dataset_names())
+        if not isinstance(self.dataset, str) or not self.dataset:
+            raise ConfigError(f"dataset must be a name, got {self.dataset!r}")
+        if ":" not in self.dataset:  # "folder:PATH" and other prefixes are checked when loaded
+            DATASETS.get(self.dataset)
         if self.model is not None:
-            _choice("model", self.model, sorted(MODELS))
+            MODELS.get(self.model)
         if self.loss is not None:
-            _choice("loss", self.loss, sorted(LOSSES))
-        _choice("device", self.device, ["auto", "cpu", "cuda"])
-        if self.batch_size is not None:
-            _num("batch_size", self.batch_size, lo=1, hi=65536, integer=True)
-        for name in ("lr", "lr_d"):
+            LOSSES.get(self.loss)
+        check_choice("device", self.device, ["auto", "cpu", "cuda"])
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise ConfigError(f"data_dir must be a folder path, got {self.data_dir!r}")
+        optional = {
+            "batch_size": dict(lo=1, hi=65536, integer=True), "lr": dict(lo=0, lo_open=True, hi=1.0),
+            "lr_d": dict(lo=0, lo_open=True, hi=1.0), "lr_d_mult": dict(lo=0, lo_open=True, hi=100),
+            "beta1": dict(lo=0, hi=0.9999), "beta2": dict(lo=0, hi=0.99999),
+            "z_dim": dict(lo=1, hi=4096, integer=True), "width": dict(lo=1, hi=4096, integer=True),
+            "ema": dict(lo=0, hi=0.99999), "r1": dict(lo=0, hi=1e4), "r2": dict(lo=0, hi=1e4),
+            "r1_every": dict(lo=1, hi=1000, integer=True), "pac": dict(lo=1, hi=16, integer=True),
+            "mixing": dict(lo=0, hi=1), "cycle": dict(lo=0, hi=1e4), "identity": dict(lo=0, hi=100),
+            "pool": dict(lo=0, hi=10_000, integer=True), "decay_steps": dict(lo=2, hi=10**9, integer=True),
+            "image_size": dict(lo=8, hi=256, integer=True),
+        }
+        for name, limits in optional.items():
             if getattr(self, name) is not None:
-                _num(name, getattr(self, name), lo=0, lo_open=True, hi=1.0)
-        if self.lr_d_mult is not None:
-            _num("lr_d_mult", self.lr_d_mult, lo=0, lo_open=True, hi=100)
-        if self.beta1 is not None:
-            _num("beta1", self.beta1, lo=0, hi=0.9999)
-        if self.beta2 is not None:
-            _num("beta2", self.beta2, lo=0, hi=0.99999)
-        if self.z_dim is not None:
-            _num("z_dim", self.z_dim, lo=1, hi=4096, integer=True)
-        if self.width is not None:
-            _num("width", self.width, lo=1, hi=4096, integer=True)
-        if self.ema is not None:
-            _num("ema", self.ema, lo=0, hi=0.99999)
-        _num("gp_weight", self.gp_weight, lo=0, hi=1e4)
-        if self.r1 is not None:
-            _num("r1", self.r1, lo=0, hi=1e4)
-        _num("clip", self.clip, lo=0, lo_open=True, hi=100)
-        if self.pac is not None:
-            _num("pac", self.pac, lo=1, hi=16, integer=True)
-        _num("seed", self.seed, lo=0, hi=2**63 - 1, integer=True)
-        if self.image_size is not None:
-            _num("image_size", self.image_size, lo=8, hi=256, integer=True)
+                check_number(name, getattr(self, name), **limits)
+        check_number("gp_weight", self.gp_weight, lo=0, hi=1e4)
+        check_number("clip", self.clip, lo=0, lo_open=True, hi=100)
+        check_number("seed", self.seed, lo=0, hi=2**63 - 1, integer=True)
+        if self.conditional is not None and not isinstance(self.conditional, bool):
+            raise ConfigError(f"conditional must be true or false, got {self.conditional!r}")
 
     def resolved(self, defaults: dict[str, Any]) -> "TrainConfig":
-        """A copy with every None field taken from `defaults` (the dataset's defaults)."""
+        """A copy with every None field taken from `defaults` (the dataset's and model's defaults)."""
         values = asdict(self)
         for k, v in defaults.items():
-            if values.get(k) is None:
+            if k in values and values[k] is None:
                 values[k] = v
         out = TrainConfig(**values)
         out.validate()
         return out
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 def from_dict(cls: type, values: dict[str, Any]) -> Any:
     """Build `cls` from a dict, refusing unknown keys with a clear message."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"a {cls.__name__} must be a mapping, got {type(values).__name__}")
     names = {f.name for f in fields(cls)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ConfigError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
-    obj = cls(**values)
+    unknown_keys = sorted(set(values) - names)
+    if unknown_keys:
+        raise ConfigError(f"unknown {cls.__name__} field(s): {', '.join(map(str, unknown_keys))}")
+    try:
+        obj = cls(**values)
+    except TypeError as e:
+        raise ConfigError(f"bad {cls.__name__}: {e}") from None
     if hasattr(obj, "validate"):
         obj.validate()
     return obj
 
 
-__all__ = ["ConfigError", "ModelConfig", "TrainConfig", "from_dict", "asdict", "field"]
+__all__ = ["ConfigError", "ModelConfig", "TrainConfig", "from_dict", "asdict", "replace"]

@@ -5,7 +5,7 @@ Images are read one at a time: the size a file declares is checked before it is 
 (a small file that decodes to gigabytes) is refused by name; JPEGs are decoded already reduced, and only the
 small image_size x image_size copy of each image is kept.
 
-Settings (environment): GAN_MAX_IMAGE_PIXELS (default 25_000_000) the largest image, in pixels, that is
+Settings (gan/settings.py): GAN_MAX_IMAGE_PIXELS (default 25_000_000) the largest image, in pixels, that is
 decoded; GAN_ZIP_MAX_FILES (default 10000) and GAN_ZIP_MAX_MB (default 256) the most files and MiB a zip
 may unpack to.
 """
@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from . import settings
 from .datasets import Dataset, DatasetError
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -27,11 +28,8 @@ GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
 
 def _env_int(name: str, default: int) -> int:
-    """A positive whole number from the environment variable `name`, or `default` if unset or not one."""
-    try:
-        value = int(os.environ.get(name, ""))
-    except ValueError:
-        return default
+    """A positive whole number from the setting `name` (gan.settings), or `default` if not one."""
+    value = int(settings.get(name) or 0)
     return value if value > 0 else default
 
 

@@ -1,5 +1,6 @@
-"""Bounded training history: per-step numbers kept at a stride that doubles whenever the buffer fills,
-so memory stays flat over any run while the whole run stays visible."""
+"""Bounded histories: per-step numbers kept at a stride that doubles whenever the buffer fills (`History`),
+any items thinned the same way (`Thinned`), and chart downsampling: memory stays flat over any run while
+the whole run stays visible."""
 from __future__ import annotations
 
 import math
@@ -49,3 +50,37 @@ class History:
     def load_state_dict(self, s: dict) -> None:
         self.max_points, self.stride = int(s["max_points"]), int(s["stride"])
         self.data = {k: [float(x) for x in v] for k, v in s["data"].items()}
+
+
+def downsample(columns: dict[str, list[float]], points: int = 300) -> dict[str, list[float]]:
+    """Every k-th row (and always the last) of equal-length columns, so at most `points` rows remain."""
+    n = len(columns.get("step", []))
+    if n <= points:
+        return {k: list(v) for k, v in columns.items()}
+    idx = list(range(0, n, -(-n // points)))
+    if idx[-1] != n - 1:
+        idx.append(n - 1)
+    return {k: [v[i] for i in idx] for k, v in columns.items()}
+
+
+class Thinned(list):
+    """A list that keeps at most `max_len` items by dropping every other one when full, so the whole run
+    stays represented (time-lapse frames, metric rows). `every` is the current spacing of kept items."""
+
+    def __init__(self, max_len: int) -> None:
+        super().__init__()
+        self.max_len, self.every, self._offered = max(2, int(max_len)), 1, 0
+
+    def offer(self, item: object, *, force: bool = False) -> bool:
+        """Append `item` if it falls on the current spacing (or `force`); returns whether it was kept."""
+        self._offered += 1
+        if not force and (self._offered - 1) % self.every:
+            return False
+        self.append(item)
+        if len(self) > self.max_len:
+            self[:] = self[::2]
+            self.every *= 2
+        return True
+
+
+__all__ = ["History", "Thinned", "downsample"]

@@ -12,6 +12,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from .registry import LOSSES
+
 Tensor = torch.Tensor
 
 
@@ -55,6 +57,16 @@ def g_least_squares(fake: Tensor) -> Tensor:
     return 0.5 * ((fake - 1) ** 2).mean()
 
 
+def d_relativistic(real: Tensor, fake: Tensor) -> Tensor:
+    """RpGAN (relativistic pairing): E[softplus(D(G(z)) - D(x))] over pairs of a real and a fake sample."""
+    return F.softplus(fake.reshape(fake.shape[0], -1).mean(1) - real.reshape(real.shape[0], -1).mean(1)).mean()
+
+
+def g_relativistic(fake: Tensor, real: Tensor) -> Tensor:
+    """RpGAN for G: E[softplus(D(x) - D(G(z)))], with D's logits on real data held fixed."""
+    return d_relativistic(fake, real)
+
+
 def gradient_penalty(d: Callable[..., Tensor], real: Tensor, fake: Tensor, y: Tensor | None,
                      *, generator: torch.Generator | None = None) -> Tensor:
     """WGAN-GP: E[(||grad D(x_hat)|| - 1)^2] on random interpolates x_hat of real and fake."""
@@ -67,7 +79,9 @@ def gradient_penalty(d: Callable[..., Tensor], real: Tensor, fake: Tensor, y: Te
 
 
 def r1_penalty(d: Callable[..., Tensor], real: Tensor, y: Tensor | None) -> Tensor:
-    """R1 (Mescheder et al. 2018): E[||grad_x D(x)||^2] at real x, which keeps D flat on the data."""
+    """R1 (Mescheder et al. 2018): E[||grad_x D(x)||^2] at real x, which keeps D flat on the data.
+
+    Called with generated samples instead it is R2, the same zero-centred penalty on the fakes (R3GAN)."""
     real = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(d(real, y).sum(), real, create_graph=True)  # (B, *shape)
     return grad.flatten(1).pow(2).sum(dim=1).mean()
@@ -75,27 +89,33 @@ def r1_penalty(d: Callable[..., Tensor], real: Tensor, y: Tensor | None) -> Tens
 
 @dataclass(frozen=True)
 class Loss:
-    """A registry entry: the two loss functions and the constraint on D they need."""
+    """A registry entry: the two loss functions, the constraint on D they need, and a one-line description."""
 
     d: Callable[[Tensor, Tensor], Tensor]
-    g: Callable[[Tensor], Tensor]
+    g: Callable[..., Tensor]  # g(fake_logits) or, when relativistic, g(fake_logits, real_logits)
     penalty: bool = False  # add gp_weight * gradient_penalty to D's loss
     clip: bool = False  # clip D's weights to [-clip, clip] after each D step
+    relativistic: bool = False  # G's loss also needs D's logits on real data
     doc: str = ""
 
+    def g_loss(self, fake: Tensor, real: Tensor | None = None) -> Tensor:
+        """G's loss from D's logits on fakes (and on reals, for relativistic losses)."""
+        return self.g(fake, real) if self.relativistic else self.g(fake)
 
-LOSSES: dict[str, Loss] = {
-    "bce": Loss(d_bce, g_nonsaturating, doc="non-saturating GAN (default for images and 1-D): G maximises log D(G(z))"),
+
+for _name, _loss in {
+    "bce": Loss(d_bce, g_nonsaturating, doc="non-saturating GAN: G maximises log D(G(z))"),
     "minimax": Loss(d_bce, g_minimax, doc="the original saturating game: G minimises log(1 - D(G(z)))"),
     "wgan": Loss(d_wasserstein, g_wasserstein, clip=True, doc="Wasserstein GAN with weight clipping"),
     "wgan-gp": Loss(d_wasserstein, g_wasserstein, penalty=True, doc="Wasserstein GAN with gradient penalty"),
     "hinge": Loss(d_hinge, g_wasserstein, doc="hinge loss (SNGAN, BigGAN)"),
     "lsgan": Loss(d_least_squares, g_least_squares, doc="least-squares GAN"),
-}
+    "rpgan": Loss(d_relativistic, g_relativistic, relativistic=True,
+                  doc="relativistic pairing GAN (R3GAN): D compares each real with a fake"),
+}.items():
+    LOSSES.register(_name, _loss)
 
 
 def get_loss(name: str) -> Loss:
-    """The registry entry for `name`, or a ValueError that lists the choices."""
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; choose from {', '.join(sorted(LOSSES))}")
-    return LOSSES[name]
+    """The registry entry for `name`, or a ConfigError (a ValueError) that lists the choices."""
+    return LOSSES.get(name)

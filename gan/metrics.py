@@ -29,14 +29,6 @@ def mode_score(samples: torch.Tensor, modes: torch.Tensor, std: float) -> dict[s
 BENCH_SAMPLES = 2500  # the VEEGAN / PacGAN protocol draws 2,500 samples
 
 
-def score_points(samples: torch.Tensor, data: object) -> dict[str, float] | None:
-    """mode_score against a dataset's mixture (`data.modes`, `data.std`), or None for sets without modes."""
-    modes = getattr(data, "modes", None)
-    if modes is None:
-        return None
-    return mode_score(samples, modes, float(getattr(data, "std")))
-
-
 def class_kl(labels: torch.Tensor, n_classes: int) -> float:
     """KL(histogram of integer labels || uniform over n_classes) in nats: 0 when balanced, log K for one class."""
     p = torch.bincount(labels.reshape(-1).long(), minlength=n_classes).double()

@@ -1,7 +1,9 @@
-"""Generator and discriminator families in a registry: `build_models(ModelConfig(...)) -> (G, D)`.
+"""The model registry and the classic GAN networks (`toy`, `mlp`, `dcgan`).
 
-Every D returns raw logits (B,); losses apply their own numerically safe link.
-Class-conditional models (n_classes > 0) embed the label into G's input and use a projection term in D.
+`build_nets(ModelConfig(...))` returns a model's networks by role ({"G": ..., "D": ...} for the GAN
+families); `build_models(cfg) -> (G, D)` is the short form. Every D returns raw logits (B,); losses apply
+their own numerically safe link. Class-conditional models (n_classes > 0) embed the label into G's input
+and use a projection term in D. Other families (gan/stylegan.py, gan/cyclegan.py) register their models here.
 """
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .config import ConfigError, ModelConfig
+from .config import ModelConfig
+from .errors import ConfigError
+from .registry import MODELS
 
 
 def _prod(shape: tuple[int, ...]) -> int:
@@ -136,80 +140,98 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """DCGAN discriminator: k strided convs (/2 each) with LeakyReLU(0.2) -> linear logit."""
+    """DCGAN discriminator: k strided convs (/2 each) with LeakyReLU(0.2) -> linear logit.
+
+    With cfg.pac > 1 (PacGAN) it sees packs of `pac` images stacked along the channels; as for the MLP
+    discriminator, `forward(x, packed=True)` scores consecutive packs and plain calls score each image as
+    a pack of its own copies.
+    """
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
+        self.pac = cfg.pac
         c, h, _ = cfg.data_shape
         start, k = _dcgan_plan(h)
         chans = [cfg.width * 2 ** i for i in range(k)]  # e.g. k=2: [w, 2w]
         layers: list[nn.Module] = []
-        for a, b in zip([c] + chans[:-1], chans):
+        for a, b in zip([c * cfg.pac] + chans[:-1], chans):
             layers += [nn.Conv2d(a, b, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         self.convs = nn.Sequential(*layers)
         feat = chans[-1] * start * start
         self.head = nn.Linear(feat, 1)
         self.cond = _Conditioner(cfg.n_classes, feat)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) -> (B, C_k * s * s)."""
+    def features(self, x: torch.Tensor, *, packed: bool = False) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C_k * s * s), or (B // pac, ...) when packed."""
+        if self.pac > 1:
+            if not packed:
+                x = x.repeat_interleave(self.pac, 0)  # each image as a pack of copies
+            x = x.reshape(-1, self.pac * x.shape[1], *x.shape[2:])  # (B // pac, pac * C, H, W)
         return self.convs(x).flatten(1)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.features(x)
-        return self.head(h).squeeze(1) + self.cond.project(h, y)  # (B,)
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, *, packed: bool = False) -> torch.Tensor:
+        h = self.features(x, packed=packed)
+        return self.head(h).squeeze(1) + self.cond.project(h, y)  # (B,) or (B // pac,)
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registry entry: a builder, the data it suits, and a one-line description."""
+    """A registry entry: the family whose game trains it, a builder of its networks by role, the data
+    kinds it suits, a one-line description, and any extra check of the config."""
 
-    build: Callable[[ModelConfig], tuple[nn.Module, nn.Module]]
-    kinds: tuple[str, ...]  # "points" and/or "image"
+    family: str
+    build: Callable[[ModelConfig], dict[str, nn.Module]]
+    kinds: tuple[str, ...]  # "points", "image", "pair"
     doc: str
+    extra_check: Callable[[ModelConfig], None] | None = None
 
     def check(self, cfg: ModelConfig) -> None:
-        """Raise ConfigError when `cfg.data_shape` does not suit this model."""
-        kind = "image" if len(cfg.data_shape) == 3 else "points"
+        """Raise ConfigError when `cfg` does not suit this model."""
+        kind = "pair" if cfg.data_shape_b else ("image" if len(cfg.data_shape) == 3 else "points")
         if kind not in self.kinds:
-            raise ConfigError(f"model {cfg.model!r} does not handle {kind} data of shape {cfg.data_shape}")
-        if cfg.pac > 1 and cfg.model == "dcgan":
-            raise ConfigError("pac (PacGAN packing) is available for the toy and mlp models, not dcgan")
+            raise ConfigError(f"model {cfg.model!r} does not handle {kind} data of shape {cfg.data_shape}; "
+                              f"it trains {' or '.join(self.kinds)} data")
         if cfg.pac > 1 and cfg.n_classes:
             raise ConfigError("pac (PacGAN packing) cannot be combined with a class-conditional model")
-        if cfg.model == "dcgan":
-            _, h, w = cfg.data_shape
-            if h != w or not 8 <= h <= 256 or _dcgan_plan(h)[1] < 1:
-                raise ConfigError(f"model 'dcgan' needs square images of 8-256 px with an even size, got {h}x{w}")
+        if self.extra_check is not None:
+            self.extra_check(cfg)
+
+
+def check_square(cfg: ModelConfig, *, lo: int = 8, hi: int = 256) -> None:
+    """Convolutional models need square images of lo-hi px whose size halves down to 4-8 px."""
+    _, h, w = cfg.data_shape
+    if h != w or not lo <= h <= hi or _dcgan_plan(h)[1] < 1:
+        raise ConfigError(f"model {cfg.model!r} needs square images of {lo}-{hi} px with an even size, got {h}x{w}")
 
 
 def _leaky() -> nn.Module:
     return nn.LeakyReLU(0.2)
 
 
-def _build_mlp(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
+def _build_mlp(cfg: ModelConfig) -> dict[str, nn.Module]:
     # The classic tutorial GAN, exactly: G 100-256-512-1024-out, D in-512-256-1, LeakyReLU(0.2), Tanh.
-    return (MLPGenerator(cfg, [256, 512, 1024], act=_leaky, tanh=True),
-            MLPDiscriminator(cfg, [512, 256], act=_leaky))
+    return {"G": MLPGenerator(cfg, [256, 512, 1024], act=_leaky, tanh=True),
+            "D": MLPDiscriminator(cfg, [512, 256], act=_leaky)}
 
 
-def _build_toy(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
+def _build_toy(cfg: ModelConfig) -> dict[str, nn.Module]:
     w = cfg.width
-    return (MLPGenerator(cfg, [w, w, w], act=nn.ReLU, tanh=False),
-            MLPDiscriminator(cfg, [w, w, w], act=_leaky))
+    return {"G": MLPGenerator(cfg, [w, w, w], act=nn.ReLU, tanh=False),
+            "D": MLPDiscriminator(cfg, [w, w, w], act=_leaky)}
 
 
-def _build_dcgan(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
-    return DCGANGenerator(cfg), DCGANDiscriminator(cfg)
+def _build_dcgan(cfg: ModelConfig) -> dict[str, nn.Module]:
+    return {"G": DCGANGenerator(cfg), "D": DCGANDiscriminator(cfg)}
 
 
-MODELS: dict[str, ModelSpec] = {
-    "toy": ModelSpec(_build_toy, ("points",), "small MLP for 1-D and 2-D data (3 hidden layers of `width`)"),
-    "mlp": ModelSpec(_build_mlp, ("points", "image"), "the classic tutorial MLP GAN (G 100-256-512-1024, D 512-256)"),
-    "dcgan": ModelSpec(_build_dcgan, ("image",), "convolutional G/D (DCGAN) for 8-256 px, grey or colour"),
-}
-
+MODELS.register("toy", ModelSpec("gan", _build_toy, ("points",),
+                                 "small MLP for 1-D and 2-D data (3 hidden layers of `width`)"))
+MODELS.register("mlp", ModelSpec("gan", _build_mlp, ("points", "image"),
+                                 "the classic tutorial MLP GAN (G 100-256-512-1024, D 512-256)"))
+MODELS.register("dcgan", ModelSpec("gan", _build_dcgan, ("image",),
+                                   "convolutional G and D (DCGAN) for 8-256 px, grey or colour",
+                                   extra_check=check_square))
 
 def init_weights(module: nn.Module) -> None:
     """DCGAN-style init: N(0, 0.02) convs, N(1, 0.02) norms; Kaiming-uniform (PyTorch default) linears."""
@@ -225,11 +247,15 @@ def init_weights(module: nn.Module) -> None:
             nn.init.normal_(m.weight, 0.0, 1.0 / math.sqrt(m.embedding_dim))
 
 
+def build_nets(cfg: ModelConfig) -> dict[str, nn.Module]:
+    """Build a model's networks by role ({"G": ..., "D": ...}, or CycleGAN's four) with initialised weights."""
+    nets = MODELS.get(cfg.model).build(cfg)
+    for net in nets.values():
+        init_weights(net)
+    return nets
+
+
 def build_models(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
-    """Build (G, D) for `cfg` from the registry, with initialised weights."""
-    if cfg.model not in MODELS:
-        raise ConfigError(f"unknown model {cfg.model!r}; choose from {', '.join(sorted(MODELS))}")
-    g, d = MODELS[cfg.model].build(cfg)
-    init_weights(g)
-    init_weights(d)
-    return g, d
+    """(G, D) for a model with one generator and one discriminator."""
+    nets = build_nets(cfg)
+    return nets["G"], nets["D"]

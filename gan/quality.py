@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import re
 import time
 from typing import Any
 
@@ -19,7 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoint import save_state
 from .datasets import Dataset
+from .errors import safe_name
 from .metrics import class_kl
 
 Tensor = torch.Tensor
@@ -122,7 +123,7 @@ def _fingerprint(data: Dataset) -> str:
 def classifier_cache_path(data: Dataset, cache_dir: str, **settings: Any) -> str:
     """<cache_dir>/classifier-<dataset>-<hash of data and settings>.pt"""
     key = hashlib.sha1(repr((_fingerprint(data), CLASSIFIER_VERSION, sorted(settings.items()))).encode())
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", data.name).strip("_")[:40] or "data"
+    name = safe_name(data.name, fallback="data")
     return os.path.join(cache_dir, f"classifier-{name}-{key.hexdigest()[:10]}.pt")
 
 
@@ -156,8 +157,6 @@ def load_or_train_classifier(data: Dataset, *, cache_dir: str | None = DEFAULT_C
     seconds = time.perf_counter() - t0
     n_train = min(max_train, data.x.shape[0] - min(n_test, max(1, data.x.shape[0] // 5)))
     if path:
-        from .checkpoint import save_state  # atomic write
-
         save_state({"format": CLASSIFIER_FORMAT, "version": CLASSIFIER_VERSION, "dataset": data.name,
                     "in_channels": model.in_channels, "n_classes": model.n_classes, "feat_dim": model.feat_dim,
                     "size": model.size, "state_dict": model.state_dict(), "accuracy": acc, "n_train": n_train, **settings}, path)

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from .theory import LOG2, LOG4
+from .density import LOG2, LOG4
 
-__all__ = ["render_1d", "render_2d", "render_curves"]
+__all__ = ["render_1d", "render_2d", "render_curves", "render_theory"]
 
 
 # ---- rendering (PIL only) ------------------------------------------------------------------------
@@ -205,9 +205,13 @@ def _heat_colour(v: np.ndarray) -> np.ndarray:
     return out.astype(np.uint8)
 
 
-def render_2d(snap: dict[str, Any], *, size: int = 520, heat: str = "d", points: int = 600,
-              show_warp: bool = True, show_arrows: bool = True) -> np.ndarray:
-    """A 2-D snapshot: heatmap of D (or 'd_star'), real and fake points, G's warped z-grid and D's pushes."""
+def render_theory(snap: dict[str, Any]) -> np.ndarray:
+    """The picture of a theory snapshot: render_1d or render_2d by its dimension."""
+    return render_1d(snap) if snap["dim"] == 1 else render_2d(snap)
+
+
+def render_2d(snap: dict[str, Any], *, size: int = 520, points: int = 600) -> np.ndarray:
+    """A 2-D snapshot: heatmap of D, real and fake points, G's warped z-grid and D's pushes on the fakes."""
     from PIL import Image, ImageDraw
 
     left, top, bar = 54, 50, 70
@@ -215,8 +219,7 @@ def render_2d(snap: dict[str, Any], *, size: int = 520, heat: str = "d", points:
     width, height = left + plot + bar, top + plot + 44
     img = Image.new("RGB", (width, height), "white")
     x0, x1, y0, y1 = snap["extent"]
-    grid = snap["d_grid"] if heat == "d" else snap["d_star_grid"]
-    rgb = _heat_colour(grid[::-1])  # image rows go downwards, gy upwards
+    rgb = _heat_colour(snap["d_grid"][::-1])  # image rows go downwards, gy upwards
     img.paste(Image.fromarray(rgb).resize((plot, plot), Image.BILINEAR), (left, top))
     over = Image.new("RGBA", img.size, (0, 0, 0, 0))
     dr = ImageDraw.Draw(over)
@@ -229,7 +232,7 @@ def render_2d(snap: dict[str, Any], *, size: int = 520, heat: str = "d", points:
         return np.isfinite(q).all(1) & (q[:, 0] >= left) & (q[:, 0] <= left + plot) & \
             (q[:, 1] >= top) & (q[:, 1] <= top + plot)
 
-    if show_warp and snap.get("warp") is not None:
+    if snap.get("warp") is not None:
         for line in snap["warp"]:
             q = px(line)
             for a, b in _runs(inside(q)):
@@ -240,7 +243,7 @@ def render_2d(snap: dict[str, Any], *, size: int = 520, heat: str = "d", points:
         q = px(arr[:points])
         for cx, cy in q[inside(q)].tolist():
             dr.ellipse([cx - r, cy - r, cx + r, cy + r], fill=colour + (200,))
-    if show_arrows and snap.get("arrows") is not None:
+    if snap.get("arrows") is not None:
         at, g = px(snap["arrows"]["at"]), np.asarray(snap["arrows"]["grad"], np.float64).reshape(-1, 2)
         g = g * np.array([1.0, -1.0])  # screen y points down
         ok = np.isfinite(g).all(1) & np.isfinite(at).all(1)  # a diverged D has NaN gradients: draw none
@@ -281,7 +284,7 @@ def render_2d(snap: dict[str, Any], *, size: int = 520, heat: str = "d", points:
         yy = top + (1 - v) * plot
         dr.line([(bx0 + bw, yy), (bx0 + bw + 3, yy)], fill=INK)
         dr.text((bx0 + bw + 5, yy), _fmt(v), fill=INK, font=fs, anchor="lm")
-    dr.text((bx0 + bw / 2, top - 4), "D" if heat == "d" else "D*", fill=INK, font=f, anchor="mb")
+    dr.text((bx0 + bw / 2, top - 4), "D", fill=INK, font=f, anchor="mb")
 
     ms = snap.get("mode_score")
     title = f"{snap['dataset']}   V = {snap['v']:.3f}   JS ~ {snap['js']:.3f}"
@@ -289,9 +292,9 @@ def render_2d(snap: dict[str, Any], *, size: int = 520, heat: str = "d", points:
         title += f"   modes {ms['modes']}/{ms['n_modes']}   HQ {100 * ms['high_quality']:.0f}%"
     dr.text((left, 10), title, fill=INK, font=f)
     items = [("real", BLUE, "dots"), ("generated", RED, "dots")]
-    if show_warp and snap.get("warp") is not None:
+    if snap.get("warp") is not None:
         items.append(("G(z grid)", (90, 90, 90), "line"))
-    if show_arrows and snap.get("arrows") is not None:
+    if snap.get("arrows") is not None:
         items.append(("D's push on fakes", (20, 20, 20), "arrow"))
     _legend(dr, left, 34, items, _font(12))
     return np.asarray(img)

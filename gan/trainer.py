@@ -1,7 +1,8 @@
-"""The trainer: one `step()` = one D update and one G update, returning plain numbers.
+"""The trainer: one `step()` = one round of the model family's game, returning plain numbers.
 
-It knows nothing of the model family or of any UI: side effects are callbacks
-(`trainer.add_callback("on_step", fn)`), and there are no threads here.
+It knows nothing of the model family (the family's `step` plays the game, gan/family.py) or of any UI:
+side effects are callbacks (`trainer.add_callback("on_step", fn)`), and there are no threads here.
+`Trainer.from_state(checkpoint_state)` is the one way to continue a saved run.
 """
 from __future__ import annotations
 
@@ -11,16 +12,19 @@ import os
 import time
 from collections import defaultdict
 from dataclasses import asdict
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
 
-from .config import ConfigError, ModelConfig, TrainConfig
-from .datasets import BatchStream, Dataset, default_train_settings, load_dataset
+from .budget import check_step_memory
+from .config import ModelConfig, TrainConfig, from_dict
+from .datasets import dataset_spec, load_dataset
+from .errors import CheckpointError, ConfigError
+from .family import Family, family_of, generate, train_defaults
 from .history import History
-from .losses import get_loss, gradient_penalty, r1_penalty
-from .models import build_models
+from .losses import get_loss
+from .models import build_nets
 
 CHECKPOINT_FORMAT = "gan-lab-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -35,11 +39,8 @@ def pick_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
+        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
     return torch.device(name)
-
-
-R1_SAMPLES = 128  # real samples per step that the R1 penalty looks at
 
 
 def default_threads(kind: str) -> int:
@@ -48,266 +49,226 @@ def default_threads(kind: str) -> int:
     Intra-op threads spin while they wait, so on a small or shared machine (2 vCPUs, a page to serve)
     more threads make every step several times slower; one thread per two cores avoids that.
     """
-    if kind != "image":
+    if kind == "points":
         return 1
     return max(1, min((os.cpu_count() or 2) // 2, 8))
 
 
-def _adam_impl(device: torch.device) -> dict[str, bool]:
-    """The fused Adam kernel (one op per step instead of dozens): fewer tiny ops is what a CPU step lacks."""
-    return {"fused": True} if device.type in ("cpu", "cuda") else {"foreach": True}
-
-
-def model_config_for(cfg: TrainConfig, data: Dataset) -> ModelConfig:
-    """The ModelConfig that a resolved TrainConfig implies for `data`."""
-    return ModelConfig(model=cfg.model, data_shape=data.shape, z_dim=cfg.z_dim,
-                       n_classes=data.n_classes if cfg.conditional else 0, width=cfg.width,
-                       out_scale=data.scale if data.kind != "image" else 1.0,
-                       pac=cfg.pac if cfg.model != "dcgan" else 1)
+def lr_factor(step: int, decay_steps: int | None) -> float:
+    """The learning-rate multiplier at `step`: 1, or with decay_steps (CycleGAN's schedule) 1 for the first
+    half, then linearly down to 0 at decay_steps."""
+    if not decay_steps:
+        return 1.0
+    half = decay_steps / 2
+    return 1.0 if step < half else max(0.0, 1.0 - (step - half) / half)
 
 
 class Trainer:
-    """Owns G, D, the EMA copy of G, both optimizers, the batch stream and the RNG of one run."""
+    """Owns a run's networks, their EMA copies, optimizers, batch streams, RNG and history."""
 
-    def __init__(self, cfg: TrainConfig, *, data: Dataset | None = None,
-                 model_config: ModelConfig | None = None, history_points: int = 2000) -> None:
+    def __init__(self, cfg: TrainConfig, *, data: Any = None, model_config: ModelConfig | None = None,
+                 history_points: int = 2000) -> None:
         cfg.validate()
+        spec = dataset_spec(cfg.dataset, image_size=cfg.image_size)
         self.data = data if data is not None else load_dataset(
             cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed, image_size=cfg.image_size)
-        cfg = cfg.resolved(default_train_settings(self.data))
+        model = cfg.model or (model_config.model if model_config is not None else None)
+        cfg = cfg.resolved(train_defaults(spec, model))
         if self.data.n_classes == 0:
             cfg.conditional = False
         self.cfg = cfg
-        self.model_config = model_config or model_config_for(cfg, self.data)
-        if cfg.batch_size % self.model_config.pac:
-            raise ConfigError(f"batch_size ({cfg.batch_size}) must be a multiple of pac ({self.model_config.pac})")
+        self.family: Family = family_of(cfg.model)
+        mc = model_config or ModelConfig(**self.family.model_config_fields(cfg, self.data))
+        self.model_config = mc
+        if cfg.batch_size % mc.pac:
+            raise ConfigError(f"batch_size ({cfg.batch_size}) must be a multiple of pac ({mc.pac})")
         self.device = pick_device(cfg.device)
-        from .budget import check_step_memory  # refuse a batch too large for memory before building
-
-        check_step_memory(self.model_config, cfg.batch_size, str(self.device))
+        check_step_memory(mc, cfg.batch_size, str(self.device))  # refuse a batch too large before building
         self.loss = get_loss(cfg.loss)
         with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
             torch.manual_seed(cfg.seed)
-            g, d = build_models(self.model_config)
-        self.G, self.D = g.to(self.device), d.to(self.device)
-        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema > 0 else None
-        lr_d = cfg.lr_d if cfg.lr_d is not None else cfg.lr * cfg.lr_d_mult
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **_adam_impl(self.device))
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=lr_d, betas=(cfg.beta1, cfg.beta2), **_adam_impl(self.device))
+            nets = build_nets(mc)
+        self.nets: dict[str, nn.Module] = {k: v.to(self.device) for k, v in nets.items()}
+        self.ema: dict[str, nn.Module] = {
+            name: copy.deepcopy(self.nets[name]).eval().requires_grad_(False)
+            for name in self.family.generators} if cfg.ema > 0 else {}
+        self.opts = self.family.optimizers(self)
+        self._base_lr = {k: [g["lr"] for g in o.param_groups] for k, o in self.opts.items()}
         self.gen = torch.Generator().manual_seed(cfg.seed)
-        self.stream = BatchStream(self.data, cfg.batch_size)
+        self.streams = self.family.streams(self)
         self.step_count = 0
         self.history = History(history_points)
         self.metrics: dict[str, float] = {}
         self.callbacks: dict[str, list[Callable[..., Any]]] = defaultdict(list)
         self._speed = 0.0
-        self.fixed_z, self.fixed_y = self._fixed_noise(cfg.seed)
-        self._d_packed = (lambda x, y: self.D(x, y, packed=True)) if self.model_config.pac > 1 else self.D
-        self._joint_d = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
+        self.fixed = self.family.fixed_inputs(seed=cfg.seed, mc=mc, kind=self.data.kind, data=self.data)
+        self.joint_d = not any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                               for r, net in self.nets.items() if r.startswith("D") for m in net.modules())
 
-    # ---- set-up helpers --------------------------------------------------------------------
+    # ---- the classic family's names, kept for scripts written against them -------------------------
+    @property
+    def G(self) -> nn.Module:
+        return self.nets["G"]
+
+    @property
+    def D(self) -> nn.Module:
+        return self.nets["D"]
+
+    @property
+    def G_ema(self) -> nn.Module | None:
+        return self.ema.get("G")
+
+    @property
+    def opt_g(self) -> torch.optim.Optimizer:
+        return self.opts["g"]
+
+    @property
+    def opt_d(self) -> torch.optim.Optimizer:
+        return self.opts["d"]
+
     @property
     def conditional(self) -> bool:
         return self.model_config.n_classes > 0
 
-    def _fixed_noise(self, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Noise for the watched grid: 10 per class for conditional models, else 64 (1000 for points)."""
-        g = torch.Generator().manual_seed(seed + 12345)
-        if self.conditional:
-            k = self.model_config.n_classes
-            per = 10 if k <= 10 else 1
-            y = torch.arange(k).repeat_interleave(per)  # row r = class r
-            return torch.randn(len(y), self.model_config.z_dim, generator=g), y
-        n = 64 if self.data.kind == "image" else 1000
-        return torch.randn(n, self.model_config.z_dim, generator=g), None
+    @property
+    def epoch(self) -> int:
+        return next(iter(self.streams.values())).epoch
 
     def add_callback(self, event: str, fn: Callable[..., Any]) -> None:
         """Call `fn(trainer, stats)` on `event` ('on_step')."""
         self.callbacks[event].append(fn)
 
-    def _fire(self, event: str, *args: Any) -> None:
-        for fn in self.callbacks[event]:
-            fn(self, *args)
+    # ---- training ----------------------------------------------------------------------------------
+    def update(self, opt: str, loss: torch.Tensor, nets: Iterable[nn.Module], *, who: str) -> tuple[float, float]:
+        """Backward `loss`, refuse NaN/inf before any weight changes (TrainingDiverged), step optimizer
+        `opt`; returns (loss, gradient norm of `nets`) as plain numbers."""
+        o = self.opts[opt]
+        o.zero_grad(set_to_none=True)
+        loss.backward()
+        params = [p for net in nets for p in net.parameters() if p.grad is not None]
+        grad = float(nn.utils.clip_grad_norm_(params, math.inf)) if params else 0.0
+        value = float(loss.detach())
+        if not math.isfinite(value) or not math.isfinite(grad):
+            raise TrainingDiverged(f"{who} loss became {value} at step {self.step_count + 1}")
+        o.step()
+        return value, grad
 
-    # ---- training ----------------------------------------------------------------------------
     def step(self) -> dict[str, float]:
-        """One D update then one G update on the same G(z); returns plain numbers."""
+        """One round of the family's game; returns plain numbers (step, epoch, losses, images/s, ...)."""
         t0 = time.perf_counter()
-        dev, cfg = self.device, self.cfg
-        x, y = self.stream.next(self.gen)
-        x = x.to(dev, non_blocking=True)
-        y = y.to(dev) if (y is not None and self.conditional) else None
-        z = torch.randn(x.shape[0], self.model_config.z_dim, generator=self.gen).to(dev)
-        fake = self.G(z, y)  # (B, *shape); reused for the G step, never generated twice
-        D = self._d_packed
-
-        self.D.requires_grad_(True)
-        if self._joint_d:  # one D pass over real and fake: fewer ops, same result (D has no batch norm)
-            both = D(torch.cat([x, fake.detach()]), None if y is None else torch.cat([y, y]))
-            d_real, d_fake = both.chunk(2)  # (B,), (B,) (or B // pac each)
-        else:
-            d_real, d_fake = D(x, y), D(fake.detach(), y)
-        d_loss = self.loss.d(d_real, d_fake)
-        if self.loss.penalty:
-            d_loss = d_loss + cfg.gp_weight * gradient_penalty(D, x, fake.detach(), y, generator=self.gen)
-        if cfg.r1 > 0:  # on at most R1_SAMPLES real samples: the double backward is the costly part
-            n = min(x.shape[0], R1_SAMPLES * self.model_config.pac)
-            d_loss = d_loss + 0.5 * cfg.r1 * r1_penalty(D, x[:n], None if y is None else y[:n])
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        d_grad = float(nn.utils.clip_grad_norm_(self.D.parameters(), math.inf))
-        d_loss_v = float(d_loss.detach())
-        if not math.isfinite(d_loss_v) or not math.isfinite(d_grad):
-            raise TrainingDiverged(f"D loss became {d_loss_v} at step {self.step_count + 1}")
-        self.opt_d.step()
-        if self.loss.clip:
-            with torch.no_grad():
-                for p in self.D.parameters():
-                    p.clamp_(-cfg.clip, cfg.clip)
-
-        self.D.requires_grad_(False)  # no weight grads for D during G's step
-        g_loss = self.loss.g(D(fake, y))
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.D.requires_grad_(True)
-        g_grad = float(nn.utils.clip_grad_norm_(self.G.parameters(), math.inf))
-        g_loss_v = float(g_loss.detach())
-        if not math.isfinite(g_loss_v) or not math.isfinite(g_grad):
-            raise TrainingDiverged(f"G loss became {g_loss_v} at step {self.step_count + 1}")
-        self.opt_g.step()
+        if self.cfg.decay_steps:
+            f = lr_factor(self.step_count, self.cfg.decay_steps)
+            for k, o in self.opts.items():
+                for group, lr in zip(o.param_groups, self._base_lr[k]):
+                    group["lr"] = lr * f
+        stats = self.family.step(self)
         self._update_ema()
         self.step_count += 1
-
-        dt = max(time.perf_counter() - t0, 1e-9)
-        speed = x.shape[0] / dt
+        speed = self.cfg.batch_size / max(time.perf_counter() - t0, 1e-9)
         self._speed = speed if self._speed == 0 else 0.9 * self._speed + 0.1 * speed
-        stats = {
-            "step": self.step_count, "epoch": self.stream.epoch,
-            "d_loss": d_loss_v, "g_loss": g_loss_v,
-            "d_real": float(torch.sigmoid(d_real.detach()).mean()),
-            "d_fake": float(torch.sigmoid(d_fake.detach()).mean()),
-            "d_grad_norm": d_grad, "g_grad_norm": g_grad, "images_per_s": self._speed,
-        }
-        self.history.add(self.step_count, {k: v for k, v in stats.items() if k not in ("step",)})
-        self._fire("on_step", stats)
+        stats = {"step": self.step_count, "epoch": self.epoch, **stats, "images_per_s": self._speed}
+        self.history.add(self.step_count, {k: v for k, v in stats.items() if k != "step"})
+        for fn in self.callbacks["on_step"]:
+            fn(self, stats)
         return stats
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        if self.G_ema is None:
-            return
         decay = min(self.cfg.ema, (1 + self.step_count) / (10 + self.step_count))  # warm-up
-        ema_p, p = list(self.G_ema.parameters()), list(self.G.parameters())
-        torch._foreach_lerp_(ema_p, p, 1.0 - decay)
-        for be, b in zip(self.G_ema.buffers(), self.G.buffers()):
-            be.copy_(b)
+        for name, ema in self.ema.items():
+            net = self.nets[name]
+            torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1.0 - decay)
+            for be, b in zip(ema.buffers(), net.buffers()):
+                be.copy_(b)
 
     def train(self, *, steps: int | None = None, seconds: float | None = None,
-              should_stop: Callable[[], bool] | None = None, progress: Any = None,
-              anneal: float = 0.0) -> dict[str, float]:
-        """Step until `steps` more steps, `seconds` of wall clock, or `should_stop()`; returns the last stats.
-
-        anneal > 0 lowers both learning rates linearly to 10% over the last `anneal` fraction of the budget
-        (steps or seconds), which sharpens the final samples; the base rates are restored afterwards.
-        """
+              should_stop: Callable[[], bool] | None = None, progress: Any = None) -> dict[str, float]:
+        """Step until `steps` more steps, `seconds` of wall clock, or `should_stop()`; returns the last stats."""
         if steps is None and seconds is None:
             raise ValueError("give steps or seconds")
-        base = [[g["lr"] for g in opt.param_groups] for opt in (self.opt_g, self.opt_d)]
         t0, done, stats = time.perf_counter(), 0, {}
-        try:
-            while True:
-                if steps is not None and done >= steps:
-                    break
-                elapsed = time.perf_counter() - t0
-                if seconds is not None and elapsed >= seconds:
-                    break
-                if should_stop is not None and should_stop():
-                    break
-                if anneal > 0:
-                    frac = done / steps if steps is not None else elapsed / seconds  # budget used, 0..1
-                    self._scale_lr(base, lr_factor(frac, anneal))
-                stats = self.step()
-                done += 1
-                if progress is not None:
-                    progress(done, elapsed, stats)
-        finally:
-            self._scale_lr(base, 1.0)
+        while True:
+            elapsed = time.perf_counter() - t0
+            if (steps is not None and done >= steps) or (seconds is not None and elapsed >= seconds):
+                break
+            if should_stop is not None and should_stop():
+                break
+            stats = self.step()
+            done += 1
+            if progress is not None:
+                progress(done, elapsed, stats)
         return stats
 
-    def _scale_lr(self, base: list[list[float]], factor: float) -> None:
-        for opt, lrs in zip((self.opt_g, self.opt_d), base):
-            for group, lr in zip(opt.param_groups, lrs):
-                group["lr"] = lr * factor
+    # ---- sampling ----------------------------------------------------------------------------------
+    def sampling_nets(self) -> dict[str, nn.Module]:
+        """The nets that sample, by role: the EMA copies when there are some."""
+        return {name: self.ema.get(name, self.nets[name]) for name in self.family.generators}
 
-    # ---- sampling ---------------------------------------------------------------------------
     def sampler_module(self) -> nn.Module:
-        """The generator used for samples: the EMA copy when there is one."""
-        return self.G_ema if self.G_ema is not None else self.G
+        """The main sampling generator (the EMA copy of G when there is one)."""
+        return self.sampling_nets()[self.family.generators[0]]
 
-    def snapshot_generator(self) -> nn.Module:
-        """A frozen CPU copy of the sampling generator, safe to use while training goes on."""
-        g = copy.deepcopy(self.sampler_module()).cpu().eval().requires_grad_(False)
-        return g
+    def frozen_nets(self) -> dict[str, nn.Module]:
+        """Frozen CPU copies of the sampling nets, safe to use from other threads while training goes on."""
+        return {k: copy.deepcopy(v).cpu().eval().requires_grad_(False) for k, v in self.sampling_nets().items()}
 
-    @torch.no_grad()
-    def sample(self, n: int, *, seed: int | None = None, y: torch.Tensor | None = None) -> torch.Tensor:
-        """n samples in data coordinates on the CPU, (n, *shape); balanced classes for conditional models."""
-        g = torch.Generator().manual_seed(seed) if seed is not None else self.gen
-        z = torch.randn(n, self.model_config.z_dim, generator=g)
-        if self.conditional and y is None:
-            y = torch.arange(n) % self.model_config.n_classes
-        return generate(self.sampler_module(), z, y)
+    def sample(self, n: int, *, seed: int | None = None, y: torch.Tensor | None = None, **kw: Any) -> torch.Tensor:
+        """n samples on the CPU (images in [-1, 1], points in data coordinates); the training RNG is untouched."""
+        seed = self.cfg.seed + self.step_count if seed is None else seed
+        return self.family.sample(self.sampling_nets(), n, seed=seed, y=y, data=self.data, **kw)
 
-    @torch.no_grad()
     def fixed_samples(self) -> torch.Tensor:
-        """Samples from the fixed noise, for watching the same cells improve."""
-        return generate(self.sampler_module(), self.fixed_z, self.fixed_y)
+        """Samples from the fixed inputs, for watching the same cells improve."""
+        return self.family.watch(self.sampling_nets(), self.fixed)
 
-    # ---- state -------------------------------------------------------------------------------
+    # ---- state -------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue the run exactly; plain containers of tensors and numbers."""
-        return {
-            "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
-            "model_config": {**asdict(self.model_config), "data_shape": list(self.model_config.data_shape)},
-            "train_config": asdict(self.cfg),
-            "G": self.G.state_dict(), "D": self.D.state_dict(),
-            "G_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
-            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-            "step": self.step_count, "stream": self.stream.state_dict(),
-            "rng": self.gen.get_state(), "speed": self._speed,
-            "history": self.history.state_dict(), "metrics": dict(self.metrics),
-        }
+        s: dict[str, Any] = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+                             "model_config": self.model_config.to_dict(), "train_config": asdict(self.cfg)}
+        for name, net in self.nets.items():
+            s[name] = net.state_dict()
+        for name in self.family.generators:
+            s[f"{name}_ema"] = self.ema[name].state_dict() if name in self.ema else None
+        for name, opt in self.opts.items():
+            s[f"opt_{name}"] = opt.state_dict()
+        for name, stream in self.streams.items():
+            s[name] = stream.state_dict()
+        s.update(step=self.step_count, rng=self.gen.get_state(), speed=self._speed,
+                 history=self.history.state_dict(), metrics=dict(self.metrics),
+                 family_state=self.family.state_dict(self))
+        return s
 
     def load_state_dict(self, s: dict[str, Any]) -> None:
         """Restore a state from `state_dict()`; the models must have the same config."""
-        self.G.load_state_dict(s["G"])
-        self.D.load_state_dict(s["D"])
-        if self.G_ema is not None:
-            self.G_ema.load_state_dict(s["G_ema"] if s.get("G_ema") is not None else s["G"])
-        self.opt_g.load_state_dict(s["opt_g"])
-        self.opt_d.load_state_dict(s["opt_d"])
+        for name, net in self.nets.items():
+            net.load_state_dict(s[name])
+        for name, ema in self.ema.items():
+            ema.load_state_dict(s[f"{name}_ema"] if s.get(f"{name}_ema") is not None else s[name])
+        for name, opt in self.opts.items():
+            opt.load_state_dict(s[f"opt_{name}"])
+        for name, stream in self.streams.items():
+            stream.load_state_dict(s[name])
         self.step_count = int(s["step"])
-        self.stream.load_state_dict(s["stream"])
         self.gen.set_state(s["rng"])
         self._speed = float(s.get("speed", 0.0))
         self.history.load_state_dict(s["history"])
         self.metrics = dict(s.get("metrics", {}))
+        self.family.load_state_dict(self, s.get("family_state") or {})
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], *, data: Any = None, **overrides: Any) -> "Trainer":
+        """A Trainer that continues a checkpointed run exactly: the one way to rebuild one from a state
+        (`overrides`, e.g. device, apply to its TrainConfig; `data` reuses an already loaded dataset)."""
+        cfg = from_dict(TrainConfig, {**dict(state["train_config"]), **overrides})
+        mc = from_dict(ModelConfig, dict(state["model_config"]))
+        trainer = cls(cfg, data=data, model_config=mc)
+        try:
+            trainer.load_state_dict(state)
+        except (RuntimeError, KeyError, TypeError, ValueError) as e:
+            raise CheckpointError(f"the checkpoint does not fit its own config: {str(e)[:200]}") from None
+        return trainer
 
 
-def lr_factor(frac: float, anneal: float, *, floor: float = 0.1) -> float:
-    """1 until the last `anneal` fraction of the budget, then linearly down to `floor` at the end."""
-    start = 1.0 - anneal
-    if frac <= start:
-        return 1.0
-    return max(floor, 1.0 - (1.0 - floor) * (frac - start) / anneal)
-
-
-@torch.no_grad()
-def generate(g: nn.Module, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-    """Run generator `g` in eval mode on z (and labels y) and return CPU float32 samples."""
-    was_training = g.training
-    g.eval()
-    dev = next(g.parameters()).device
-    out = g(z.to(dev), None if y is None else y.to(dev)).float().cpu()
-    g.train(was_training)
-    return out
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "Trainer", "TrainingDiverged", "default_threads",
+           "generate", "lr_factor", "pick_device"]

@@ -1,0 +1,171 @@
+"""The page's handlers for files: checkpoints (save, list, load, resume, upload, download, delete), uploads
+of image zips, and time-lapse GIFs. What a visitor may see and where files go is demo/storage.py's rule;
+downloads are copies in the visitor's export folder, so Gradio never serves the checkpoint folder itself.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from gan import settings
+from gan.errors import DatasetError
+from gan.folder import load_zip
+
+from . import present
+from .storage import QuotaExceeded
+
+
+class Files:
+    """File handlers of one page, sharing its manager, storage and visitor identity."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.manager = page.manager
+        self.storage = page.storage
+
+    def _refuse(self, e: BaseException, duration: float = 8) -> gr.Error:
+        return gr.Error(self.storage.public(str(e)), duration=duration)
+
+    # ---- exports ----------------------------------------------------------------------------------------
+    def export_path(self, visitor: str, name: str) -> Path:
+        """A path in the visitor's export folder (their last few downloads are kept; Gradio serves a copy)."""
+        folder = self.storage.export_dir(visitor)
+        old = sorted(folder.glob("*"), key=lambda p: p.stat().st_mtime)
+        for p in old[:-12]:
+            p.unlink(missing_ok=True)
+        return folder / name
+
+    def _copy_out(self, path: Path, visitor: str) -> str:
+        dest = self.export_path(visitor, path.name)
+        dest.unlink(missing_ok=True)
+        try:
+            os.link(path, dest)
+        except OSError:
+            shutil.copyfile(path, dest)
+        return str(dest)
+
+    def timelapse(self, request: gr.Request = None) -> str:
+        """The watched run's fixed-noise grid over time, as a GIF."""
+        visitor = self.page.visitor(request)
+        run = self.manager.watched(visitor)
+        if run is None:
+            raise gr.Error("No run yet.")
+        try:
+            path = self.export_path(visitor, f"timelapse-{run.id}-{int(time.time())}.gif")
+            return str(present.write_gif(list(run.frames), path))
+        except ValueError as e:
+            raise self._refuse(e) from None
+
+    # ---- checkpoints ------------------------------------------------------------------------------------
+    def _own_run(self, request: gr.Request | None) -> Any:
+        run = self.manager.own_run(self.page.visitor(request))
+        if run is None or (run.trainer is None and run.checkpoint is None):
+            raise gr.Error("You have no run to save: train or load one first.")
+        return run
+
+    def save_now(self, request: gr.Request = None) -> tuple[str, list]:
+        """Save your run's checkpoint now."""
+        try:
+            path = self._own_run(request).save()
+        except (OSError, TimeoutError, RuntimeError) as e:
+            raise self._refuse(f"could not save: {e}") from None
+        return f"Saved `{path.name}`.", self.table(request)
+
+    def download_current(self, request: gr.Request = None) -> str:
+        """Your run's checkpoint, saved now, as a file to download."""
+        try:
+            return self._copy_out(self._own_run(request).save(), self.page.visitor(request))
+        except (OSError, TimeoutError, RuntimeError) as e:
+            raise self._refuse(f"could not save: {e}") from None
+
+    def download(self, name: str, request: gr.Request = None) -> str:
+        """One of your checkpoints (or an example) by name, as a file to download."""
+        visitor = self.page.visitor(request)
+        try:
+            return self._copy_out(self.storage.find(visitor, name), visitor)
+        except (ValueError, OSError) as e:
+            raise self._refuse(e) from None
+
+    def table(self, request: gr.Request = None) -> list:
+        """Your checkpoints and the examples: file, dataset, model, loss, step, saved."""
+        return self.storage.table(self.page.visitor(request))
+
+    def names(self, request: gr.Request = None) -> list[str]:
+        """The checkpoint names you can load, newest first (yours, then the examples)."""
+        return [row[0] for row in self.table(request)]
+
+    def choices(self, request: gr.Request = None) -> Any:
+        names = self.names(request)
+        return gr.Dropdown(choices=names, value=names[0] if names else None)
+
+    def _load(self, path: str, resume: bool, request: gr.Request | None, label: str) -> str:
+        try:
+            run = self.manager.load(self.page.visitor(request), path, resume=resume)
+        except (ValueError, OSError, RuntimeError) as e:
+            raise self._refuse(e, duration=10) from None
+        if run.status().get("warning", "") and "explore only" in str(run.status().get("warning")):
+            return f"Loaded `{label}` as `{run.id}` to explore only: {run.status()['warning']}."
+        return f"Loading `{label}` as `{run.id}`" + (" and resuming." if resume else
+                                                      ": explore it now, or press Resume on the Train tab.")
+
+    def load(self, name: str, request: gr.Request = None) -> str:
+        """Load one of your checkpoints (or an example) by name, to explore it."""
+        try:
+            path = self.storage.find(self.page.visitor(request), name)
+        except ValueError as e:
+            raise self._refuse(e) from None
+        return self._load(str(path), False, request, name)
+
+    def load_resume(self, name: str, request: gr.Request = None) -> str:
+        """Load one of your checkpoints (or an example) by name and train it further."""
+        try:
+            path = self.storage.find(self.page.visitor(request), name)
+        except ValueError as e:
+            raise self._refuse(e) from None
+        return self._load(str(path), True, request, name)
+
+    def delete(self, name: str, request: gr.Request = None) -> tuple[str, list]:
+        """Delete one of your checkpoints (examples are read-only)."""
+        try:
+            self.storage.delete(self.page.visitor(request), name)
+        except (ValueError, OSError) as e:
+            raise self._refuse(e) from None
+        return f"Deleted `{name}`.", self.table(request)
+
+    def upload(self, file: str | None, request: gr.Request = None) -> str:
+        """Load an uploaded checkpoint (size-capped, weights only: a file holding code is refused)."""
+        try:
+            path = present.check_upload(file, int(settings.get("GAN_MAX_UPLOAD_MB") * 2**20))
+        except (ValueError, OSError) as e:
+            raise self._refuse(e) from None
+        return self._load(path, False, request, Path(path).name)
+
+    def upload_zip(self, file: str | None, request: gr.Request = None) -> tuple[str, str]:
+        """Unpack an uploaded zip of images (size-capped, safely) into your own upload folder and select it as
+        the dataset; returns (dataset name, notice)."""
+        try:
+            path = present.check_upload(file, int(settings.get("GAN_MAX_UPLOAD_MB") * 2**20))
+            dest = self.storage.new_upload(self.page.visitor(request), os.path.getsize(path), name=Path(path).name)
+        except (ValueError, OSError, QuotaExceeded) as e:
+            raise self._refuse(e) from None
+        try:
+            data = load_zip(path, str(dest), image_size=32)
+        except (DatasetError, OSError, ValueError) as e:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise self._refuse(e, duration=10) from None
+        name = self.storage.display_dataset(f"folder:{dest}")
+        info = data.info
+        refused = info.get("refused") or []
+        note = (f"Unpacked {info['images']} image(s) as dataset `{name}`"
+                + (f"; {info['skipped']} other file(s) skipped" if info.get("skipped") else "")
+                + (f"; refused as too large: {', '.join(refused[:5])}" if refused else "")
+                + ". Press **Train** to train on them.")
+        return name, note
+
+
+__all__ = ["Files"]

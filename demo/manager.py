@@ -1,0 +1,251 @@
+"""All runs of all visitors: ownership, the cap on concurrent runs, loading, resuming and limits. No Gradio.
+
+A run belongs to the visitor who started (or loaded) it; others may watch it, not change it. At most
+GAN_MAX_RUNS train at once. Runs end by themselves at the limits the server sets (demo/run.py `Limits`),
+and when their owner's last page closes (`session_ended`). Files and paths are demo/storage.py's job.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+import traceback
+import uuid
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Callable
+
+from gan import settings
+from gan.budget import check_train_config
+from gan.checkpoint import load_state
+from gan.config import TrainConfig, from_dict
+from gan.datasets import cached_dataset
+from gan.errors import CheckpointError, ConfigError, safe_name
+from gan.trainer import Trainer
+
+from . import zerogpu
+from .run import ENDED, Limits, Run, State
+from .storage import TMP, Storage
+
+log = logging.getLogger("gan.demo")
+
+
+class RunBusy(RuntimeError):
+    """The cap on concurrent runs is reached, or the visitor already has a run training."""
+
+
+class NotOwner(PermissionError):
+    """A visitor tried to change a run that another visitor started."""
+
+
+class RunManager:
+    """The runs of every visitor, the cap on concurrent runs, and the storage they save to."""
+
+    def __init__(self, *, max_runs: int | None = None, checkpoint_dir: str | Path | None = None,
+                 storage: Storage | None = None, limits: Limits | None = None, keep_runs: int = 6,
+                 autosave_every: int | None = None, publish_every: float = 1.0, idle_stop_s: float | None = None,
+                 chunk_runner: Callable[..., tuple[dict, list]] | None | str = "default") -> None:
+        self.max_runs = int(max_runs if max_runs is not None else settings.get("GAN_MAX_RUNS"))
+        self.storage = storage or Storage(checkpoint_dir)
+        self.limits = limits or Limits(
+            seconds=settings.get("GAN_RUN_MAX_SECONDS"), steps=settings.get("GAN_RUN_MAX_STEPS"),
+            idle=settings.get("GAN_IDLE_STOP_S") if idle_stop_s is None else idle_stop_s,
+            autosave_every=settings.get("GAN_AUTOSAVE_EVERY") if autosave_every is None else autosave_every,
+            publish_every=publish_every)
+        self.keep_runs = keep_runs  # finished runs kept in memory (their checkpoints stay on disk regardless)
+        # ZeroGPU: runs advance by calls of this (demo/zerogpu.gpu_chunk); their own trainers stay on the CPU
+        self.chunk_runner = zerogpu.default_runner() if chunk_runner == "default" else chunk_runner
+        self._lock = threading.Lock()
+        self._runs: OrderedDict[str, Run] = OrderedDict()
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.storage.root
+
+    # ---- queries ----------------------------------------------------------------------------------------
+    def runs(self) -> list[Run]:
+        with self._lock:
+            return list(self._runs.values())
+
+    def active_runs(self) -> list[Run]:
+        return [r for r in self.runs() if r.active]
+
+    def own_run(self, owner: str) -> Run | None:
+        """The latest run this visitor started or loaded."""
+        mine = [r for r in self.runs() if r.owner == owner]
+        return mine[-1] if mine else None
+
+    def watched(self, owner: str) -> Run | None:
+        """What this visitor watches: their own run, else the latest active run, else nothing."""
+        own = self.own_run(owner)
+        if own is not None:
+            return own
+        active = self.active_runs()
+        return active[-1] if active else None
+
+    def seen(self, owner: str) -> None:
+        """The visitor's page is open: their run's idle clock restarts."""
+        own = self.own_run(owner)
+        if own is not None:
+            own.last_seen = time.monotonic()
+
+    # ---- starting, loading, resuming -------------------------------------------------------------------
+    def start(self, owner: str, cfg: TrainConfig) -> Run:
+        """Start a new run for `owner`; raises ConfigError or RunBusy with a message meant for the page."""
+        cfg.validate()
+        cfg = self._host(self.storage.safe_config(cfg, owner))
+        check_train_config(cfg)  # a batch too large for memory is refused here, before any thread
+        run = self._new_run(owner, lambda: Trainer(cfg, data=self._data(cfg)), cfg)
+        self._admit(owner, run)
+        run.start()
+        return run
+
+    def load(self, owner: str, path: str | Path, *, resume: bool = False) -> Run:
+        """Load a checkpoint (weights only: refused if it holds code) as a run owned by `owner`: explored at
+        once, trained further with Resume (or now, with resume=True)."""
+        state = load_state(str(path))
+        cfg = from_dict(TrainConfig, dict(state["train_config"]))
+        try:
+            cfg = self._host(self.storage.safe_config(cfg, owner))
+        except ConfigError:
+            if resume:
+                raise
+            cfg = None  # its dataset is not this visitor's: explore only, never read that folder
+        run = self._new_run(owner, self._from_state(state, cfg), cfg, source=state)
+        self._admit(owner, run)
+        if cfg is None:
+            run.publish_static(state, note="explore only: this checkpoint trained on images that are not among "
+                                           "your uploads, so it cannot be trained further here")
+        else:
+            run.start(train=resume)  # an example is never written to: the run saves under the visitor's name
+        return run
+
+    def resume(self, owner: str, *, cpu: bool = False) -> Run:
+        """Continue the visitor's run from its latest checkpoint. Under GPU chunks, cpu=True ("Continue on
+        CPU") trains it in-process from now on; a plain Resume tries the GPU again."""
+        run = self.own_run(owner)
+        if run is None:
+            raise LookupError("nothing to resume: start a run or load a checkpoint first")
+        if run.active:
+            return run
+        if getattr(run, "explore_only", False):
+            raise LookupError("this checkpoint trained on images that are not among your uploads, so it can be "
+                              "explored but not trained further here; upload those images to train it")
+        t = run._thread
+        if t is not None and t.is_alive() and t is not threading.current_thread():
+            t.join(10.0)  # a thread that is ending (e.g. just refused a GPU chunk) finishes first
+        with self._lock:
+            self._check_cap(exclude=run)
+            run.gpu_chunks = self.chunk_runner is not None and not cpu
+            run.last_seen = time.monotonic()
+            run.start()  # counted by the cap from now on
+        return run
+
+    def stop(self, owner: str, wait: float = 30.0) -> Run:
+        run = self.own_run(owner)
+        if run is None or not run.active:
+            watched = self.watched(owner)
+            if watched is not None and watched.active and watched.owner != owner:
+                raise NotOwner("this run belongs to another visitor: you can watch it but not stop it")
+            if run is None:
+                raise LookupError("you have no run to stop")
+            return run
+        run.stop(wait)
+        return run
+
+    def reset(self, owner: str) -> None:
+        """Stop and forget this visitor's run (its checkpoint stays on disk)."""
+        run = self.own_run(owner)
+        if run is None:
+            return
+        run.stop()
+        with self._lock:
+            self._runs.pop(run.id, None)
+        run.forget()
+
+    def session_ended(self, owner: str) -> None:
+        """The visitor's last page closed: their run stops (and saves); it can be loaded again later."""
+        run = self.own_run(owner)
+        if run is not None and run.active:
+            threading.Thread(target=run.stop, name="stop-on-unload", daemon=True).start()
+
+    def shutdown(self, wait: float = 30.0) -> None:
+        """Stop every run and wait for every thread (used on exit and by tests)."""
+        for r in self.runs():
+            r._stop.set()
+        for r in self.runs():
+            r.stop(wait)
+
+    def warm_up(self) -> threading.Thread:
+        """Pay torch's one-off lazy imports (seconds) in the background, so the first Train starts fast."""
+        def work() -> None:
+            try:
+                Trainer(TrainConfig(dataset="ring8", batch_size=8, width=8, device="cpu")).step()
+            except Exception:  # noqa: BLE001 - only an optimisation
+                log.debug("warm-up failed: %s", traceback.format_exc())
+        t = threading.Thread(target=work, name="warm-up", daemon=True)
+        t.start()
+        return t
+
+    # ---- internals ----------------------------------------------------------------------------------------
+    def _host(self, cfg: TrainConfig) -> TrainConfig:
+        """Under GPU chunks the run's own trainer lives on the CPU (ZeroGPU's main process has no GPU)."""
+        return dataclasses.replace(cfg, device="cpu") if self.chunk_runner is not None else cfg
+
+    @staticmethod
+    def _data(cfg: TrainConfig) -> Any:
+        return cached_dataset(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed, image_size=cfg.image_size)
+
+    def _from_state(self, state: dict[str, Any], cfg: TrainConfig | None) -> Callable[[], Trainer]:
+        def build() -> Trainer:
+            if cfg is None:
+                raise CheckpointError("this checkpoint's dataset is not available here")
+            return Trainer.from_state(state, data=self._data(cfg), device=cfg.device, data_dir=cfg.data_dir)
+        return build
+
+    def _new_run(self, owner: str, build: Callable[[], Trainer], cfg: TrainConfig | None,
+                 source: dict[str, Any] | None = None) -> Run:
+        tc = dict(source["train_config"]) if source is not None else dataclasses.asdict(cfg)
+        display = {"dataset": self.storage.display_dataset(str(tc.get("dataset"))), "model": tc.get("model"),
+                   "loss": tc.get("loss")}
+        label = f"{safe_name(display['dataset'], max_len=24)}-{tc.get('loss') or 'default'}"
+        run_id = f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+
+        def save(r: Run, tr: Trainer) -> Path:
+            display.update(model=tr.cfg.model, loss=tr.cfg.loss)
+            return self.storage.save(r.owner, r.id, tr, display=display)
+
+        run = Run(run_id, owner, build=build, folder=TMP / "gan-lab-runs" / run_id, save=save, display=display,
+                  limits=self.limits, advance=zerogpu.advancer(self.chunk_runner))
+        run.explore_only = source is not None and cfg is None
+        original = run._build
+
+        def build_then_checkpoint() -> Trainer:  # after the first build, a run resumes from its checkpoint
+            if run.checkpoint is not None and run.checkpoint.exists():
+                return self._from_state(load_state(str(run.checkpoint)), cfg)()
+            return original()
+        run._build = build_then_checkpoint
+        return run
+
+    def _check_cap(self, exclude: Run | None = None) -> None:
+        n = sum(1 for r in self._runs.values() if r.active and r is not exclude)
+        if n >= self.max_runs:
+            raise RunBusy(f"The server is busy: {n} run(s) already training (limit {self.max_runs}). "
+                          f"You can watch the current run, or try again when it stops.")
+
+    def _admit(self, owner: str, run: Run) -> None:
+        with self._lock:
+            mine = [r for r in self._runs.values() if r.owner == owner]
+            if any(r.active for r in mine):
+                raise RunBusy("you already have a run training: stop it first")
+            self._check_cap()
+            self._runs[run.id] = run
+            ended = [r for r in self._runs.values() if r.state in ENDED and not r.thread_alive()]
+            while len(self._runs) > self.keep_runs + self.max_runs and ended:
+                old = self._runs.pop(ended.pop(0).id, None)
+                if old is not None:
+                    old.forget()
+
+
+__all__ = ["NotOwner", "RunBusy", "RunManager", "State"]

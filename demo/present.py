@@ -1,0 +1,258 @@
+"""Pure helpers between the page and the rest: control values -> TrainConfig, snapshot parts -> Markdown and
+chart frames, frames -> a GIF. No Gradio, no threads (the page and the tests call them alike).
+"""
+from __future__ import annotations
+
+import io
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gan.config import TrainConfig
+from gan.errors import parse_number
+from gan.family import train_defaults
+from gan.theory import CAPTIONS
+
+AUTO = "auto"
+NUMBERS = ("loss", "batch_size", "lr", "z_dim", "width")  # the Train tab's controls that follow the dataset
+STATE_COLOUR = {"idle": "#9ca3af", "starting": "#eab308", "loading": "#eab308", "running": "#16a34a",
+                "stopping": "#eab308", "stopped": "#6b7280", "error": "#dc2626", "diverged": "#dc2626",
+                "quota": "#eab308"}
+WARNING_PREFIX = "⚠️ **Possible mode collapse.** "
+TOY_SETS = "gaussian1d, ring8, grid25 and spiral"
+LIKELIHOOD_LOSSES = ("bce", "minimax")  # the losses whose D is trained to be the probability in V(D, G)
+
+
+# ---- the Train form ------------------------------------------------------------------------------
+
+def control_defaults(dataset: str, model: str | None = None) -> dict[str, Any]:
+    """The Train tab's numbers for a dataset (and model): its training defaults, shown so they can be edited."""
+    d = train_defaults(str(dataset), None if model in (None, "", AUTO) else model)
+    return {k: d[k] for k in NUMBERS}
+
+
+def make_config(dataset: str, model: str | None = AUTO, loss: str | None = None, batch_size: Any = None,
+                lr: Any = None, seed: Any = 0, z_dim: Any = None, width: Any = None,
+                device: str = AUTO) -> TrainConfig:
+    """A validated TrainConfig from the page's controls; raises ConfigError naming the bad field."""
+    cfg = TrainConfig(
+        dataset=str(dataset or "digits").strip(),
+        model=None if model in (None, "", AUTO) else str(model),
+        loss=None if loss in (None, "", AUTO) else str(loss),
+        batch_size=parse_number("batch_size", batch_size, integer=True),
+        lr=parse_number("lr", lr),
+        seed=parse_number("seed", seed, integer=True, lo=0, blank=0),
+        z_dim=parse_number("z_dim", z_dim, integer=True),
+        width=parse_number("width", width, integer=True),
+        device=device or AUTO,
+    )
+    cfg.validate()
+    return cfg
+
+
+def check_upload(path: str | None, max_bytes: int) -> str:
+    """An uploaded file's path if it is non-empty and under the cap; else ValueError with the reason."""
+    if not path or not os.path.isfile(path):
+        raise ValueError("no file was uploaded")
+    size = os.path.getsize(path)
+    if size == 0:
+        raise ValueError("the uploaded file is empty")
+    if size > max_bytes:
+        raise ValueError(f"the uploaded file is {size / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB")
+    return path
+
+
+# ---- the status line ------------------------------------------------------------------------------
+
+def _num(v: Any, fmt: str = ".3f") -> str:
+    return "–" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, fmt)
+
+
+def _clock(seconds: float | None) -> str:
+    s = int(seconds or 0)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
+
+
+def status_line(status: dict[str, Any] | None, *, yours: bool = False, busy: str = "") -> str:
+    """One Markdown line: state, step, epoch, images/s, elapsed, losses; then any error or warning."""
+    dot = lambda s: f'<span style="color:{STATE_COLOUR.get(s, "#9ca3af")}">●</span>'  # noqa: E731
+    if not status:
+        return f"{dot('idle')} **idle**: no run yet. Pick settings and press **Train**. {busy}".strip()
+    state = status.get("state", "idle")
+    who = "your run" if yours else "watching another visitor's run"
+    parts = [f"{dot(state)} **{state}**", f"step {int(status.get('step') or 0):,}",
+             f"epoch {int(status.get('epoch') or 0)}", f"{_num(status.get('images_per_s'), '.0f')} img/s",
+             f"{_clock(status.get('elapsed'))} elapsed",
+             f"D loss {_num(status.get('d_loss'))}", f"G loss {_num(status.get('g_loss'))}",
+             f"`{status.get('run_id', '')}` ({who})"]
+    text = " · ".join(parts)
+    if status.get("error"):
+        text += f"\n\n**Error:** {status['error']}"
+    if status.get("warning"):
+        text += f"\n\n**Warning:** {status['warning']}"
+    return text
+
+
+# ---- chart frames -----------------------------------------------------------------------------------
+
+def empty_frame() -> pd.DataFrame:
+    """A typed empty frame: the chart keeps treating `series` as categories."""
+    return pd.DataFrame({"step": pd.Series([], dtype="float64"), "value": pd.Series([], dtype="float64"),
+                         "series": pd.Series([], dtype="object")})
+
+
+def long_frame(columns: dict[str, list[float]]) -> pd.DataFrame:
+    """{"step": [...], name: [...], ...} -> long format (step, value, series), dropping non-finite values."""
+    step = columns.get("step", [])
+    parts = []
+    for name, values in columns.items():
+        if name == "step" or not values:
+            continue
+        df = pd.DataFrame({"step": np.asarray(step, dtype="float64"), "value": np.asarray(values, dtype="float64"),
+                           "series": name})
+        parts.append(df[np.isfinite(df["value"])])
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else empty_frame()
+
+
+def _rows_columns(rows: list[dict[str, Any]], series: dict[str, tuple[str, Any]]) -> pd.DataFrame:
+    parts = []
+    for key, (name, fn) in series.items():
+        have = [r for r in rows if isinstance(r.get(key), (int, float)) and math.isfinite(float(r[key]))]
+        if have:
+            parts.append(long_frame({"step": [float(r["step"]) for r in have], name: [float(fn(r)) for r in have]}))
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else empty_frame()
+
+
+def quality_frames(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(coverage % frame, distance frame) for the two quality charts."""
+    cov = _rows_columns(rows, {
+        "classes_covered": ("classes covered (%)", lambda r: 100.0 * r["classes_covered"] / max(r.get("n_classes") or 1, 1)),
+        "modes": ("modes captured (%)", lambda r: 100.0 * r["modes"] / max(r.get("n_modes") or 1, 1)),
+        "high_quality": ("high-quality samples (%)", lambda r: 100.0 * r["high_quality"]),
+        "diversity": ("diversity (% of real)", lambda r: 100.0 * r["diversity"]),
+        "label_kept": ("label kept (%)", lambda r: 100.0 * r["label_kept"]),
+        "domain_score": ("in the target domain (%)", lambda r: 100.0 * r["domain_score"]),
+    })
+    dist = _rows_columns(rows, {
+        "frechet": ("Fréchet distance (lower is better)", lambda r: r["frechet"]),
+        "js": ("JS(p_data ‖ p_g), nats", lambda r: r["js"]),
+        "cycle_l1": ("cycle error (L1)", lambda r: r["cycle_l1"]),
+    })
+    return cov, dist
+
+
+def modes_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Modes captured (% of all modes) and high-quality samples (%) per step, for the Theory tab."""
+    have = [r for r in rows if r.get("n_modes")]
+    if not have:
+        return empty_frame()
+    k = int(have[-1]["n_modes"])
+    return long_frame({"step": [float(r["step"]) for r in have],
+                       f"modes captured (% of {k})": [100.0 * r["modes"] / k for r in have],
+                       "high-quality samples (%)": [100.0 * r["high_quality"] for r in have]})
+
+
+# ---- quality and theory text ---------------------------------------------------------------------
+
+def quality_summary(quality: dict[str, Any]) -> str:
+    """One Markdown line of the latest quality numbers (or the note while the metric is being prepared)."""
+    n = quality.get("numbers") or {}
+    parts = []
+    if "frechet" in n:
+        parts.append(f"Fréchet distance {n['frechet']:.2f}")
+    if n.get("n_classes"):
+        parts.append(f"classes covered {int(n['classes_covered'])}/{int(n['n_classes'])}")
+    if "class_kl" in n:
+        parts.append(f"class KL {n['class_kl']:.2f}")
+    if "diversity" in n:
+        parts.append(f"diversity {100 * n['diversity']:.0f}% of real")
+    if n.get("n_modes"):
+        parts.append(f"modes {int(n['modes'])}/{int(n['n_modes'])}, high quality {100 * n['high_quality']:.0f}%")
+    if "js" in n:
+        parts.append(f"JS ≈ {n['js']:.3f}")
+    for key, label in (("label_kept", "label kept"), ("domain_score", "in the target domain")):
+        if key in n:
+            parts.append(f"{label} {100 * n[key]:.0f}%")
+    if "cycle_l1" in n:
+        parts.append(f"cycle error {n['cycle_l1']:.3f}")
+    text = (f"**Quality** at step {int(n.get('step', 0)):,}: " + " · ".join(parts)) if parts else (
+        quality.get("note") or "*Quality metrics appear a few seconds after training starts.*")
+    if quality.get("error"):
+        text += f"\n\n*{quality['error']}*"
+    return text
+
+
+def loss_note(loss: str | None) -> str:
+    """A sentence for runs whose D plays another game than V(D, G) (hinge, lsgan, wgan...), else ''."""
+    if not loss or loss in LIKELIHOOD_LOSSES:
+        return ""
+    return (f" This run uses the **{loss}** loss, so D learns a score rather than the probability in V: the "
+            "heatmap and the green V read it through a sigmoid. D* and V(D*, G) = −log 4 + 2·JS are the bce "
+            "game's: V(D, G) stays below V(D*, G) for any D, but this D is not trying to reach it.")
+
+
+def theory_headline(theory: dict[str, Any], status: dict[str, Any]) -> str:
+    """One Markdown line of the latest theory numbers."""
+    n = theory.get("numbers") or {}
+    dataset = status.get("dataset", "")
+    if not n:
+        return f"**{dataset}**: computing the first snapshot ..."
+    parts = [f"**{dataset}**", f"step {int(n.get('step', 0)):,}",
+             f"V(D,G) = {n['v']:.3f} (−log 4 = −1.386)", f"JS ≈ {n['js']:.3f} nats (log 2 = 0.693 at most)",
+             f"mean D(x) = {n['d_real']:.2f}, D(G(z)) = {n['d_fake']:.2f}"]
+    if n.get("n_modes"):
+        parts.append(f"modes {int(n['modes'])}/{int(n['n_modes'])}, high quality {100 * n['high_quality']:.0f}%")
+    parts.append(str(status.get("state", "")))
+    return " · ".join(p for p in parts if p)
+
+
+def theory_captions(theory: dict[str, Any], loss: str | None) -> tuple[str, str]:
+    """(main picture caption, curves caption) for a theory part."""
+    note = loss_note(loss)
+    return CAPTIONS[theory["dim"]] + note, CAPTIONS["value"] + " " + CAPTIONS["js"] + note
+
+
+def theory_absent(model: dict[str, Any], status: dict[str, Any] | None) -> str:
+    """What the Theory tab says when the watched run has no theory view."""
+    if not status:
+        return f"No run yet. Train one of the 1-D or 2-D datasets ({TOY_SETS}) and the game appears here."
+    if status.get("state") in ("starting", "loading") or not model:
+        return "Starting the run ..."
+    return (f"The Theory view applies to the 1-D and 2-D datasets ({TOY_SETS}): only there are p_data, p_g, D* "
+            f"and JS computable exactly. This run trains **{status.get('dataset', '')}**: its quality metrics and "
+            f"mode-collapse warning are on the Train tab.")
+
+
+# ---- files --------------------------------------------------------------------------------------
+
+def png_bytes(array: np.ndarray) -> bytes:
+    """A uint8 (H, W, 3) array as PNG bytes (fast zlib level): how time-lapse frames are kept."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def write_gif(frames: list[Any], path: Path, *, ms_per_frame: int = 120) -> Path:
+    """Write frames (uint8 HxWx3 arrays or PNG bytes, same size) as a looping GIF; the last frame lingers."""
+    from PIL import Image
+
+    if not frames:
+        raise ValueError("no time-lapse frames yet: train for a few seconds first")
+    images = [Image.open(io.BytesIO(f)).convert("RGB") if isinstance(f, bytes) else Image.fromarray(f)
+              for f in frames]
+    durations = [ms_per_frame] * (len(images) - 1) + [1500]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=False)
+    return Path(path)
+
+
+__all__ = ["AUTO", "NUMBERS", "WARNING_PREFIX", "check_upload", "control_defaults", "empty_frame", "long_frame",
+           "make_config", "modes_frame", "png_bytes", "quality_frames", "quality_summary", "status_line",
+           "theory_absent", "theory_captions", "theory_headline", "write_gif"]

@@ -1,0 +1,220 @@
+"""The family seam: how a kind of GAN plugs into the trainer, checkpoints, CLI and app.
+
+A model family declares
+- its networks: the roles its models build (`roles`), which of them sample (`generators`, with EMA copies)
+  and their optimizers (`optimizers`);
+- its training step, the game (`step`), which gets the Trainer and returns plain numbers;
+- what "sample" means for it (`sample`, `watch` for the fixed-noise grid);
+- which Explore views the app offers for it (`explore`) and which loss charts it draws (`charts`).
+
+The trainer, checkpoints, CLI and app only ever talk to a model through its family. The classic GAN family
+(`toy`, `mlp`, `dcgan`) is defined here; StyleGAN and CycleGAN register theirs in their own modules.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Protocol
+
+import torch
+from torch import nn
+
+from .config import ModelConfig, TrainConfig
+from .datasets import BatchStream, DatasetSpec, dataset_spec, spec_defaults
+from .losses import Loss, gradient_penalty, r1_penalty
+from .registry import FAMILIES, MODELS
+
+Tensor = torch.Tensor
+
+
+class StepContext(Protocol):
+    """What a family's step may use of the trainer (gan/trainer.py implements it)."""
+
+    cfg: TrainConfig
+    model_config: ModelConfig
+    data: Any
+    device: torch.device
+    nets: dict[str, nn.Module]
+    opts: dict[str, torch.optim.Optimizer]
+    streams: dict[str, BatchStream]
+    loss: Loss
+    gen: torch.Generator
+    step_count: int
+    joint_d: bool
+
+    def update(self, opt: str, loss: Tensor, nets: Iterable[nn.Module], *, who: str) -> tuple[float, float]:
+        """Backward, check for NaN/inf (raising before any weight changes), step `opt`; (loss, grad norm)."""
+        ...
+R1_SAMPLES = 128  # real samples per step that the R1 / R2 penalties look at
+
+
+def adam(params: Any, *, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
+    """Adam with the fused kernel on CPU/CUDA (one op per step instead of dozens: what a CPU step lacks)."""
+    impl = {"fused": True} if device.type in ("cpu", "cuda") else {"foreach": True}
+    return torch.optim.Adam(params, lr=lr, betas=betas, **impl)
+
+
+class Family:
+    """Base class of a model family; subclasses override what differs from the classic G-vs-D game."""
+
+    name = ""
+    roles: tuple[str, ...] = ("G", "D")
+    generators: tuple[str, ...] = ("G",)  # the nets that sample; each gets an EMA copy when cfg.ema > 0
+    explore: tuple[str, ...] = ()  # Explore views the app offers: "latent", "interpolate", "mixing", ...
+    charts: dict[str, dict[str, str]] = {}  # chart title -> {stats key: series name}
+    defaults: dict[str, dict[str, Any]] = {}  # data kind -> training defaults over the dataset's
+
+    # ---- networks and optimizers ------------------------------------------------------------------
+    def optimizers(self, t: StepContext) -> dict[str, torch.optim.Optimizer]:
+        """One Adam per role group: "g" for the generators, "d" for the discriminators."""
+        cfg = t.cfg
+        lr_d = cfg.lr_d if cfg.lr_d is not None else cfg.lr * cfg.lr_d_mult
+        gens = [p for r in self.roles if r.startswith("G") for p in t.nets[r].parameters()]
+        discs = [p for r in self.roles if r.startswith("D") for p in t.nets[r].parameters()]
+        betas = (cfg.beta1, cfg.beta2)
+        return {"g": adam(gens, lr=cfg.lr, betas=betas, device=t.device),
+                "d": adam(discs, lr=lr_d, betas=betas, device=t.device)}
+
+    def streams(self, t: StepContext) -> dict[str, BatchStream]:
+        """The batch streams a step draws from (their positions are checkpointed)."""
+        return {"stream": BatchStream(t.data, t.cfg.batch_size)}
+
+    # ---- the game ---------------------------------------------------------------------------------
+    def step(self, t: StepContext) -> dict[str, float]:
+        """One round of the game; returns plain numbers (at least d_loss and g_loss)."""
+        raise NotImplementedError
+
+    def state_dict(self, t: StepContext) -> dict[str, Any]:
+        """Extra state the family keeps between steps (e.g. CycleGAN's pools), for checkpoints."""
+        return {}
+
+    def load_state_dict(self, t: StepContext, state: dict[str, Any]) -> None:
+        """Restore `state_dict`'s result."""
+
+    # ---- sampling -----------------------------------------------------------------------------------
+    def fixed_inputs(self, *, seed: int, mc: ModelConfig, kind: str, data: Any = None) -> dict[str, Tensor | None]:
+        """The inputs of the watched grid, drawn once per run from its seed (`data` only if a family needs it)."""
+        g = torch.Generator().manual_seed(seed + 12345)
+        if mc.n_classes:
+            per = 10 if mc.n_classes <= 10 else 1
+            y = torch.arange(mc.n_classes).repeat_interleave(per)  # row r = class r
+            return {"z": torch.randn(len(y), mc.z_dim, generator=g), "y": y}
+        n = 64 if kind == "image" else 1000
+        return {"z": torch.randn(n, mc.z_dim, generator=g), "y": None}
+
+    def watch(self, nets: dict[str, nn.Module], fixed: dict[str, Tensor | None]) -> Tensor:
+        """The watched samples from the fixed inputs: images (N, C, H, W) or points (N, D)."""
+        return generate(nets["G"], fixed["z"], fixed.get("y"))
+
+    def watch_columns(self, mc: Any) -> int:
+        """Columns of the watched grid."""
+        return 10 if mc.n_classes else 8
+
+    def sample(self, nets: dict[str, nn.Module], n: int, *, seed: int, y: Tensor | None = None,
+               **_: Any) -> Tensor:
+        """n samples from the sampling nets: images in [-1, 1] or points in data coordinates (CPU)."""
+        g = nets["G"]
+        mc = g.cfg
+        z = torch.randn(n, mc.z_dim, generator=torch.Generator().manual_seed(int(seed)))
+        if mc.n_classes and y is None:
+            y = torch.arange(n) % mc.n_classes
+        return generate(g, z, y)
+
+    def model_config_fields(self, cfg: Any, data: Any) -> dict[str, Any]:
+        """ModelConfig fields implied by a resolved TrainConfig and its dataset."""
+        return dict(model=cfg.model, data_shape=data.shape, z_dim=cfg.z_dim,
+                    n_classes=data.n_classes if cfg.conditional else 0, width=cfg.width,
+                    out_scale=data.scale if data.kind == "points" else 1.0, pac=cfg.pac)
+
+
+@torch.no_grad()
+def generate(g: nn.Module, z: Tensor, y: Tensor | None = None, **kw: Any) -> Tensor:
+    """Run generator `g` in eval mode on z (and labels y) and return CPU float32 samples."""
+    was_training = g.training
+    g.eval()
+    dev = next(g.parameters()).device
+    out = g(z.to(dev), None if y is None else y.to(dev), **kw).float().cpu()
+    g.train(was_training)
+    return out
+
+
+class GanFamily(Family):
+    """The classic game: one D update, then one G update on the same G(z) (toy, mlp, dcgan)."""
+
+    name = "gan"
+    explore = ("latent", "interpolate")
+    charts = {"Losses": {"d_loss": "D loss", "g_loss": "G loss"},
+              "Discriminator outputs": {"d_real": "mean D(x) (real)", "d_fake": "mean D(G(z)) (fake)"}}
+
+    def step(self, t: StepContext) -> dict[str, float]:
+        cfg, mc = t.cfg, t.model_config
+        G, D = t.nets["G"], t.nets["D"]
+        x, y = t.streams["stream"].next(t.gen)
+        x = x.to(t.device, non_blocking=True)
+        y = y.to(t.device) if (y is not None and mc.n_classes) else None
+        z = torch.randn(x.shape[0], mc.z_dim, generator=t.gen).to(t.device)
+        fake = G(z, y)  # (B, *shape); reused for the G step, never generated twice
+        judge = (lambda v, c: D(v, c, packed=True)) if mc.pac > 1 else D
+
+        D.requires_grad_(True)
+        if t.joint_d:  # one D pass over real and fake: fewer ops, same result (D has no batch norm)
+            both = judge(torch.cat([x, fake.detach()]), None if y is None else torch.cat([y, y]))
+            d_real, d_fake = both.chunk(2)  # (B,), (B,) (or B // pac each)
+        else:
+            d_real, d_fake = judge(x, y), judge(fake.detach(), y)
+        d_loss = t.loss.d(d_real, d_fake)
+        if t.loss.penalty:
+            d_loss = d_loss + cfg.gp_weight * gradient_penalty(judge, x, fake.detach(), y, generator=t.gen)
+        d_loss = d_loss + zero_centred_penalties(t, judge, x, fake.detach(), y)
+        d_loss_v, d_grad = t.update("d", d_loss, [D], who="D")
+        if t.loss.clip:
+            with torch.no_grad():
+                for p in D.parameters():
+                    p.clamp_(-cfg.clip, cfg.clip)
+
+        D.requires_grad_(False)  # no weight grads for D during G's step
+        real_for_g = judge(x, y).detach() if t.loss.relativistic else None
+        g_loss = t.loss.g_loss(judge(fake, y), real_for_g)
+        g_loss_v, g_grad = t.update("g", g_loss, [G], who="G")
+        D.requires_grad_(True)
+        return {"d_loss": d_loss_v, "g_loss": g_loss_v,
+                "d_real": float(torch.sigmoid(d_real.detach()).mean()),
+                "d_fake": float(torch.sigmoid(d_fake.detach()).mean()),
+                "d_grad_norm": d_grad, "g_grad_norm": g_grad}
+
+
+def zero_centred_penalties(t: StepContext, judge: Any, real: Tensor, fake: Tensor, y: Tensor | None) -> Tensor:
+    """R1 (at real data) and R2 (at generated data), on at most R1_SAMPLES samples, applied lazily every
+    cfg.r1_every steps with their weight scaled up by that interval; 0 when both are off."""
+    cfg = t.cfg
+    every = cfg.r1_every or 1
+    total = real.new_zeros(())
+    if (t.step_count + 1) % every:
+        return total
+    n = min(real.shape[0], R1_SAMPLES * t.model_config.pac)
+    yy = None if y is None else y[:n]
+    if cfg.r1 > 0:
+        total = total + 0.5 * cfg.r1 * every * r1_penalty(judge, real[:n], yy)
+    if cfg.r2 > 0:
+        total = total + 0.5 * cfg.r2 * every * r1_penalty(judge, fake[:n], yy)
+    return total
+
+
+FAMILIES.register("gan", GanFamily())
+
+
+def family_of(model: str) -> Family:
+    """The family that trains `model`."""
+    return FAMILIES.get(MODELS.get(model).family)
+
+
+def train_defaults(dataset: str | DatasetSpec, model: str | None = None) -> dict[str, Any]:
+    """Training defaults for a dataset (by name or spec) and a model (None: the dataset's default model):
+    its kind's, the dataset's own, the model family's for that kind, then the dataset's for that model."""
+    spec = dataset if isinstance(dataset, DatasetSpec) else dataset_spec(dataset)
+    base = spec_defaults(spec)
+    model = model or base["model"]
+    fam = family_of(model)
+    return {**base, **fam.defaults.get(spec.kind, {}), **spec.model_defaults.get(model, {}), "model": model}
+
+
+__all__ = ["Family", "GanFamily", "R1_SAMPLES", "StepContext", "adam", "family_of", "generate", "train_defaults",
+           "zero_centred_penalties"]
