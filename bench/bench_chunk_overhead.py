@@ -14,7 +14,7 @@ import pickle
 import statistics
 import time
 
-from common import machine, now, update_results  # also puts the repo on sys.path
+from common import machine, now, update_results
 
 import torch
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from common import machine, now, update_results  # also puts the repo on sys.path
+from common import machine, now, update_results
 
 import torch
 

@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, SHARED, machine, now, thread_env, update_results  # noqa: E402
 
 DEFAULT_MARKS = [30.0, 60.0, 120.0]

@@ -15,9 +15,7 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import fmt_mean_sd, machine, mean_sd, now, update_results  # noqa: E402
 
 DEFAULT_SECONDS = {"ring8": 60.0, "grid25": 120.0}

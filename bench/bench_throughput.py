@@ -23,7 +23,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, SHARED, fmt_mean_sd, machine, now, thread_env, update_results  # noqa: E402
 
 DEFAULT_SECONDS, DEFAULT_ROUNDS = 20.0, 2

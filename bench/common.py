@@ -18,8 +18,6 @@ from typing import Iterable
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / ".." / "shared"
 RESULTS = ROOT / "bench" / "RESULTS.md"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 def shared_path(*parts: str, what: str = "file") -> Path:
@@ -96,5 +94,4 @@ def thread_env(threads: int | None) -> dict[str, str]:
     if threads:
         for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             env[k] = str(threads)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env

@@ -298,6 +298,8 @@ class Run:
 
     # ---- publishing --------------------------------------------------------------------------------
     def _monitors(self, tr: Trainer) -> None:
+        self.display.update(model=tr.cfg.model, loss=tr.cfg.loss)  # "auto" resolved to the dataset's defaults
+        self._set(model=tr.cfg.model, loss=tr.cfg.loss, conditional=tr.conditional)
         if self._rows is None:
             self._rows = Rows(loss=tr.cfg.loss, lr=float(tr.cfg.lr))
             self._theory = TheoryMonitor(self._rows, self.files) if TheoryMonitor.applies(tr) else None

@@ -1,14 +1,13 @@
-"""Shared fixtures: the repo root on sys.path, small seeded datasets, and one thread for determinism."""
+"""Shared fixtures: small seeded datasets, a launched app, polling helpers, and one thread for determinism.
+
+The project is installed (`pip install -e .`, in requirements-dev.txt), so `gan` and `demo` import as packages."""
 import contextlib
 import os
-import sys
 
 import pytest
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 torch.set_num_threads(1)
 
@@ -16,7 +15,7 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="session")
 def small_digits():
     """A 200-image digits set, built once per test session."""
-    from gan.datasets import digits
+    from gan.imagesets import digits
 
     return digits(n=200, seed=0)
 

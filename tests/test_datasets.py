@@ -81,7 +81,9 @@ def test_empty_folder_and_unknown_name_fail_clearly(tmp_path):
     (tmp_path / "x.txt").write_text("hi")
     with pytest.raises(DatasetError, match="no images found"):
         load_dataset(f"folder:{tmp_path}")
-    with pytest.raises(DatasetError, match="unknown dataset 'nope'"):
+    from gan.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown dataset 'nope'; choose from .*ring8.* or folder:PATH"):
         load_dataset("nope")
 
 

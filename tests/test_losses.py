@@ -26,7 +26,7 @@ def test_losses_are_scalars_with_gradients(name):
     real = torch.randn(8, requires_grad=True)
     fake = torch.randn(8, requires_grad=True)
     loss = get_loss(name)
-    d, g = loss.d(real, fake), loss.g(fake)
+    d, g = loss.d(real, fake), loss.g_loss(fake, real.detach())
     assert d.dim() == 0 and g.dim() == 0
     d.backward()
     assert real.grad is not None and real.grad.abs().sum() > 0
@@ -35,6 +35,17 @@ def test_losses_are_scalars_with_gradients(name):
 def test_unknown_loss_fails_loudly():
     with pytest.raises(ValueError, match="unknown loss 'nope'; choose from"):
         get_loss("nope")
+
+
+def test_rpgan_pairs_each_real_with_a_fake():
+    from gan.losses import d_relativistic, g_relativistic
+
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.0, -1.0])
+    # softplus(fake - real) per pair: softplus(-2), softplus(0)
+    expected = (torch.nn.functional.softplus(torch.tensor(-2.0)) + torch.log(torch.tensor(2.0))) / 2
+    assert float(d_relativistic(real, fake)) == pytest.approx(float(expected))
+    assert float(g_relativistic(fake, real)) == pytest.approx(float(d_relativistic(fake, real)))
+    assert get_loss("rpgan").relativistic and not get_loss("bce").relativistic
 
 
 def test_r1_penalty_of_a_linear_d_is_its_squared_weight_norm():

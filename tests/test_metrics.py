@@ -4,7 +4,11 @@ import pytest
 import torch
 
 from gan.datasets import load_dataset
-from gan.metrics import BENCH_SAMPLES, class_kl, mode_score, score_points
+from gan.metrics import BENCH_SAMPLES, class_kl, mode_score
+
+
+def score_points(x, data):
+    return mode_score(x, data.modes, data.std)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +40,10 @@ def test_grid25_coverage_and_low_quality_samples():
     assert s["high_quality"] < 0.2  # far more than 3 std from their nearest mean
 
 
-def test_score_points_without_modes_and_class_kl():
-    assert score_points(torch.zeros(10, 2), load_dataset("spiral")) is None
+def test_modes_come_from_the_spec_and_class_kl():
+    from gan.datasets import dataset_spec
+
+    assert dataset_spec("spiral").modes is None and load_dataset("spiral").modes is None  # no benchmark modes
+    assert dataset_spec("ring8").modes.means.shape == (8, 2) and dataset_spec("grid25").modes.std == 0.05
     assert class_kl(torch.arange(100) % 10, 10) == pytest.approx(0.0, abs=1e-12)
     assert class_kl(torch.full((50,), 4), 10) == pytest.approx(math.log(10))

@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from gan.datasets import Dataset, digits
+from gan.datasets import Dataset
+from gan.imagesets import digits
 from gan.quality import (LOSS_EQUILIBRIUM, QualityMeter, classifier_cache_path, collapse_warning,
                          frechet_distance, load_or_train_classifier, loss_help)
 

@@ -5,12 +5,20 @@ import pytest
 import torch
 
 from gan.config import TrainConfig
-from gan.datasets import digits, load_dataset
-from gan.theory import (LOG2, LOG4, KDE, cv_bandwidth, data_cell_density, data_log_prob, js_divergence,
-                        js_from_log_probs, kde_log_prob, optimal_discriminator, optimal_discriminator_log,
-                        scott_bandwidth, silverman_bandwidth, theory_snapshot, value_function)
+from gan.datasets import load_dataset
+from gan.imagesets import digits
+from gan.density import (LOG2, LOG4, KDE, cv_bandwidth, data_cell_density, data_log_prob, js_estimate,
+                         js_from_log_probs, kde_log_prob, optimal_discriminator, optimal_discriminator_log,
+                         scott_bandwidth, silverman_bandwidth)
+from gan.theory import theory_snapshot, value_function
 from gan.theory_plots import render_1d, render_2d
 from gan.trainer import Trainer
+
+
+def js_divergence(data, fake, *, n_real=1000, seed=0):
+    """JS from generated points against fresh real samples (the estimator the Theory view uses)."""
+    real = data.sampler(n_real, torch.Generator().manual_seed(seed))
+    return js_estimate(data, real, fake)[0]
 
 
 def _normal_logpdf(x, mu, sd):
@@ -139,7 +147,7 @@ def _trainer(name):
 def test_theory_snapshot_shapes_and_rendering():
     t = _trainer("gaussian1d")
     s = theory_snapshot(t.G, t.D, t.data, n=400, grid=120)
-    assert s["kind"] == "1d" and s["x"].shape == (120,)
+    assert s["dim"] == 1 and s["x"].shape == (120,)
     for k in ("p_data", "p_g", "d", "d_star", "support"):
         assert s[k].shape == (120,), k
     assert s["real"].shape == (400, 1) and s["fake"].shape == (400, 1)
@@ -151,9 +159,8 @@ def test_theory_snapshot_shapes_and_rendering():
 
     t = _trainer("ring8")
     s = theory_snapshot(t.G, t.D, t.data, n=300, grid=32, z_grid=5, arrows=20)
-    assert s["kind"] == "2d" and s["d_grid"].shape == (32, 32) and s["gx"].shape == (32,)
-    for k in ("d_star_grid", "p_data_grid", "p_g_grid", "support_grid"):
-        assert s[k].shape == (32, 32), k
+    assert s["dim"] == 2 and s["d_grid"].shape == (32, 32)
+    assert not {"d_star_grid", "p_data_grid", "p_g_grid", "support_grid"} & set(s)  # nothing shows them
     assert s["warp"].shape == (10, 33, 2) and s["arrows"]["at"].shape == (20, 2)
     assert s["arrows"]["grad"].shape == (20, 2) and s["mode_score"]["n_modes"] == 8
     x0, x1, y0, y1 = s["extent"]
@@ -188,7 +195,7 @@ def test_learned_d_approaches_d_star_and_one_half_on_gaussian1d():
 def test_knn_js_follows_generated_samples_with_a_sharp_core_and_wide_tails():
     # ring8 (std 0.01) against G samples: 90% on the modes with std 0.015, 10% with std 0.1 around them.
     # Truth by Monte Carlo with both exact densities; a one-bandwidth KDE over-smooths the core here.
-    from gan.theory import gaussian_mixture_log_prob as gm
+    from gan.density import gaussian_mixture_log_prob as gm
 
     data = load_dataset("ring8")
     g = torch.Generator().manual_seed(0)
@@ -205,7 +212,7 @@ def test_knn_js_follows_generated_samples_with_a_sharp_core_and_wide_tails():
     big_r, big_f = data.sampler(100_000, g), draw(100_000)
     truth = js_from_log_probs(data_log_prob(data, big_r), log_pg(big_r), data_log_prob(data, big_f), log_pg(big_f))
     assert 0.05 < truth < 0.3
-    est = js_divergence(data, draw(1000), n_real=1000, seed=4)
+    est = js_divergence(data, draw(1000), n_real=1000, seed=4)  # k-NN density of the fakes, exact p_data
     assert est == pytest.approx(truth, abs=0.04), (est, truth)
 
 

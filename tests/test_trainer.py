@@ -46,9 +46,9 @@ def test_every_model_is_trained_somewhere():
 
 def test_conditional_default_on_labelled_images(small_digits):
     t = Trainer(tiny_config(dataset="digits"), data=small_digits)
-    assert t.conditional and t.fixed_y.tolist()[:20] == [0] * 10 + [1] * 10
+    assert t.conditional and t.fixed["y"].tolist()[:20] == [0] * 10 + [1] * 10
     t2 = Trainer(tiny_config(dataset="digits", conditional=False), data=small_digits)
-    assert not t2.conditional and t2.fixed_y is None
+    assert not t2.conditional and t2.fixed["y"] is None
 
 
 def test_same_seed_same_run_and_other_seed_differs():
@@ -97,16 +97,19 @@ def test_history_is_bounded_over_many_steps():
     assert t.history.data["step"][-1] >= 384 and t.history.stride >= 8
 
 
-def test_anneal_lowers_the_learning_rate_at_the_end_and_restores_it():
+def test_decay_steps_halves_then_falls_linearly_to_zero_and_resumes_on_schedule():
     from gan.trainer import lr_factor
-    assert lr_factor(0.2, 0.5) == 1.0 and lr_factor(1.0, 0.5) == pytest.approx(0.1)
-    assert lr_factor(0.75, 0.5) == pytest.approx(0.55)
-    t = Trainer(tiny_config(dataset="ring8", lr=1e-3))
+    assert lr_factor(3, None) == 1.0 and lr_factor(4, 10) == 1.0 and lr_factor(10, 10) == 0.0
+    assert lr_factor(7.5, 10) == pytest.approx(0.5)
+    t = Trainer(tiny_config(dataset="ring8", lr=1e-3, decay_steps=10))
     seen = []
     t.add_callback("on_step", lambda tr, st: seen.append(tr.opt_g.param_groups[0]["lr"]))
-    t.train(steps=10, anneal=0.5)
-    assert seen[0] == pytest.approx(1e-3) and seen[-1] < 0.3e-3 and seen == sorted(seen, reverse=True)
-    assert t.opt_g.param_groups[0]["lr"] == pytest.approx(1e-3)  # restored for a later resume
+    t.train(steps=6)
+    again = Trainer.from_state(t.state_dict())  # the schedule is keyed to the step, so it survives resume
+    again.add_callback("on_step", lambda tr, st: seen.append(tr.opt_g.param_groups[0]["lr"]))
+    again.train(steps=4)
+    assert seen[:5] == [pytest.approx(1e-3)] * 5 and seen == sorted(seen, reverse=True)
+    assert seen[-1] == pytest.approx(1e-3 * lr_factor(9, 10))
 
 
 def test_dataset_defaults_fill_unset_fields_only():
@@ -129,8 +132,18 @@ def test_pacgan_packs_samples_for_d_and_still_scores_single_points():
     with pytest.raises(Exception, match="multiple of pac"):
         Trainer(tiny_config(dataset="ring8", pac=3, batch_size=16))
     from gan.config import ConfigError, ModelConfig
-    with pytest.raises(ConfigError, match="not dcgan"):
-        ModelConfig(model="dcgan", data_shape=(1, 28, 28), pac=2)
+    with pytest.raises(ConfigError, match="class-conditional"):
+        ModelConfig(model="dcgan", data_shape=(1, 28, 28), pac=2, n_classes=10)
+
+
+def test_pacgan_packs_images_for_the_convolutional_d(small_digits):
+    t = Trainer(tiny_config(dataset="digits", conditional=False, pac=2, batch_size=8), data=small_digits)
+    assert t.D.convs[0].in_channels == 2  # two grey images stacked along the channels
+    before = [p.detach().clone() for p in t.D.parameters()]
+    _two_steps(t)
+    assert any(not torch.equal(a, b) for a, b in zip(before, t.D.parameters()))
+    assert t.D(torch.randn(3, 1, 28, 28)).shape == (3,)
+    assert t.D(torch.randn(4, 1, 28, 28), packed=True).shape == (2,)
 
 
 def test_point_sets_default_to_hinge_with_d_learning_twice_as_fast():
