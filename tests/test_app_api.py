@@ -1,4 +1,5 @@
-"""The launched app through gradio_client: /train, /status, /generate, /stop, /resume, as a user's script would."""
+"""The launched app through gradio_client: /train, /status, /generate, /stop, /resume, and the checkpoint
+endpoints, as a user's script would. A gradio_client is its own visitor (its session)."""
 import functools
 import math
 import time
@@ -11,7 +12,7 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 
 from conftest import poll_status, serve_app  # noqa: E402
-from demo.runs import RunManager  # noqa: E402
+from demo.manager import RunManager  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=32, lr=None, seed=0, z_dim=None, width=32)
@@ -19,7 +20,8 @@ TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=32, lr=None, 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path_factory.mktemp("ckpt"), autosave_every=0)
+    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path_factory.mktemp("ckpt"), autosave_every=0,
+                         chunk_runner=None)
     with serve_app(manager) as (url, _):
         yield url, manager
 
@@ -35,7 +37,8 @@ def test_train_watch_generate_stop_resume(served):
     url, manager = served
     alice = Client(url, verbose=False)
     names = set(alice.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/train", "/stop", "/status", "/generate"} <= names
+    assert {"/train", "/stop", "/status", "/generate", "/resume", "/checkpoints", "/download", "/load",
+            "/load_resume", "/delete_checkpoint"} <= names
 
     alice.predict(**TRAIN, api_name="/train")
     st1 = poll(alice, lambda s: s["state"] == "running" and s["step"] >= 5 and s["d_loss"] is not None,
@@ -52,7 +55,8 @@ def test_train_watch_generate_stop_resume(served):
 
     # another visitor may watch but not stop, and cannot start a second run past the cap
     bob = Client(url, verbose=False)
-    assert bob.predict(api_name="/status")["run_id"] == st2["run_id"]
+    bob_st = bob.predict(api_name="/status")
+    assert bob_st["run_id"] == st2["run_id"] and bob_st["yours"] is False
     with pytest.raises(Exception, match="another visitor"):
         bob.predict(api_name="/stop")
     with pytest.raises(Exception, match="busy"):
@@ -68,7 +72,8 @@ def test_train_watch_generate_stop_resume(served):
         assert alice.predict(api_name="/status")["step"] == stopped["step"]
     assert not any(r.thread_alive() for r in manager.runs())
 
-    # stopped: the same slider setting draws the same picture
+    # stopped (its trainer is let go): the same slider setting draws the same picture, from the kept nets
+    assert all(r.trainer is None for r in manager.runs())
     c1 = image(alice.predict(seed=2, d3=1.5, api_name="/generate"))
     c2 = image(alice.predict(seed=2, d3=1.5, api_name="/generate"))
     assert np.array_equal(c1, c2)
@@ -89,13 +94,32 @@ def test_checkpoints_save_list_load_upload_and_timelapse(served, tmp_path):
     carol.predict(**{**TRAIN, "seed": 3}, api_name="/train")
     poll(carol, lambda s: s["state"] == "running" and s["step"] >= 5 and s.get("yours"), what="carol's run")
     note, table = carol.predict(api_name="/save")
-    assert "Saved" in note and any(row[0].startswith("ring8") for row in table["data"])
+    run = manager.active_runs()[0]
+    saved = f"{run.id}.pt"
+    assert "Saved" in note and saved in note and str(manager.checkpoint_dir) not in note
+    assert any(row[0] == saved and row[0].startswith("ring8") for row in table["data"])
+    assert saved in carol.predict(api_name="/checkpoints")  # the names /load and /download take
     ckpt = carol.predict(api_name="/download_checkpoint")
     assert str(ckpt).endswith(".pt")
     time.sleep(1.2)  # at least one more snapshot, so the time-lapse has two frames
     gif = carol.predict(api_name="/timelapse")
-    assert Image.open(gif).format == "GIF"
+    assert Image.open(gif).format == "GIF" and Image.open(gif).n_frames >= 2
     carol.predict(api_name="/stop")
+
+    # downloads are copies in the visitor's export folder, never files of the checkpoint folder itself
+    by_name = carol.predict(saved, api_name="/download")
+    assert open(by_name, "rb").read()[:2] == open(ckpt, "rb").read()[:2] == b"PK"
+    exports = manager.storage.exports
+    assert any(p.name == saved for p in exports.rglob("*.pt"))
+    assert str(manager.checkpoint_dir) not in {str(p.parent) for p in exports.rglob("*")}
+
+    # /load takes a name among the visitor's own checkpoints and the examples, never a server path
+    for bad in (str(manager.checkpoint_dir / saved), "../" + saved, "nope.pt", "/etc/passwd"):
+        with pytest.raises(Exception, match="no checkpoint named|not a checkpoint name") as e:
+            carol.predict(bad, api_name="/load")
+        assert str(manager.checkpoint_dir) not in str(e.value)
+    assert "Loading" in carol.predict(saved, api_name="/load")
+    poll(carol, lambda s: s["state"] == "stopped" and s["yours"] and s["run_id"] != run.id, what="the loaded run")
 
     # a foreign file is refused with a reason, and nothing is unpickled as code
     evil = tmp_path / "evil.pt"
@@ -118,3 +142,9 @@ def test_checkpoints_save_list_load_upload_and_timelapse(served, tmp_path):
     carol.predict(api_name="/resume")
     poll(carol, lambda s: s["state"] == "running" and s["step"] > st["step"], what="resume after upload")
     carol.predict(api_name="/stop")
+
+    # /delete_checkpoint removes one of the visitor's own checkpoints; /load no longer finds it
+    _, table = carol.predict(saved, api_name="/delete_checkpoint")
+    assert saved not in [row[0] for row in table["data"]] and saved not in carol.predict(api_name="/checkpoints")
+    with pytest.raises(Exception, match="no checkpoint named"):
+        carol.predict(saved, api_name="/load")
