@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 import torch
 
+from . import settings
 from .density import js_estimate
 from .metrics import BENCH_SAMPLES, mode_score
 from .quality import QualityMeter
@@ -31,9 +32,11 @@ def score_points(nets: dict[str, Any], family: Any, data: Any, *, seed: int = 43
     return {k: float(v) for k, v in out.items()}
 
 
-def score_images(nets: dict[str, Any], family: Any, meter: QualityMeter, *, n: int = QUALITY_SAMPLES,
+def score_images(nets: dict[str, Any], family: Any, meter: QualityMeter, *, n: int | None = None,
                  seed: int = 4321) -> dict[str, float]:
-    """Image sets: the QualityMeter's numbers on n samples (balanced classes for a conditional G)."""
+    """Image sets: the QualityMeter's numbers on n samples (default: GAN_QUALITY_SAMPLES; balanced classes
+    for a conditional G)."""
+    n = int(settings.get("GAN_QUALITY_SAMPLES") or QUALITY_SAMPLES) if n is None else n
     g = next(iter(nets.values()))
     k = int(getattr(g.cfg, "n_classes", 0))
     y = torch.arange(n) % k if k else None

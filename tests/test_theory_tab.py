@@ -1,5 +1,5 @@
 """The Theory tab, the live quality metrics and the mode-collapse warning, through the launched app's API
-(/theory, /quality) and through the publish hook on small trainers."""
+(/theory, /quality), through the page's tick pieces, and through the monitors on small trainers."""
 import time
 
 import numpy as np
@@ -9,13 +9,13 @@ from PIL import Image
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 
-from demo import live_metrics  # noqa: E402
-from conftest import serve_app  # noqa: E402
+from conftest import serve_app, tiny_config, wait_for  # noqa: E402
 from demo.app import build_app  # noqa: E402
-from demo.quality_view import WARNING_PREFIX, QualityView, quality_frames  # noqa: E402
-from demo.runs import PUBLISH_HOOKS, RunManager  # noqa: E402
-from demo.theory_tab import TheoryView, modes_frame  # noqa: E402
-from conftest import tiny_config  # noqa: E402
+from demo.manager import RunManager  # noqa: E402
+from demo.monitors import Meters, QualityMonitor, Rows, TheoryMonitor  # noqa: E402
+from demo.page import TICK_OUTPUTS, Page  # noqa: E402
+from demo.present import WARNING_PREFIX, modes_frame, quality_frames  # noqa: E402
+from demo.snapshot import Sampler, Snapshot  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=64, lr=None, seed=0, z_dim=None, width=32)
@@ -23,7 +23,8 @@ TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=64, lr=None, 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path_factory.mktemp("ckpt"), autosave_every=0)
+    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path_factory.mktemp("ckpt"), autosave_every=0,
+                         chunk_runner=None)
     with serve_app(manager) as (url, demo):
         yield url, manager, demo
 
@@ -50,14 +51,15 @@ def test_theory_endpoint_live_on_ring8(served):
         if info.get("numbers"):
             if first is None:
                 first = (main, curves, info)
-            elif info["version"] >= first[2]["version"] + 2 and info["numbers"]["step"] > first[2]["numbers"]["step"]:
+            elif (info["version"] > first[2]["version"] and info["numbers"]["step"] > first[2]["numbers"]["step"]
+                  and len(info["history"]) >= 3):  # at least two theory snapshots after the first
                 break
         time.sleep(0.3)
     else:
         raise AssertionError(f"theory snapshots did not advance: {info}")
     client.predict(api_name="/stop")
     a, b = first[2]["numbers"], info["numbers"]
-    assert info["kind"] == "2d" and info["dataset"] == "ring8"
+    assert info["kind"] == "points" and info["dim"] == 2 and info["dataset"] == "ring8"
     assert b["n_modes"] == 8 and 0 <= b["modes"] <= 8 and 0.0 <= b["high_quality"] <= 1.0
     assert -10 < b["v"] < 0 and 0 <= b["js"] <= 0.6932
     assert (a["v"], a["js"], a["d_real"]) != (b["v"], b["js"], b["d_real"])  # the game moved
@@ -79,95 +81,135 @@ def test_theory_endpoint_live_on_ring8(served):
     assert len(frame) == 2 * len(hist) and frame["value"].between(0, 100).all()
 
 
+def _value(update):
+    return update["value"] if isinstance(update, dict) else update
+
+
 def test_theory_view_outputs_for_points_and_images(served):
     _, manager, demo = served
-    view = TheoryView(demo.handlers)
-    out = view.outputs({"key": "x", "kind": "image", "dataset": "digits"})
-    assert "applies to the 1-D and 2-D datasets" in out[0]
-    out = view.outputs({"key": "x", "kind": None})
-    assert "No run yet" in out[0]
-    points = {"key": "x", "kind": "2d", "dataset": "ring8", "numbers": {"v": -1.3, "js": 0.1, "d_real": 0.5,
-              "d_fake": 0.5, "step": 10}, "history": [], "main": None, "curves": None}
-    bce, hinge = view.outputs({**points, "loss": "bce"}), view.outputs({**points, "loss": "hinge"})
-    assert "hinge" not in bce[2]["value"] and "hinge" not in bce[4]["value"]
-    assert "**hinge** loss" in hinge[2]["value"] and "**hinge** loss" in hinge[4]["value"]  # plot and curve captions
+    page = demo.page
+    status = {"state": "running", "dataset": "digits", "loss": "bce", "step": 10}
+    image = Snapshot("x", 5, status, model={"kind": "image", "n_classes": 10}, versions={"status": 5, "model": 5})
+    out = page._theory("x", image)
+    assert "applies to the 1-D and 2-D datasets" in out["t_status"]
+    assert all(out[k]["visible"] is False for k in ("t_main", "t_curves", "t_main_cap", "t_curves_cap"))
+    empty = Page(RunManager(max_runs=1, checkpoint_dir=manager.checkpoint_dir, chunk_runner=None))
+    ticked = dict(zip([*TICK_OUTPUTS, "seen"], empty.tick(None)))
+    assert "No run yet" in ticked["t_status"]
+    th = {"dim": 2, "main": "main.png", "curves": "curves.png",
+          "numbers": {"v": -1.3, "js": 0.1, "d_real": 0.5, "d_fake": 0.5, "step": 10}}
+    points = dict(model={"kind": "points", "n_classes": 0}, theory=th, versions={"theory": 5, "model": 5})
+    bce = page._theory("p", Snapshot("p", 5, {**status, "dataset": "ring8", "loss": "bce"}, **points))
+    hinge = page._theory("h", Snapshot("h", 5, {**status, "dataset": "ring8", "loss": "hinge"}, **points))
+    assert "V(D,G) = -1.300" in bce["t_status"].replace("−", "-") and bce["t_main"]["value"] == "main.png"
+    assert "hinge" not in _value(bce["t_main_cap"]) and "hinge" not in _value(bce["t_curves_cap"])
+    assert "**hinge** loss" in _value(hinge["t_main_cap"]) and "**hinge** loss" in _value(hinge["t_curves_cap"])
 
 
 def test_train_tab_numbers_follow_the_dataset_defaults():
-    from demo.views import control_defaults, make_config
+    from demo.present import control_defaults, make_config
     assert control_defaults("ring8")["loss"] == "hinge" and control_defaults("digits")["loss"] == "bce"
     assert control_defaults("gaussian1d")["loss"] == "bce" and control_defaults("folder:/x")["loss"] == "bce"
+    # the page names an uploaded zip upload:NAME-ID; its numbers are a folder of images' defaults
+    assert control_defaults("upload:pics-0123abcd") == control_defaults("folder:/x")
     assert make_config("ring8", "auto", "auto").loss is None  # resolved by the trainer from the dataset
     assert make_config("ring8", "auto", "lsgan").loss == "lsgan"
-
-
-class FakeRun:
-    """What publish_hook needs of a Run: somewhere to keep its state and the last published G."""
-
-    def __init__(self, tr):
-        self.tr = tr
-
-    def snapshot(self):
-        class S:
-            generator = self.tr.snapshot_generator()
-        return S()
 
 
 def test_quality_metrics_on_a_small_image_run(small_digits, tmp_path, monkeypatch):
     from gan.trainer import Trainer
 
-    monkeypatch.setitem(live_metrics.METER_SETTINGS, "cache_dir", str(tmp_path))
-    monkeypatch.setitem(live_metrics.METER_SETTINGS, "epochs", 1)
-    monkeypatch.setattr(live_metrics, "QUALITY_SAMPLES", 100)
+    monkeypatch.setenv("GAN_QUALITY_SAMPLES", "100")
+    meters = Meters(cache_dir=str(tmp_path), epochs=1, max_train=500, n_real=200)
     tr = Trainer(tiny_config(dataset="digits", model="mlp"), data=small_digits)
     tr.train(steps=2)
-    run = FakeRun(tr)
-    live_metrics.publish_hook(run, tr, True)  # the meter builds in the background: no wait here
-    st = live_metrics.live_state(run).read()
-    assert not st["history"] and st["note"] and "Preparing" in st["note"]
-    live_metrics.meter_for(small_digits, wait=True)
-    live_metrics.publish_hook(run, tr, True)
-    st = live_metrics.live_state(run).read()
-    row = st["history"][-1]
+    mon = QualityMonitor(Rows(loss=tr.cfg.loss, lr=tr.cfg.lr), meters)
+
+    def sampler():
+        return Sampler(tr.family, tr.frozen_nets(), tr.model_config, tr.data.kind)
+
+    st = mon.update(tr, sampler(), force=True)  # the meter builds in the background: no wait here
+    assert not st["rows"] and st["note"] and "Preparing" in st["note"]
+    meters.future(small_digits).result(timeout=120)
+    st = mon.update(tr, sampler(), force=True)
+    row = st["rows"][-1]
     assert row["n_classes"] == 10 and 0 <= row["classes_covered"] <= 10 and row["frechet"] > 0
-    assert st["note"] is None and "frechet" in tr.metrics
+    assert st["note"] is None and "frechet" in tr.metrics and st["numbers"] == row
     tr.train(steps=3)
-    live_metrics.publish_hook(run, tr, False)  # throttled: within QUALITY_EVERY nothing new
-    assert len(live_metrics.live_state(run).read()["history"]) == 1
-    live_metrics.publish_hook(run, tr, True)
-    assert len(live_metrics.live_state(run).read()["history"]) == 2
-    cov, dist = quality_frames(live_metrics.live_state(run).read()["history"])
+    assert mon.update(tr, sampler(), force=False) is None  # throttled: within GAN_QUALITY_EVERY nothing new
+    assert len(mon.part()["rows"]) == 1
+    st = mon.update(tr, sampler(), force=True)
+    assert len(st["rows"]) == 2 and st["rows"][-1]["step"] == 5
+    cov, dist = quality_frames(st["rows"])
     assert "classes covered (%)" in set(cov["series"]) and "Fréchet distance (lower is better)" in set(dist["series"])
 
 
-def test_collapse_warning_shows_for_a_collapsing_history():
-    st = live_metrics.LiveState(kind="image", dataset="digits", loss="bce", lr=2e-4)
+def test_quality_samples_setting_is_read(small_digits, monkeypatch):
+    """GAN_QUALITY_SAMPLES sets how many images a live quality score generates."""
+    from gan import scores
+    from gan.trainer import Trainer
+
+    tr = Trainer(tiny_config(dataset="digits", model="mlp"), data=small_digits)
+    seen = []
+
+    class Meter:
+        def score(self, images, y):
+            seen.append(images.shape[0])
+            return {"frechet": 1.0}
+
+    monkeypatch.setenv("GAN_QUALITY_SAMPLES", "37")
+    assert scores.score(tr.frozen_nets(), tr.family, small_digits, meter=Meter()) == {"frechet": 1.0}
+    assert seen == [37]
+
+
+def test_collapse_warning_shows_for_a_collapsing_history(tmp_path):
+    rows = Rows(loss="bce", lr=2e-4)
     for step, covered in enumerate([9, 10, 10, 10]):
-        st.add_row({"step": step, "classes_covered": covered, "n_classes": 10, "frechet": 5.0})
-    assert st.warning is None
-    st.add_row({"step": 5, "classes_covered": 2, "n_classes": 10, "frechet": 40.0})
-    assert st.warning and "2 of 10 classes" in st.warning and "learning rate" in st.warning
+        rows.add({"step": step, "classes_covered": covered, "n_classes": 10, "frechet": 5.0})
+    assert rows.warning is None
+    rows.add({"step": 5, "classes_covered": 2, "n_classes": 10, "frechet": 40.0})
+    assert rows.warning and "2 of 10 classes" in rows.warning and "learning rate" in rows.warning
 
-    class H:  # a QualityView reading this state through a fake manager
-        class manager:
-            @staticmethod
-            def run_for(owner):
-                return run
+    page = Page(RunManager(max_runs=1, checkpoint_dir=tmp_path, chunk_runner=None))
 
-    class R:
-        id = "r1"
-        _live_state = st
+    def view(version):  # what the page's tick shows of a snapshot holding these rows
+        mon = QualityMonitor(rows)
+        snap = Snapshot("r1", version, {"state": "running"}, quality=mon.part(), versions={"quality": version})
+        return page._quality("r1", snap)
 
-    run = R()
-    warn, summary, *_ = QualityView(H()).outputs(QualityView(H()).data(None))
+    out = view(1)
+    warn = out["q_warning"]
     assert warn["visible"] is True and warn["value"].startswith(WARNING_PREFIX) and "2 of 10" in warn["value"]
-    assert "classes covered 2/10" in summary
-    st.add_row({"step": 6, "classes_covered": 10, "n_classes": 10, "frechet": 4.0})  # recovered
-    warn, *_ = QualityView(H()).outputs(QualityView(H()).data(None))
-    assert warn["visible"] is False
+    assert "classes covered 2/10" in out["q_summary"]
+    rows.add({"step": 6, "classes_covered": 10, "n_classes": 10, "frechet": 4.0})  # recovered
+    assert view(2)["q_warning"]["visible"] is False
 
 
-def test_hook_is_registered_once(served):
-    assert PUBLISH_HOOKS.count(live_metrics.publish_hook) == 1
-    build_app(RunManager(max_runs=1))
-    assert PUBLISH_HOOKS.count(live_metrics.publish_hook) == 1
+def test_monitors_run_once_per_publish_however_many_apps_are_built(tmp_path, monkeypatch):
+    """No global hooks: each run calls its own monitors, once per publish, whatever the page does."""
+    from demo import run as run_mod
+
+    calls = {"publish": 0, "theory": 0}
+    publish, update = run_mod.Run._publish, TheoryMonitor.update
+
+    def counted_publish(self, tr, force=False):
+        calls["publish"] += 1
+        return publish(self, tr, force)
+
+    def counted_update(self, trainer, version, *, force):
+        calls["theory"] += 1
+        return update(self, trainer, version, force=force)
+
+    monkeypatch.setattr(run_mod.Run, "_publish", counted_publish)
+    monkeypatch.setattr(TheoryMonitor, "update", counted_update)
+    m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, publish_every=0.1, chunk_runner=None)
+    build_app(m)
+    build_app(RunManager(max_runs=1, checkpoint_dir=tmp_path, chunk_runner=None))
+    try:
+        run = m.start("alice", tiny_config(dataset="ring8", z_dim=4))
+        wait_for(lambda: calls["publish"] >= 4, what="four publishes")
+        m.stop("alice")
+        assert calls["theory"] == calls["publish"] >= 4
+        assert isinstance(run._theory, TheoryMonitor) and isinstance(run._quality, QualityMonitor)
+    finally:
+        m.shutdown()
