@@ -19,8 +19,8 @@ import pytest
 
 from conftest import wait_for
 from demo import zerogpu
-from demo.handlers import Handlers
-from demo.runs import RunManager
+from demo.manager import RunManager
+from demo.page import Page
 from gan.checkpoint import load_state
 from gan.config import TrainConfig
 
@@ -52,8 +52,8 @@ class Scheduler:
 @pytest.fixture
 def short_chunks(monkeypatch):
     monkeypatch.setenv("SPACES_ZERO_GPU", "true")
-    monkeypatch.setattr(zerogpu, "FIRST_CHUNK_SECONDS", 0.2)
-    monkeypatch.setattr(zerogpu, "CHUNK_SECONDS", 0.3)
+    monkeypatch.setenv("GAN_FIRST_CHUNK_SECONDS", "0.2")
+    monkeypatch.setenv("GAN_CHUNK_SECONDS", "0.3")
 
 
 def quota_error():
@@ -69,7 +69,7 @@ sys.path.insert(0, sys.argv[1])
 import demo.app as app
 import spaces
 from demo import zerogpu
-from demo.runs import RunManager
+from demo.manager import RunManager
 m = RunManager(checkpoint_dir=sys.argv[2])
 demo = app.build_app(m)
 btn = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "resume-cpu-btn"]
@@ -106,10 +106,11 @@ def test_off_spaces_the_decorator_is_a_no_op_and_runs_train_in_process(monkeypat
 def test_a_run_trains_through_gpu_chunks_and_publishes(short_chunks, tmp_path):
     sched = Scheduler()
     m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, publish_every=0.1, chunk_runner=sched)
-    h = Handlers(m)
+    h = Page(m)
     try:
         run = m.start("alice", tiny())
-        wait_for(lambda: len(sched.calls) >= 3 and run.snapshot().version >= 3, what="three chunks")
+        wait_for(lambda: len(sched.calls) >= 3 and run.snapshot().status["step"] >= sched.calls[2][0] > 0,
+                 what="three chunks, the second one published")
         h.sample(4, 0)  # sampling and sliders read the published CPU copy of G, never the GPU function
         h.generate(0, 1.0)
         st = run.status()
@@ -127,7 +128,7 @@ def test_a_run_trains_through_gpu_chunks_and_publishes(short_chunks, tmp_path):
 
 
 def test_stop_ends_a_long_gpu_chunk_early(short_chunks, monkeypatch, tmp_path):
-    monkeypatch.setattr(zerogpu, "FIRST_CHUNK_SECONDS", 60.0)
+    monkeypatch.setenv("GAN_FIRST_CHUNK_SECONDS", "60")
     sched = Scheduler()
     m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, chunk_runner=sched)
     try:
@@ -151,17 +152,18 @@ def test_a_refused_chunk_pauses_the_run_with_the_quota_message_and_it_continues_
         wait_for(lambda: run.state == "quota" and not run.thread_alive(), what="the quota state")
         kept = sched.calls[-1][0]  # the step the refused chunk was given
         st = run.status()
-        assert kept > 0 and st["step"] == kept == run.trainer.step_count
+        assert kept > 0 and st["step"] == kept
+        assert run.trainer is None and st["checkpoint"] == run.checkpoint.name  # ended: only its checkpoint
         assert "The free GPU quota for this visitor is used up (ZeroGPU)." in st["warning"]
         assert f"saved at step {kept:,}" in st["warning"] and "continue on the CPU" in st["warning"]
         assert "Try again in 5:01:00" in st["warning"]
         assert not run.active and not run.thread_alive()
-        assert load_state(st["checkpoint"])["step"] == kept  # checkpointed
+        assert load_state(str(run.checkpoint))["step"] == kept  # checkpointed
         assert run.snapshot().status["step"] == kept
 
         calls = len(sched.calls)
-        msg = zerogpu.continue_on_cpu(Handlers(m), SimpleNamespace(session_hash="alice"))  # the button
-        assert f"from step {kept:,}" in msg
+        msg = Page(m).resume_cpu(SimpleNamespace(session_hash="alice"))  # the "Continue on CPU" button
+        assert f"at step {kept:,}" in msg and "on the CPU" in msg
         wait_for(lambda: run.status()["step"] >= kept + 20, what="CPU steps after the refusal")
         assert run.state == "running" and run.status()["warning"] is None
         assert len(sched.calls) == calls  # no more GPU calls
