@@ -23,7 +23,7 @@ import gradio as gr  # noqa: E402
 from demo import zerogpu  # noqa: E402 - defines the @spaces.GPU chunk function (ZeroGPU needs one at start)
 from demo.manager import RunManager  # noqa: E402
 from demo.page import N_SLIDERS, TICK_OUTPUTS, Page  # noqa: E402
-from demo.present import control_defaults, empty_frame  # noqa: E402
+from demo.present import control_defaults  # noqa: E402
 from gan import settings  # noqa: E402
 from gan.datasets import dataset_names  # noqa: E402
 from gan.quality import loss_help  # noqa: E402
@@ -39,6 +39,8 @@ THEORY_INTRO = (
     "when p_g = p_data, where D\\* = 1/2 everywhere and V = −log 4 ≈ −1.386. Train one of the 1-D or 2-D "
     "datasets (gaussian1d, ring8, grid25, spiral) and watch it happen here; the pictures refresh every ~2 s.")
 FAST = dict(concurrency_limit=None, show_progress="hidden")
+# Charts start empty as None: a LinePlot whose first value is an empty frame never draws later lines or legends
+# (Gradio 6.31), and one cleared with an empty frame keeps its old legend; see tests/test_browser.py.
 PLOT = dict(x="step", y="value", color="series", x_title="step")
 
 
@@ -49,10 +51,11 @@ def _train_tab(c: dict[str, Any], defaults: dict[str, Any]) -> None:
         c["dataset"] = gr.Dropdown(dataset_names(), value=dataset, label="Dataset", allow_custom_value=True,
                                    info="built in, no download; your own images: upload a zip below")
         c["model"] = gr.Dropdown(["auto"] + MODELS.names(), value="auto", label="Model",
-                                 info="auto: the dataset's default; " + "; ".join(
-                                     f"{k}: {v.doc}" for k, v in MODELS.items())[:300])
+                                 info="auto: the dataset's default; " + ", ".join(
+                                     f"{k} for {' or '.join(v.kinds)}" for k, v in MODELS.items()))
         c["loss"] = gr.Dropdown(LOSSES.names(), value=d["loss"], label="Loss", elem_id="loss",
-                                info="default: the dataset's (hinge for 2-D points, bce otherwise)")
+                                info="default: the dataset's (hinge for 2-D points, bce otherwise); see "
+                                     "'How to read the losses' below")
     with gr.Row():
         c["batch_size"] = gr.Number(d["batch_size"], label="Batch size", step=1)
         c["lr"] = gr.Number(d["lr"], label="Learning rate")
@@ -75,18 +78,18 @@ def _train_tab(c: dict[str, Any], defaults: dict[str, Any]) -> None:
         c["grid"] = gr.Image(label="Fixed-noise samples (same z every time)", elem_id="grid", height=420,
                              interactive=False, type="filepath")
         with gr.Column():
-            c["loss_plot"] = gr.LinePlot(empty_frame(), **PLOT, title="Losses", height=200, elem_id="loss-plot",
+            c["loss_plot"] = gr.LinePlot(None, **PLOT, title="Losses", height=200, elem_id="loss-plot",
                                          y_title="loss")
-            c["d_plot"] = gr.LinePlot(empty_frame(), **PLOT, title="Discriminator outputs", height=200,
+            c["d_plot"] = gr.LinePlot(None, **PLOT, title="Discriminator outputs", height=200,
                                       elem_id="d-plot", y_title="mean D")
     gr.Markdown("*Reading the charts:* a D loss near 0 means D wins easily; D(x) and D(G(z)) near 1/2 means "
                 "D can no longer tell real from fake, which is where the game ends.")
     c["q_warning"] = gr.Markdown(visible=False, elem_id="collapse-warning")
     c["q_summary"] = gr.Markdown(elem_id="quality-summary")
     with gr.Row():
-        c["q_cov"] = gr.LinePlot(empty_frame(), **PLOT, y_lim=[0, 105], height=220, title="Coverage and quality",
+        c["q_cov"] = gr.LinePlot(None, **PLOT, y_lim=[0, 105], height=220, title="Coverage and quality",
                                  y_title="%", elem_id="quality-plot")
-        c["q_dist"] = gr.LinePlot(empty_frame(), **PLOT, height=220, title="Distance to the data",
+        c["q_dist"] = gr.LinePlot(None, **PLOT, height=220, title="Distance to the data",
                                   y_title="distance", elem_id="distance-plot")
     gr.Markdown("*Mode collapse* shows here, not in the losses: the generator keeps making good-looking samples "
                 "of only a few kinds, so coverage falls while quality stays high. Image sets are scored every few "
@@ -180,7 +183,7 @@ def _theory_tab(c: dict[str, Any]) -> None:
             c["t_curves"] = gr.Image(show_label=False, type="filepath", interactive=False, elem_id="theory-curves",
                                      visible=False, height=260)
             c["t_curves_cap"] = gr.Markdown(visible=False)
-            c["t_modes"] = gr.LinePlot(empty_frame(), **PLOT, y_lim=[0, 100], height=220, y_title="%",
+            c["t_modes"] = gr.LinePlot(None, **PLOT, y_lim=[0, 100], height=220, y_title="%",
                                        title="Mode coverage (the VEEGAN / PacGAN protocol)", visible=False,
                                        elem_id="theory-modes")
             c["t_modes_cap"] = gr.Markdown(visible=False)

@@ -164,8 +164,8 @@ class QualityMonitor:
 
     def update(self, trainer: Any, sampler: Any, *, force: bool) -> dict[str, Any] | None:
         """The quality part of the next snapshot, or None when nothing changed."""
-        if sampler is None or (not force and time.monotonic() < self.due):
-            return None
+        if sampler is None or trainer.step_count == 0 or (not force and time.monotonic() < self.due):
+            return None  # an untrained G's score would only squash the chart's scale
         data = trainer.data
         meter = None
         if data.kind == "image":

@@ -199,8 +199,8 @@ class Page:
         return (*out.values(), seen)
 
     def _cleared(self) -> dict[str, Any]:
-        empty = self._payload(("empty",), "loss_plot", present.empty_frame)
-        return {"loss_plot": empty, "d_plot": empty, "q_cov": empty, "q_dist": empty, "grid": None,
+        """Every output of the previous run, cleared (charts with None: see PLOT in demo/app.py)."""
+        return {"loss_plot": None, "d_plot": None, "q_cov": None, "q_dist": None, "grid": None,
                 "q_warning": gr.update(value="", visible=False), "q_summary": "",
                 "t_main": gr.update(value=None, visible=False), "t_curves": gr.update(value=None, visible=False),
                 "t_main_cap": gr.update(visible=False), "t_curves_cap": gr.update(visible=False),
@@ -213,6 +213,8 @@ class Page:
         if hit is None:
             component = self.plots.get(plot)
             df = frame()
+            if df.empty:  # never an empty frame: it leaves a chart unable to draw (see PLOT in demo/app.py)
+                return None
             hit = component.postprocess(df).model_dump() if component is not None else df
             with self._lock:
                 self._memo[(*key, plot)] = hit

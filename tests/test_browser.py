@@ -1,7 +1,11 @@
-"""A real browser (headless Chromium via Playwright) drives the page: Train, watch, explore, Stop."""
+"""A real browser (headless Chromium via Playwright) drives the page as a user would: Train, watch every live
+chart draw its lines and legend, see the grid change, explore with a slider, Stop. It reads what each chart
+actually draws (line paths with points, legend entries), for one point set and one image set, and a
+deliberately broken chart proves that check can fail."""
 import os
 import time
 
+import numpy as np
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
@@ -10,26 +14,63 @@ if not os.path.exists(CHROMIUM):
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 from conftest import serve_app  # noqa: E402
-from demo.runs import RunManager  # noqa: E402
+from demo.manager import RunManager  # noqa: E402
+from demo.monitors import METERS  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
+LIVE_CHARTS = {"loss-plot": 2, "d-plot": 2, "quality-plot": 1, "distance-plot": 1}  # chart -> series at least
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory):
-    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path_factory.mktemp("ckpt"), autosave_every=0)
-    with serve_app(manager, defaults={"dataset": "ring8", "batch_size": 64, "width": 32}) as (local_url, _):
-        yield local_url
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
 
 
-def wait_until(fn, timeout=40.0, what="condition"):
+@pytest.fixture
+def quick_quality(monkeypatch, tmp_path):
+    """Quality scores every second from a small classifier, so the quality charts fill within seconds."""
+    monkeypatch.setenv("GAN_QUALITY_EVERY", "1")
+    saved = dict(METERS.settings)
+    METERS.settings.update(cache_dir=str(tmp_path / "classifiers"), epochs=1, max_train=2000, n_real=500)
+    yield
+    METERS.settings.clear()
+    METERS.settings.update(saved)
+
+
+def wait_until(fn, timeout=60.0, what="condition"):
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         value = fn()
         if value:
             return value
-        time.sleep(0.1)
+        time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def drawn(page, elem_id) -> tuple[int, list[str]]:
+    """What a LinePlot shows: (lines painted through at least two points, legend labels). A line counts only if
+    its path has segments and a visible stroke (the broken chart's path had points but `stroke: none`)."""
+    chart = page.locator(f"#{elem_id}")
+    paths = chart.locator("g.mark-line path").evaluate_all(
+        "els => els.map(e => [e.getAttribute('d') || '', getComputedStyle(e).stroke, getComputedStyle(e).opacity])")
+    labels = chart.locator("g.role-legend-label text").evaluate_all("els => els.map(e => e.textContent)")
+    lines = sum(1 for d, stroke, opacity in paths if "L" in d and stroke not in ("none", "") and float(opacity) > 0)
+    return lines, [t for t in labels if t]
+
+
+def charts_drawn(page) -> bool:
+    """Every live chart shows at least its expected number of lines, each with a legend entry."""
+    for elem_id, series in LIVE_CHARTS.items():
+        lines, labels = drawn(page, elem_id)
+        if lines < series or len(labels) < series:
+            return False
+    return True
 
 
 def img_src(page, elem_id):
@@ -37,43 +78,67 @@ def img_src(page, elem_id):
     return loc.first.get_attribute("src") if loc.count() else None
 
 
-def test_train_watch_explore_stop(url, tmp_path):
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--headless", "--no-sandbox", "--disable-gpu",
-                                          "--disable-background-networking"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1600})
-            page.goto(url, wait_until="domcontentloaded")
-            page.locator("#train-btn").wait_for(timeout=30_000)
-            page.screenshot(path=str(tmp_path / "0-opened.png"), full_page=True)
-            assert page.locator("#loss input").input_value() == "hinge"  # ring8's default loss is shown
+def test_the_check_fails_on_a_chart_that_draws_nothing(browser):
+    """The old defect: a LinePlot created with an empty frame draws axes for later data but no line and no
+    legend. `drawn` must see the difference."""
+    import gradio as gr
 
-            page.locator("#train-btn").click()
-            status = page.locator("#status-line")
-            wait_until(lambda: "running" in status.inner_text(), what="the status line to say running")
-            grid1 = wait_until(lambda: img_src(page, "grid"), what="the fixed-noise grid")
-            plot = page.locator("#loss-plot")
-            wait_until(lambda: plot.locator("canvas, svg").count() > 0, what="the loss chart")
-            chart1 = plot.screenshot()
-            page.screenshot(path=str(tmp_path / "1-training.png"), full_page=True)
-            wait_until(lambda: img_src(page, "grid") not in (None, grid1), what="the grid to change")
-            wait_until(lambda: plot.screenshot() != chart1, what="the loss chart to change")
-            page.screenshot(path=str(tmp_path / "2-later.png"), full_page=True)
+    from conftest import free_port
+    from demo.present import empty_frame, long_frame
 
-            page.get_by_role("tab", name="Explore").click()
-            pc1 = page.locator("#pc1 input[type=range]")
-            pc1.wait_for(timeout=10_000)
-            pc1.fill("2")
-            first = wait_until(lambda: img_src(page, "x-image"), what="the explore image")
-            pc1.fill("-3")
-            wait_until(lambda: img_src(page, "x-image") not in (None, first), what="the image to follow the slider")
-            page.screenshot(path=str(tmp_path / "3-explore.png"), full_page=True)
+    frame = long_frame({"step": [0.0, 1.0, 2.0], "D loss": [1.0, 0.5, 0.7]})
+    with gr.Blocks() as demo:
+        good = gr.LinePlot(None, x="step", y="value", color="series", elem_id="good")
+        broken = gr.LinePlot(empty_frame(), x="step", y="value", color="series", elem_id="broken")
+        gr.Button("go", elem_id="go").click(lambda: (frame, frame), None, [good, broken])
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, quiet=True, server_port=port)
+    try:
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.locator("#go").click()
+        wait_until(lambda: drawn(page, "good")[0] >= 1, what="the good chart")
+        assert drawn(page, "good") == (1, ["D loss"])
+        assert drawn(page, "broken") == (0, [])  # axes only: what the test must catch
+        page.close()
+    finally:
+        demo.close()
 
-            page.get_by_role("tab", name="Train").click()
-            page.locator("#stop-btn").click()
-            wait_until(lambda: "stopped" in status.inner_text(), what="the status line to say stopped")
-            page.screenshot(path=str(tmp_path / "4-stopped.png"), full_page=True)
-            assert len(list(tmp_path.glob("*.png"))) == 5
-        finally:
-            browser.close()
+
+@pytest.mark.parametrize("dataset,extra", [("ring8", {"batch_size": 64, "width": 32}), ("digits", {})])
+def test_train_watch_every_chart_explore_stop(browser, quick_quality, tmp_path, dataset, extra):
+    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path / "ckpt", autosave_every=0)
+    with serve_app(manager, defaults={"dataset": dataset, **extra}) as (url, _):
+        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        page.goto(url, wait_until="domcontentloaded")
+        page.locator("#train-btn").wait_for(timeout=30_000)
+        assert page.locator("#loss input").input_value() == ("hinge" if dataset == "ring8" else "bce")
+
+        page.locator("#train-btn").click()
+        status = page.locator("#status-line")
+        wait_until(lambda: "running" in status.inner_text(), what="the status line to say running")
+        grid1 = wait_until(lambda: img_src(page, "grid"), what="the fixed-noise grid")
+        wait_until(lambda: charts_drawn(page), timeout=90, what="every live chart to draw lines and legends")
+        chart1 = page.locator("#loss-plot").screenshot()
+        page.screenshot(path=str(tmp_path / f"{dataset}-train.png"), full_page=True)
+        wait_until(lambda: img_src(page, "grid") not in (None, grid1), what="the grid to change")
+        wait_until(lambda: page.locator("#loss-plot").screenshot() != chart1, what="the loss chart to change")
+        for elem_id, series in LIVE_CHARTS.items():
+            lines, labels = drawn(page, elem_id)
+            assert lines >= series and len(labels) >= series, (elem_id, lines, labels)
+
+        page.get_by_role("tab", name="Explore").click()
+        pc1 = page.locator("#pc1 input[type=range]")
+        pc1.wait_for(timeout=10_000)
+        assert page.locator("#x-class").is_visible() == (dataset == "digits")  # classes only when conditional
+        pc1.fill("2")
+        first = wait_until(lambda: img_src(page, "x-image"), what="the explore image")
+        pc1.fill("-3")
+        wait_until(lambda: img_src(page, "x-image") not in (None, first), what="the image to follow the slider")
+
+        page.get_by_role("tab", name="Train").click()
+        page.locator("#stop-btn").click()
+        wait_until(lambda: "stopped" in status.inner_text(), what="the status line to say stopped")
+        shot = np.frombuffer(page.screenshot(full_page=True), dtype=np.uint8)
+        assert shot.size > 0
+        page.close()
