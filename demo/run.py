@@ -198,8 +198,9 @@ class Run:
 
     def save(self) -> Path:
         """Save a checkpoint now (between two steps when training) and return it; a finished run's
-        checkpoint is already on disk. OSError when it could not be written."""
-        if self.trainer is not None and self.active:
+        checkpoint is already on disk. A run that still holds its trainer (loaded and not trained yet, or
+        whose last save failed) saves now too. OSError when it could not be written."""
+        if self.trainer is not None:
             self.call(self._autosave)
         if self.checkpoint is None or not self.checkpoint.exists():
             raise OSError(self.status().get("warning") or "no checkpoint has been written for this run")

@@ -61,7 +61,10 @@ class Storage:
         self.exports = TMP / "gan-lab-exports"
         self._lock = threading.Lock()
         self._upload_names: dict[str, str] = {}  # upload folder -> the zip's name, for display
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:  # an unwritable folder must not stop the app: saves then warn on the page and training goes on
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass
         remove_stale_temps(str(self.root))  # left by a process killed mid-save
 
     # ---- folders --------------------------------------------------------------------------------------

@@ -119,7 +119,10 @@ def test_checkpoints_save_list_load_upload_and_timelapse(served, tmp_path):
             carol.predict(bad, api_name="/load")
         assert str(manager.checkpoint_dir) not in str(e.value)
     assert "Loading" in carol.predict(saved, api_name="/load")
-    poll(carol, lambda s: s["state"] == "stopped" and s["yours"] and s["run_id"] != run.id, what="the loaded run")
+    loaded = poll(carol, lambda s: s["state"] == "stopped" and s["yours"] and s["run_id"] != run.id,
+                  what="the loaded run")
+    note, _ = carol.predict(api_name="/save")  # a loaded checkpoint saves under the visitor's new run
+    assert note == f"Saved `{loaded['run_id']}.pt`."
 
     # a foreign file is refused with a reason, and nothing is unpickled as code
     evil = tmp_path / "evil.pt"

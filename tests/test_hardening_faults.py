@@ -8,15 +8,18 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
-import demo.runs as runs_mod
+import demo.manager as manager_mod
+import demo.storage as storage_mod
 from conftest import wait_for
-from demo.handlers import Handlers
-from demo.runs import Run, RunManager
-from demo.views import status_line
+from demo.manager import RunManager
+from demo.page import Page
+from demo.present import status_line
+from demo.run import MAX_FRAMES, Limits, Run, State
 from gan.checkpoint import load_state, save_checkpoint
 from gan.config import ConfigError, TrainConfig
 from gan.trainer import Trainer
@@ -69,7 +72,6 @@ def test_killed_mid_save_leaves_the_previous_checkpoint_intact(tmp_path):
 
 
 def test_stale_temp_files_are_removed_when_the_app_starts(tmp_path):
-    from demo.runs import RunManager
     old, fresh = tmp_path / ".tmp-abc.pt", tmp_path / ".tmp-def.pt"
     meta, kept = tmp_path / "run.json.tmp", tmp_path / "run.pt"
     for f in (old, fresh, meta, kept):
@@ -104,11 +106,11 @@ def test_full_disk_or_unwritable_folder_warns_and_training_goes_on(tmp_path, mon
 
         def full(*a, **k):
             raise OSError(errno.ENOSPC, "No space left on device")
-        monkeypatch.setattr(runs_mod, "save_checkpoint", full)
+        monkeypatch.setattr(storage_mod, "save_checkpoint", full)
     else:  # chmod is ignored by root, but nobody can make a folder under a plain file
         (tmp_path / "file").write_text("x")
         ckdir = tmp_path / "file" / "checkpoints"
-    m = RunManager(max_runs=1, checkpoint_dir=ckdir, autosave_every=5, publish_every=0.2)
+    m = RunManager(max_runs=1, checkpoint_dir=ckdir, autosave_every=5, publish_every=0.2, chunk_runner=None)
     try:
         run = m.start("alice", tiny())
         wait_for(lambda: run.status()["step"] >= 20, what="steps past a failed autosave")
@@ -117,9 +119,17 @@ def test_full_disk_or_unwritable_folder_warns_and_training_goes_on(tmp_path, mon
         assert "could not save" in status_line(st, yours=True)
         m.stop("alice")
         assert run.state == "stopped" and not run.thread_alive()  # stops cleanly despite the failed save
+        assert run.checkpoint is None and run.trainer is not None  # nothing on disk, so the trainer is kept
         import gradio as gr
-        with pytest.raises(gr.Error, match="could not save"):
-            Handlers(m).save_now(type("R", (), {"session_hash": "alice"})())
+        with pytest.raises(gr.Error, match="could not save") as e:
+            Page(m).files.save_now(type("R", (), {"session_hash": "alice"})())
+        assert str(tmp_path) not in str(e.value)  # no server path in the message
+        if how == "full disk":  # space again: Save now writes the stopped run's checkpoint
+            monkeypatch.undo()
+            note, table = Page(m).files.save_now(type("R", (), {"session_hash": "alice"})())
+            assert note == f"Saved `{run.id}.pt`." and [row[0] for row in table] == [f"{run.id}.pt"]
+            assert load_state(str(run.checkpoint))["step"] == run.status()["step"]
+            assert run.status()["warning"] is None
     finally:
         m.shutdown()
 
@@ -135,8 +145,8 @@ class PoisonedTrainer(Trainer):
 
 
 def test_nan_losses_stop_the_run_and_the_last_good_checkpoint_is_kept_and_offered(tmp_path, monkeypatch):
-    monkeypatch.setattr(runs_mod, "Trainer", PoisonedTrainer)
-    m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=5, publish_every=0.1)
+    monkeypatch.setattr(manager_mod, "Trainer", PoisonedTrainer)
+    m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=5, publish_every=0.1, chunk_runner=None)
     try:
         run = m.start("alice", tiny())
         wait_for(lambda: run.state == "diverged", what="the diverged state")
@@ -144,13 +154,17 @@ def test_nan_losses_stop_the_run_and_the_last_good_checkpoint_is_kept_and_offere
         line = status_line(st, yours=True)
         assert "became nan" in line and "last good checkpoint is kept" in line
         wait_for(lambda: not run.thread_alive(), what="the thread to end")
-        kept = load_state(st["checkpoint"])
+        assert st["checkpoint"] == run.checkpoint.name and st["checkpoint"] in line
+        kept = load_state(str(run.checkpoint))
         assert kept["step"] == 10 and all(torch.isfinite(v).all() for v in kept["D"].values()
                                           if v.is_floating_point())
-        h = Handlers(m)
-        assert [row[0] for row in h.checkpoint_table()] == [os.path.basename(st["checkpoint"])]  # offered
-        monkeypatch.setattr(runs_mod, "Trainer", Trainer)
-        loaded = m.load("alice", st["checkpoint"])
+        files = Page(m).files
+        alice = type("R", (), {"session_hash": "alice"})()
+        assert [row[0] for row in files.table(alice)] == [run.checkpoint.name]  # offered
+        monkeypatch.setattr(manager_mod, "Trainer", Trainer)
+        assert "Loading" in files.load(run.checkpoint.name, alice)  # by name, as the page loads it
+        loaded = m.own_run("alice")
+        assert loaded is not run
         wait_for(lambda: loaded.state == "stopped", what="the kept checkpoint to load")
         assert loaded.status()["step"] == 10
     finally:
@@ -173,7 +187,7 @@ def _rss() -> int:
 
 
 def test_100_rapid_train_stop_cycles_leave_no_threads_and_flat_memory(tmp_path):
-    m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, publish_every=0.05)
+    m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, publish_every=0.05, chunk_runner=None)
     try:
         for _ in range(5):  # warm caches (dataset, torch kernels) before measuring
             m.start("alice", tiny())
@@ -193,18 +207,24 @@ def test_100_rapid_train_stop_cycles_leave_no_threads_and_flat_memory(tmp_path):
 
 def test_long_run_keeps_history_and_snapshots_bounded(tmp_path):
     cfg = TrainConfig(dataset="gaussian1d", batch_size=4, width=4, z_dim=2, seed=0, device="cpu")
-    run = Run("alice", build=lambda: Trainer(cfg, history_points=32), label="long", checkpoint_dir=tmp_path,
-              autosave_every=0, publish_every=0.2, max_steps=2500)
+    def save(r, tr):
+        return Path(save_checkpoint(tr, str(tmp_path / f"{r.id}.pt")))
+    run = Run("long", "alice", build=lambda: Trainer(cfg, history_points=32), folder=tmp_path / "png", save=save,
+              display={"dataset": "gaussian1d"}, limits=Limits(steps=2500, autosave_every=0, publish_every=0.2))
     run.start()
     wait_for(lambda: run.status()["step"] >= 1000, what="1000 steps")
     rss_1000, len_1000 = _rss(), len(run.trainer.history)
-    wait_for(lambda: run.state == "stopped", timeout=60, what="2500 steps")
-    tr, snap = run.trainer, run.snapshot()
-    assert tr.step_count == 2500
-    assert len(tr.history) < 32 and len_1000 < 32 and tr.history.stride >= 64
-    assert len(snap.history["step"]) <= 301 and snap.history["step"][-1] >= 2400
-    from demo.snapshot import MAX_FRAMES
-    assert len(run.frames()) <= MAX_FRAMES
+    wait_for(lambda: run.state == State.STOPPED and not run.thread_alive(), timeout=60, what="2500 steps")
+    assert "limit of 2,500 steps" in run.status()["warning"]
+    snap = run.snapshot()
+    assert run.trainer is None  # ended: what is left is the checkpoint, the last snapshot and the frames
+    saved = load_state(str(run.checkpoint))
+    hist = saved["history"]
+    assert saved["step"] == 2500 == run.status()["step"]
+    assert len(hist["data"]["step"]) < 32 and len_1000 < 32 and hist["stride"] >= 64
+    steps = [s for chart in snap.charts.values() for s in chart["step"]]
+    assert steps and all(len(chart["step"]) <= 301 for chart in snap.charts.values()) and max(steps) >= 2400
+    assert 2 <= len(run.frames) <= MAX_FRAMES
     assert (_rss() - rss_1000) / 2**20 < 30
 
 
@@ -218,7 +238,7 @@ def test_memory_budget_refuses_in_the_library_and_the_cli(capsys, monkeypatch):
     from gan.cli import main
     for args, words in [(["--batch-size", "65536", "--width", "4096"], "per training step"),
                         (["--width", "0"], "width must be >= 1"), (["--z-dim", "100000"], "z_dim must be <="),
-                        (["--lr", "inf"], "lr must be a finite number"), (["--lr", "fast"], "invalid float"),
+                        (["--lr", "inf"], "lr must be a finite number"), (["--lr", "fast"], "lr must be a number"),
                         (["--model", "gpt"], "unknown model 'gpt'")]:
         assert main(["train", "--dataset", "ring8", "--steps", "1", *args]) == 2, args
         err = capsys.readouterr().err
