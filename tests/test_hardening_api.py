@@ -3,6 +3,7 @@ bad values, bad files, zips of images, an error inside the training thread, and 
 import functools
 import io
 import pickle
+import re
 import threading
 import zipfile
 
@@ -13,11 +14,11 @@ from PIL import Image
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
-import demo.handlers as handlers_mod  # noqa: E402
 from conftest import poll_status, serve_app  # noqa: E402
 from demo.app import launch_kwargs  # noqa: E402
-from demo.runs import RunManager  # noqa: E402
-from demo.views import status_line  # noqa: E402
+from demo.manager import RunManager  # noqa: E402
+from demo.page import Page  # noqa: E402
+from demo.present import status_line  # noqa: E402
 from gan.checkpoint import save_checkpoint  # noqa: E402
 from gan.config import TrainConfig  # noqa: E402
 from gan.trainer import Trainer  # noqa: E402
@@ -29,7 +30,7 @@ TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=32, lr=None, 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     manager = RunManager(max_runs=1, checkpoint_dir=tmp_path_factory.mktemp("ckpt"), autosave_every=0,
-                         publish_every=0.3)
+                         publish_every=0.3, chunk_runner=None)
     with serve_app(manager) as (url, _):
         yield url, manager
 
@@ -59,14 +60,15 @@ BAD_VALUES = [
     ("batch_size", -5, "batch_size must be >= 1"),
     ("batch_size", 1e12, "batch_size must be <= 65536"),
     ("batch_size", 2.5, "batch_size must be a whole number"),
-    ("batch_size", "many", "batch_size must be a number"),
+    ("batch_size", "many", "batch_size must be a whole number, got 'many'"),
     ("width", 0, "width must be >= 1"),
     ("width", 10**9, "width must be <= 4096"),
     ("z_dim", "nan", "z_dim must be a finite number"),
     ("seed", -1, "seed must be >= 0"),
-    ("seed", "x", "seed must be a number"),
+    ("seed", "x", "seed must be a whole number, got 'x'"),
     ("dataset", "cifar99", "unknown dataset 'cifar99'"),
-    ("dataset", "folder:/etc", "must come from an uploaded zip"),
+    ("dataset", "folder:/etc", "folder datasets come from uploads"),  # a raw folder:PATH is refused from outside
+    ("dataset", "upload:etc-0123abcd", "no upload named 'upload:etc-0123abcd' among yours"),
     ("model", "stylegan9", "not in the list of choices"),
     ("loss", "magic", "not in the list of choices"),
     # a batch too large for memory: refused from an estimate, before any thread or allocation
@@ -96,7 +98,7 @@ def test_bad_values_get_a_clear_message_and_leave_the_running_run_alone(clean):
 def test_bad_values_through_the_handler_itself(clean):
     """NaN and inf floats cannot travel as JSON, but a handler called with them refuses them too."""
     url, manager = clean
-    h = handlers_mod.Handlers(manager)
+    h = Page(manager)
     n = len(manager.runs())
     import gradio as gr
     for kw in ({"lr": float("nan")}, {"lr": float("inf")}, {"batch_size": float("nan")}, {"width": -1.0}):
@@ -148,7 +150,7 @@ def test_bad_checkpoint_uploads_are_refused_with_a_reason(clean, tmp_path):
 
 def test_empty_and_oversized_uploads(clean, tmp_path, monkeypatch):
     url, manager = clean
-    h = handlers_mod.Handlers(manager)
+    h = Page(manager).files
     n = len(manager.runs())
     import gradio as gr
     (tmp_path / "empty.pt").write_bytes(b"")
@@ -156,7 +158,7 @@ def test_empty_and_oversized_uploads(clean, tmp_path, monkeypatch):
         h.upload(str(tmp_path / "empty.pt"))
     with pytest.raises(gr.Error, match="no file"):
         h.upload(None)
-    monkeypatch.setattr(handlers_mod, "MAX_UPLOAD_MB", 1)
+    monkeypatch.setenv("GAN_MAX_UPLOAD_MB", "1")
     (tmp_path / "big.pt").write_bytes(b"\0" * (2 * 2**20))
     with pytest.raises(gr.Error, match="limit is 1 MiB"):
         h.upload(str(tmp_path / "big.pt"))
@@ -164,9 +166,10 @@ def test_empty_and_oversized_uploads(clean, tmp_path, monkeypatch):
     with pytest.raises(gr.Error, match="limit is 1 MiB"):
         h.upload_zip(str(tmp_path / "big.zip"))
     assert len(manager.runs()) == n
-    # the server itself also caps uploads before any handler runs
-    import demo.app as app_mod
-    assert launch_kwargs(manager)["max_file_size"] == f"{app_mod.MAX_UPLOAD_MB}mb"
+    # the server itself also caps uploads before any handler runs, from the same setting
+    assert launch_kwargs(manager)["max_file_size"] == "1mb"
+    monkeypatch.delenv("GAN_MAX_UPLOAD_MB")
+    assert launch_kwargs(manager)["max_file_size"] == "200mb"
     carol = Client(url, verbose=False)
     with pytest.raises(Exception, match="empty"):
         carol.predict(handle_file(str(tmp_path / "empty.pt")), api_name="/upload")
@@ -185,17 +188,51 @@ def _zip(path, members):
     return str(path)
 
 
-def test_zip_of_images_through_the_page(clean, tmp_path):
+def test_zip_of_images_through_the_page(clean, tmp_path, monkeypatch):
     url, manager = clean
-    dave = Client(url, verbose=False)
+    manager.max_runs = 2
+    dave, eve = Client(url, verbose=False), Client(url, verbose=False)
     good = _zip(tmp_path / "pics.zip", {"a/red.png": _png((255, 0, 0)), "grey.png": _png(90, (30, 12), "L"),
                                         "rgba.png": _png((0, 0, 255, 128), (16, 40), "RGBA"),
                                         "notes.txt": b"hello", "data.csv": b"1,2"})
     name, note = dave.predict(handle_file(good), api_name="/upload_zip")
-    assert name.startswith("folder:") and "3 image(s)" in note and "2 other file(s) skipped" in note
+    # the page gets a token for the upload, never the server folder it was unpacked to
+    assert re.fullmatch(r"upload:pics-[0-9a-f]{8}", name), name
+    assert "3 image(s)" in note and "2 other file(s) skipped" in note and name in note
+    assert str(manager.storage.uploads) not in note and "/tmp" not in note
     dave.predict(**{**TRAIN, "dataset": name, "batch_size": 2, "width": 8}, api_name="/train")
     st = poll(dave, lambda s: s["state"] == "running" and s["step"] >= 2, what="training on the zip")
-    assert st["error"] is None
+    assert st["error"] is None and st["dataset"] == name
+    # another visitor cannot train on dave's upload, by its token or by a folder path
+    with pytest.raises(Exception, match="no upload named") as e:
+        eve.predict(**{**TRAIN, "dataset": name, "batch_size": 2, "width": 8}, api_name="/train")
+    assert str(manager.storage.uploads) not in str(e.value)
+    folder = next(manager.storage.uploads.rglob(name.rsplit("-", 1)[1] + "*"))
+    with pytest.raises(Exception, match="folder datasets come from uploads") as e:
+        eve.predict(**{**TRAIN, "dataset": f"folder:{folder}"}, api_name="/train")
+    assert str(folder) not in str(e.value)
+    dave.predict(api_name="/stop")
+    ckpt = poll(dave, lambda s: s["state"] == "stopped" and s["checkpoint"], what="dave's checkpoint")["checkpoint"]
+
+    # eve may load dave's checkpoint (this laptop server shares one folder) to explore only: its dataset is a
+    # folder that is not her upload, so it is never read, and Resume is refused
+    reads = []
+    real_data = manager._data
+    monkeypatch.setattr(manager, "_data", lambda cfg: reads.append(cfg.dataset) or real_data(cfg))
+    note = eve.predict(ckpt, api_name="/load")
+    assert "explore only" in note and str(folder) not in note
+    st = poll(eve, lambda s: s["yours"] and s["state"] == "stopped", what="eve's explore-only run")
+    assert "explore only" in st["warning"] and st["dataset"].startswith("upload:")
+    assert eve.predict(seed=1, api_name="/generate")  # Explore works from the checkpoint's own weights
+    for endpoint, args in (("/resume", ()), ("/load_resume", (ckpt,))):
+        with pytest.raises(Exception, match="not among your uploads|not one of your uploads") as e:
+            eve.predict(*args, api_name=endpoint)
+        assert str(folder) not in str(e.value)
+    assert reads == [] and not any(r.active for r in manager.runs())
+    # dave, whose upload it is, resumes it
+    assert "resuming" in dave.predict(ckpt, api_name="/load_resume")
+    poll(dave, lambda s: s["yours"] and s["state"] == "running" and s["step"] > st["step"], what="dave resumes")
+    assert reads == [f"folder:{folder}"]
     dave.predict(api_name="/stop")
 
     bad = {
@@ -213,28 +250,25 @@ def test_zip_of_images_through_the_page(clean, tmp_path):
     assert not (tmp_path / "evil.png").exists()
 
 
-def test_error_in_the_training_thread_shows_and_a_new_run_starts(clean):
+def test_error_in_the_training_thread_shows_and_a_new_run_starts(clean, monkeypatch):
     url, manager = clean
     erin = Client(url, verbose=False)
-    real = manager.dataset
+    real = manager._data
 
     def flaky(cfg):
         if cfg.seed == 13:
             raise RuntimeError("disk on fire")
         return real(cfg)
 
-    manager.dataset = flaky
-    try:
-        erin.predict(**{**TRAIN, "seed": 13}, api_name="/train")
-        st = poll(erin, lambda s: s["state"] == "error", what="the error state")
-        assert "disk on fire" in st["error"]
-        assert "**Error:** RuntimeError: disk on fire" in status_line(st, yours=True)
-        assert not any(r.thread_alive() for r in manager.runs())
-        erin.predict(**TRAIN, api_name="/train")  # the app still serves, and a new run starts
-        st = poll(erin, lambda s: s["state"] == "running" and s["step"] >= 2, what="a new run")
-        assert st["error"] is None
-    finally:
-        manager.dataset = real
+    monkeypatch.setattr(manager, "_data", flaky)
+    erin.predict(**{**TRAIN, "seed": 13}, api_name="/train")
+    st = poll(erin, lambda s: s["state"] == "error", what="the error state")
+    assert "disk on fire" in st["error"]
+    assert "**Error:** RuntimeError: disk on fire" in status_line(st, yours=True)
+    assert not any(r.thread_alive() for r in manager.runs())
+    erin.predict(**TRAIN, api_name="/train")  # the app still serves, and a new run starts
+    st = poll(erin, lambda s: s["state"] == "running" and s["step"] >= 2, what="a new run")
+    assert st["error"] is None
 
 
 def test_two_presses_at_once_and_a_burst_of_twenty(clean):
