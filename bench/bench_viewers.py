@@ -1,137 +1,135 @@
-"""10 concurrent viewers polling /status on a launched app while one run trains.
+"""What open pages cost the server: real Chromium pages watch one training run, the app pinned to one core and
+the browsers to the other; CPU is read per thread of the app process (/proc/PID/task/TID/stat).
 
-One run trains (ring8 by default) on an app launched in this process. Segments of --seconds each:
-no viewers, then --viewers gradio_client viewers (threads in ONE separate process, where browsers
-would be) polling /status every --interval s, then no viewers again. Reports whether any request failed,
-the training rate with viewers relative to the mean of the two no-viewer segments (side by side, same
-run), and the p50/p95 latency of /status. Writes the "viewers" section of bench/RESULTS.md.
+    python bench/bench_viewers.py                       # this checkout
+    python bench/bench_viewers.py --root /tmp/before --label before   # another checkout (e.g. a git worktree)
 
-    .venv/bin/python bench/bench_viewers.py                 # 60 s segments
-    .venv/bin/python bench/bench_viewers.py --seconds 10    # smoke run
+Phases of --seconds each: 0 pages, 1, 5, (10), then 0 again. For each: training steps/s (from /status at the
+start and end), the training thread's CPU share, and the app's CPU outside the training thread; the cost of a
+viewer is (outside-training CPU with k pages - with 0 pages) / k, per second. Results go to bench/RESULTS.md.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import socket
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from common import ROOT, machine, now, update_results
 
-from bench.common import machine, now, update_results  # noqa: E402
-from demo.app import build_app, launch_kwargs  # noqa: E402
-from demo.runs import RunManager  # noqa: E402
-from gan.config import TrainConfig  # noqa: E402
+TICK = os.sysconf("SC_CLK_TCK")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
-VIEWERS = r"""
-import json, sys, threading, time
-from gradio_client import Client
-url, n, seconds, interval = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-clients = [Client(url, verbose=False) for _ in range(n)]
-lat, fails, errors = [], [0], []
-lock = threading.Lock()
-print("ready", flush=True)
-sys.stdin.readline()
-end = time.monotonic() + seconds
-def view(c):
-    while time.monotonic() < end:
-        t = time.perf_counter()
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of every thread of a process."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
         try:
-            st = c.predict(api_name="/status")
-            ok = isinstance(st, dict) and "state" in st
-        except Exception as e:
-            ok = False
-            errors.append(repr(e)[:200])
-        dt = time.perf_counter() - t
-        with lock:
-            lat.append(dt)
-            if not ok:
-                fails[0] += 1
-        time.sleep(max(0.0, interval - dt))
-ts = [threading.Thread(target=view, args=(c,)) for c in clients]
-[t.start() for t in ts]
-[t.join() for t in ts]
-print(json.dumps({"latencies": lat, "failed": fails[0], "errors": errors[:5]}), flush=True)
-"""
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[int(tid)] = (int(fields[11]) + int(fields[12])) / TICK
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def start_app(root: Path, port: int, core: int, ckpt: str) -> subprocess.Popen:
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GAN_CHECKPOINT_DIR": ckpt, "GAN_AUTOSAVE_EVERY": "0",
+           "GAN_IDLE_STOP_S": "0", "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    return subprocess.Popen(["taskset", "-c", str(core), sys.executable, str(root / "demo" / "app.py")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
-def rate(run, seconds: float) -> float:
-    s0, t0 = run.status()["step"], time.monotonic()
-    time.sleep(seconds)
-    return (run.status()["step"] - s0) / (time.monotonic() - t0)
+def wait_up(url: str, timeout: float = 90.0) -> None:
+    import httpx
 
-
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))] if xs else float("nan")
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the app at {url} did not come up")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=60.0, help="length of each segment")
-    ap.add_argument("--viewers", type=int, default=10)
-    ap.add_argument("--interval", type=float, default=0.5, help="each viewer's polling period (s)")
-    ap.add_argument("--dataset", default="ring8")
-    args = ap.parse_args()
+    ap.add_argument("--root", default=str(ROOT), help="checkout whose demo/app.py to run")
+    ap.add_argument("--label", default="after")
+    ap.add_argument("--pages", default="0,1,5,0")
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--dataset", default="digits")
+    ap.add_argument("--port", type=int, default=7870)
+    a = ap.parse_args()
+    from gradio_client import Client
+    from playwright.sync_api import sync_playwright
 
-    manager = RunManager(max_runs=1, checkpoint_dir=tempfile.mkdtemp(prefix="bench-viewers-"), autosave_every=0)
-    app = build_app(manager)
-    kw = launch_kwargs(manager)
-    kw.update(server_name="127.0.0.1", server_port=free_port())
-    app.queue(default_concurrency_limit=4)
-    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **kw)
-    viewers = subprocess.Popen([sys.executable, "-c", VIEWERS, url, str(args.viewers), str(args.seconds),
-                                str(args.interval)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    root, url = Path(a.root).resolve(), f"http://127.0.0.1:{a.port}/"
+    ckpt = tempfile.mkdtemp(prefix="viewers-ckpt-")
+    app = start_app(root, a.port, 0, ckpt)
+    os.sched_setaffinity(0, {1})  # this process, its client and every browser it starts: the other core
+    rows, phases = [], [int(k) for k in a.pages.split(",")]
     try:
-        assert viewers.stdout.readline().strip() == "ready"  # clients connected before anything is timed
-        run = manager.start("bench", TrainConfig(dataset=args.dataset, device="cpu"))
-        while run.state != "running":
-            time.sleep(0.05)
-        time.sleep(2.0)  # warm-up
-        before = rate(run, args.seconds)
-        viewers.stdin.write("go\n")
-        viewers.stdin.flush()
-        during = rate(run, args.seconds)
-        out = json.loads(viewers.stdout.readline())
-        after = rate(run, args.seconds)
-        viewers.wait(30)
+        wait_up(url)
+        client = Client(url, verbose=False, ssl_verify=False)
+        client.predict(a.dataset, "auto", "bce", None, None, 0, None, None, api_name="/train")
+        while client.predict(api_name="/status").get("state") != "running":
+            time.sleep(0.5)
+        time.sleep(8)  # past loading, the first publishes and the quality classifier
+        c0, t0 = thread_cpu(app.pid), time.monotonic()
+        time.sleep(3)
+        c1 = thread_cpu(app.pid)
+        train_tid = max(c1, key=lambda t: c1[t] - c0.get(t, 0.0))
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+            for k in phases:
+                pages = [browser.new_page(viewport={"width": 1280, "height": 1000}) for _ in range(k)]
+                for page in pages:
+                    page.goto(url, wait_until="domcontentloaded")
+                time.sleep(6)  # pages loaded and ticking
+                s0 = client.predict(api_name="/status")["step"]
+                c0, t0 = thread_cpu(app.pid), time.monotonic()
+                time.sleep(a.seconds)
+                c1, t1 = thread_cpu(app.pid), time.monotonic()
+                s1 = client.predict(api_name="/status")["step"]
+                dt = t1 - t0
+                total = sum(c1.values()) - sum(c0.get(t, 0.0) for t in c1)
+                train = c1.get(train_tid, 0.0) - c0.get(train_tid, 0.0)
+                rows.append({"pages": k, "steps_per_s": (s1 - s0) / dt, "train_cpu": train / dt,
+                             "other_cpu_ms_per_s": 1000 * (total - train) / dt})
+                print(json.dumps({**rows[-1], "seconds": round(dt, 1)}), flush=True)
+                for page in pages:
+                    page.close()
+            browser.close()
     finally:
-        if viewers.poll() is None:
-            viewers.kill()
-        manager.shutdown()
-        app.close()
-
-    lat = out["latencies"]
-    base = (before + after) / 2
-    rel = during / base if base else float("nan")
-    p50, p95 = pct(lat, 0.5) * 1000, pct(lat, 0.95) * 1000
-    ok = out["failed"] == 0
-    print(f"requests {len(lat)}, failed {out['failed']} {out['errors'] if not ok else ''}")
-    print(f"steps/s: no viewers {before:.1f} then {after:.1f}; with {args.viewers} viewers {during:.1f} "
-          f"({rel:.0%} of no viewers)")
-    print(f"/status latency p50 {p50:.0f} ms, p95 {p95:.0f} ms")
-    body = (f"## Viewers: {args.viewers} polling /status while one run trains\n\n{now()} · {machine()} · `bench/bench_viewers.py --seconds {args.seconds:g}` "
-            f"({args.viewers} viewers in one process, each polling /status every {args.interval:g} s; "
-            f"dataset {args.dataset}, default model; segments no viewers / viewers / no viewers)\n\n"
-            f"| requests | failed | steps/s no viewers (before, after) | steps/s with viewers | relative "
-            f"| /status p50 | /status p95 |\n|---|---|---|---|---|---|---|\n"
-            f"| {len(lat)} | {out['failed']} | {before:.1f}, {after:.1f} | {during:.1f} | {rel:.0%} "
-            f"| {p50:.0f} ms | {p95:.0f} ms |\n")
-    if args.seconds < 60:
-        body += f"\nSmoke run ({args.seconds:g} s segments, not the 60 s of the full bench).\n"
-    update_results("viewers", body)
-    sys.exit(0 if ok else 1)
+        os.killpg(app.pid, signal.SIGTERM)
+        app.wait(10)
+    base = [r for r in rows if r["pages"] == 0]
+    idle_other = sum(r["other_cpu_ms_per_s"] for r in base) / len(base)
+    idle_rate = sum(r["steps_per_s"] for r in base) / len(base)
+    lines = [f"## Viewers: real Chromium pages watching one run ({a.label}, `bench/bench_viewers.py`)", "",
+             f"Measured {now()} on {machine()}.",
+             f"Checkout: `{a.label}`; dataset {a.dataset}, default model; app pinned to core 0, browsers to core 1; "
+             f"{a.seconds:.0f} s per phase; CPU per thread of the app process.", "",
+             "| pages | steps/s | of the no-page rate | training thread CPU | app CPU outside training | per viewer-second |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        per = (r["other_cpu_ms_per_s"] - idle_other) / r["pages"] if r["pages"] else float("nan")
+        lines.append(f"| {r['pages']} | {r['steps_per_s']:.1f} | {100 * r['steps_per_s'] / idle_rate:.0f}% | "
+                     f"{100 * r['train_cpu']:.0f}% | {r['other_cpu_ms_per_s']:.1f} ms/s | "
+                     + ("–" if r["pages"] == 0 else f"{per:.1f} ms") + " |")
+    lines += ["", f"Command: `python bench/bench_viewers.py --label {a.label}"
+                  + (f" --root {a.root}" if a.root != str(ROOT) else "") + "`"]
+    print("\n".join(lines))
+    update_results(f"viewers_{a.label}", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -41,12 +41,11 @@ def free_port() -> int:
 @contextlib.contextmanager
 def serve_app(manager, **build_kw):
     """Launch the app on a free local port around `manager`; yields (url, app) and shuts both down after."""
-    from demo.app import build_app, launch_kwargs
+    from demo.app import build_app, launch_kwargs, queue
 
-    app = build_app(manager, **build_kw)
+    app = queue(build_app(manager, **build_kw))
     kw = launch_kwargs(manager)
     kw.update(server_name="127.0.0.1", server_port=free_port())
-    app.queue(default_concurrency_limit=4)
     _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **kw)
     try:
         yield url, app
