@@ -21,6 +21,7 @@ if str(HERE.parent) not in sys.path:  # `python demo/app.py` from anywhere, e.g.
 import gradio as gr  # noqa: E402
 
 from demo import zerogpu  # noqa: E402 - defines the @spaces.GPU chunk function (ZeroGPU needs one at start)
+from demo.inputs import guard_inputs  # noqa: E402
 from demo.manager import RunManager  # noqa: E402
 from demo.page import N_SLIDERS, TICK_OUTPUTS, Page  # noqa: E402
 from demo.present import control_defaults  # noqa: E402
@@ -270,6 +271,7 @@ def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | N
                 _checkpoints_tab(c)
         page.plots = {k: c[k] for k in ("loss_plot", "d_plot", "q_cov", "q_dist", "t_modes")}
         _wire(page, c, demo)
+        guard_inputs(demo)  # API values Gradio's components cannot read get a clear message
     demo.page = page  # for tests and benches
     return demo
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import gradio as gr
 
 from gan import settings
 from gan.errors import DatasetError
-from gan.folder import load_zip
+from gan.folder import IMAGE_EXTS, load_zip
 
 from . import present
 from .storage import QuotaExceeded
@@ -150,7 +151,8 @@ class Files:
         the dataset; returns (dataset name, notice)."""
         try:
             path = present.check_upload(file, int(settings.get("GAN_MAX_UPLOAD_MB") * 2**20))
-            dest = self.storage.new_upload(self.page.visitor(request), os.path.getsize(path), name=Path(path).name)
+            need = max(os.path.getsize(path), _unpacked_size(path))  # quotas count what the zip unpacks to
+            dest = self.storage.new_upload(self.page.visitor(request), need, name=Path(path).name)
         except (ValueError, OSError, QuotaExceeded) as e:
             raise self._refuse(e) from None
         try:
@@ -166,6 +168,17 @@ class Files:
                 + (f"; refused as too large: {', '.join(refused[:5])}" if refused else "")
                 + ". Press **Train** to train on them.")
         return name, note
+
+
+def _unpacked_size(path: str) -> int:
+    """The bytes of images a zip declares (what unpacking writes); 0 if it is not a readable zip (load_zip then
+    says why). A zip cannot unpack to more than it declares: extraction stops at the declared sizes."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return sum(m.file_size for m in z.infolist()
+                       if not m.is_dir() and os.path.splitext(m.filename)[1].lower() in IMAGE_EXTS)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return 0
 
 
 __all__ = ["Files"]

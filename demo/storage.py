@@ -161,10 +161,10 @@ class Storage:
     def _check_quota(self, visitor: str, more: int) -> None:
         mine, total = settings.get("GAN_VISITOR_DISK_MB"), settings.get("GAN_TOTAL_DISK_MB")
         if mine and self.usage(visitor) + more > mine * 2**20:
-            raise QuotaExceeded(f"your disk quota ({mine:.0f} MB for checkpoints and uploads) is full: "
+            raise QuotaExceeded(f"your disk quota ({mine:g} MB for checkpoints and uploads) is full: "
                                 f"delete a checkpoint or an upload, or download and start afresh")
         if total and self.usage(None) + more > total * 2**20:
-            raise QuotaExceeded(f"this server's disk quota ({total:.0f} MB) is full; try again later")
+            raise QuotaExceeded(f"this server's disk quota ({total:g} MB) is full; try again later")
 
     def usage(self, visitor: str | None) -> int:
         """Bytes used by a visitor's checkpoints and uploads (None: by everyone's)."""
@@ -246,8 +246,10 @@ class Storage:
         out = str(text)
         for folder in sorted(self._upload_names, key=len, reverse=True):
             out = out.replace(f"folder:{folder}", self.display_dataset(f"folder:{folder}"))
-        for root, shown in ((self.uploads, "your upload"), (self.root, "checkpoints"), (self.exports, "exports"),
-                            (TMP, "tmp"), (ROOT, ".")):
+        data_dir = settings.get("GAN_DATA_DIR")  # the server's, named in "no mnist files found in ..."
+        data = ((Path(data_dir), "the server's data folder"),) if data_dir and os.path.isabs(data_dir) else ()
+        for root, shown in (*data, (self.uploads, "your upload"), (self.root, "checkpoints"),
+                            (self.exports, "exports"), (TMP, "tmp"), (ROOT, ".")):
             out = re.sub(re.escape(str(root)) + r"(/[0-9a-f]{16})?(/[0-9a-f]{32})?", shown, out)
         return out
 

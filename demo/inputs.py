@@ -1,0 +1,81 @@
+"""A check in front of Gradio's own input components, so that every value an API caller sends gets a clear
+message naming the input.
+
+Gradio's Number and Slider fail on values they cannot compare or round (a string, a list, NaN or infinity
+for a whole number), and a File fails on anything that is not an uploaded file; all of these reach the
+caller as Gradio's opaque "The upstream Gradio app has raised an exception". `guard_inputs(demo)` checks
+those values first (with gan.errors.parse_number, the one number parser) and turns any other failure to
+read the inputs into a gr.Error. Handlers still check ranges and meanings themselves.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import gradio as gr
+from gradio.exceptions import InvalidPathError
+
+from gan.errors import ConfigError, parse_number
+
+NOT_UPLOADED = ("{name}: only a file uploaded to this app can be used (upload it first; gradio_client: "
+                "handle_file(path))")
+
+
+def _names(block_fn: Any) -> list[str]:
+    """The handler's parameter names, in the order of its inputs (the names the API lists)."""
+    try:
+        params = inspect.signature(block_fn.fn).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.name not in ("self", "request") and p.kind in
+            (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def checked(name: str, block: Any, value: Any) -> Any:
+    """`value` as Gradio's component can read it, or gr.Error naming `name` and what is wrong."""
+    if isinstance(block, (gr.Number, gr.Slider)):
+        if isinstance(block, gr.Number) and block.precision is None and block.minimum is None \
+                and block.maximum is None:
+            return value  # Gradio passes anything on: the handler parses it (and knows whole-number fields)
+        try:
+            number = parse_number(name, value, lo=block.minimum, hi=block.maximum)
+            if number is None and isinstance(block, gr.Slider):
+                raise ConfigError(f"{name} must be a number, got {value!r}")
+        except ConfigError as e:
+            raise gr.Error(str(e)[:300]) from None
+        return number
+    if isinstance(block, gr.File) and value is not None:
+        if not (isinstance(value, dict) and isinstance(value.get("path"), str)):
+            raise gr.Error(f"{name} must be an uploaded file, got {str(value)[:60]!r}")
+    return value
+
+
+def guard_inputs(demo: gr.Blocks) -> gr.Blocks:
+    """Check every event's inputs before Gradio's components read them (see the module's docstring)."""
+    original = demo.preprocess_data
+    names: dict[int, list[str]] = {}
+
+    async def preprocess_data(block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False) -> Any:
+        if id(block_fn) not in names:
+            names[id(block_fn)] = _names(block_fn)
+        known = names[id(block_fn)]
+        inputs = list(inputs)
+        for i, (block, value) in enumerate(zip(block_fn.inputs, inputs)):
+            inputs[i] = checked(known[i] if i < len(known) else f"input {i + 1}", block, value)
+        try:
+            return await original(block_fn, inputs, state, explicit_call)
+        except gr.Error:
+            raise
+        except InvalidPathError:
+            raise gr.Error(NOT_UPLOADED.format(name=", ".join(known) or "file")) from None
+        except Exception as e:  # noqa: BLE001 - any other input Gradio cannot read: say so, not "upstream error"
+            expected = ", ".join(known) or "none"
+            raise gr.Error(f"could not read the inputs of /{block_fn.api_name or block_fn.name}: expected "
+                           f"{len(block_fn.inputs)} value(s) ({expected}) of the types the API lists "
+                           f"({type(e).__name__})") from None
+
+    demo.preprocess_data = preprocess_data
+    return demo
+
+
+__all__ = ["checked", "guard_inputs"]
