@@ -169,8 +169,9 @@ def test_save_now_and_load_from_checkpoint(manager, tmp_path):
     loaded = manager.load("bob", path)
     wait_for(lambda: loaded.state == State.STOPPED and loaded.snapshot().sampler is not None, what="loaded")
     assert loaded.owner == "bob" and loaded.status()["step"] >= 5 and loaded is not run
+    start = loaded.status()["step"]  # alice trained on until stopped: the file holds her last step
     manager.resume("bob")
-    wait_for(lambda: loaded.status()["step"] >= 15, what="resumed steps")
+    wait_for(lambda: loaded.state == State.RUNNING and loaded.status()["step"] >= start + 10, what="resumed steps")
     manager.stop("bob")
     assert loaded.checkpoint is not None and loaded.checkpoint != path  # saved under bob's run, not over alice's
 
