@@ -86,7 +86,7 @@ def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | N
     controls' initial values (dataset, batch_size, width), e.g. for fast tests."""
     page = Page(manager or RunManager())
     c: dict[str, Any] = {}
-    with gr.Blocks(title=TITLE) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=_cache_ttl()) as demo:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
         c["timer"] = gr.Timer(1.0)
         c["seen"] = gr.State({})
@@ -105,6 +105,13 @@ def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | N
         guard_inputs(demo)  # API values Gradio's components cannot read get a clear message
     demo.page = page  # for tests and benches
     return demo
+
+
+def _cache_ttl() -> tuple[int, int] | None:
+    """Gradio keeps a copy of every uploaded file (zips, checkpoints) and every file a handler returns in its
+    cache, forever unless told: those older than GAN_UPLOAD_TTL_S (2 h on a shared Space) are deleted too."""
+    ttl = settings.get("GAN_UPLOAD_TTL_S")
+    return (max(1, int(min(ttl, 600))), max(1, int(ttl))) if ttl else None
 
 
 def _secret(root: Path) -> str:

@@ -500,6 +500,20 @@ def test_h2_abandoned_uploads_are_swept_after_the_ttl(srv, tmp_path, monkeypatch
     a.predict(api_name="/stop")
 
 
+def test_h2_gradio_cache_copies_of_uploads_expire_with_the_upload_ttl(tmp_path, monkeypatch):
+    """Gradio keeps every uploaded zip or checkpoint (and every returned file) in its cache unless told; the
+    app tells it to delete them after GAN_UPLOAD_TTL_S (bench/bench_soak.py shows the cache staying flat)."""
+    from demo.app import build_app
+
+    manager = RunManager(storage=Storage(tmp_path / "c", shared=True, upload_dir=tmp_path / "u"), chunk_runner=None)
+    monkeypatch.setenv("GAN_UPLOAD_TTL_S", "7200")
+    assert build_app(manager).delete_cache == (600, 7200)
+    monkeypatch.setenv("GAN_UPLOAD_TTL_S", "20")
+    assert build_app(manager).delete_cache == (20, 20)
+    monkeypatch.setenv("GAN_UPLOAD_TTL_S", "0")  # a laptop: kept
+    assert build_app(manager).delete_cache is None
+
+
 # ---- hole 5: runs end on their own ------------------------------------------------------------------------
 @pytest.mark.parametrize("limit", ["steps", "seconds", "idle"])
 def test_h5_a_raw_call_with_no_session_ends_by_itself_and_frees_the_slot(srv, limit):
