@@ -13,7 +13,7 @@ from common import machine, now, update_results
 import torch
 
 from gan.config import TrainConfig
-from gan.theory import theory_snapshot
+from gan.theory import theory_state
 from gan.trainer import Trainer
 
 RUNS = {"defaults (Adam(0, 0.9), lr 2e-4, batch 128)": {},
@@ -34,7 +34,7 @@ def main() -> None:
         trace = []
         while t.step_count < a.steps:
             t.train(steps=a.every)
-            s = theory_snapshot(t.G, t.D, t.data, seed=t.step_count)
+            s = theory_state(t.G, t.D, t.data, seed=t.step_count)
             trace.append((t.step_count, float(s["js"]), float(s["d_gap"]), float(s["d_real"])))
             print(f"{label}: step {t.step_count} JS {trace[-1][1]:.3f} |D-D*| {trace[-1][2]:.3f} "
                   f"D(x) {trace[-1][3]:.3f}", flush=True)

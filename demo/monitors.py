@@ -1,7 +1,7 @@
 """What a run measures while it trains, called directly by its publish step (in the training thread,
 between two steps); nothing here is registered by UI code, and nothing imports Gradio.
 
-- `TheoryMonitor` (toy sets with a known density): every ~GAN_THEORY_EVERY s, `gan.theory.theory_snapshot`
+- `TheoryMonitor` (toy sets with a known density): every ~GAN_THEORY_EVERY s, `gan.theory.theory_state`
   on the live G and D, its pictures (written once as PNGs) and a row of numbers (V, JS, modes...).
 - `QualityMonitor` (every set): every ~GAN_QUALITY_EVERY s, `gan.scores.score` on the frozen published
   nets; image sets use a QualityMeter (a small classifier trained once per dataset and cached), built in a
@@ -25,7 +25,7 @@ from gan import settings
 from gan.history import Thinned
 from gan.quality import DEFAULT_CACHE_DIR, QualityMeter, collapse_warning
 from gan.scores import score
-from gan.theory import theory_snapshot
+from gan.theory import theory_state
 from gan.theory_plots import render_curves, render_theory
 
 from .snapshot import PngFiles
@@ -131,7 +131,7 @@ class TheoryMonitor:
         if not force and time.monotonic() < self.due:
             return None
         t0 = time.perf_counter()
-        snap = theory_snapshot(trainer.G, trainer.D, trainer.data, prev=self.prev, n=800, n_eval=400)
+        snap = theory_state(trainer.G, trainer.D, trainer.data, prev=self.prev, n=800, n_eval=400)
         row: dict[str, Any] = {"step": trainer.step_count, **{k: snap[k] for k in (
             "v", "js", "v_star", "d_real", "d_fake", "d_gap")}}
         if snap.get("mode_score"):

@@ -10,7 +10,7 @@ from gan.imagesets import digits
 from gan.density import (LOG2, LOG4, KDE, cv_bandwidth, data_cell_density, data_log_prob, js_estimate,
                          js_from_log_probs, kde_log_prob, optimal_discriminator, optimal_discriminator_log,
                          scott_bandwidth, silverman_bandwidth)
-from gan.theory import theory_snapshot, value_function
+from gan.theory import theory_state, value_function
 from gan.theory_plots import render_1d, render_2d
 from gan.trainer import Trainer
 
@@ -144,9 +144,9 @@ def _trainer(name):
     return Trainer(TrainConfig(dataset=name, seed=0, device="cpu"))
 
 
-def test_theory_snapshot_shapes_and_rendering():
+def test_theory_state_shapes_and_rendering():
     t = _trainer("gaussian1d")
-    s = theory_snapshot(t.G, t.D, t.data, n=400, grid=120)
+    s = theory_state(t.G, t.D, t.data, n=400, grid=120)
     assert s["dim"] == 1 and s["x"].shape == (120,)
     for k in ("p_data", "p_g", "d", "d_star", "support"):
         assert s[k].shape == (120,), k
@@ -158,19 +158,19 @@ def test_theory_snapshot_shapes_and_rendering():
     assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3
 
     t = _trainer("ring8")
-    s = theory_snapshot(t.G, t.D, t.data, n=300, grid=32, z_grid=5, arrows=20)
+    s = theory_state(t.G, t.D, t.data, n=300, grid=32, z_grid=5, arrows=20)
     assert s["dim"] == 2 and s["d_grid"].shape == (32, 32)
     assert not {"d_star_grid", "p_data_grid", "p_g_grid", "support_grid"} & set(s)  # nothing shows them
     assert s["warp"].shape == (10, 33, 2) and s["arrows"]["at"].shape == (20, 2)
     assert s["arrows"]["grad"].shape == (20, 2) and s["mode_score"]["n_modes"] == 8
     x0, x1, y0, y1 = s["extent"]
     assert x0 <= -1 and x1 >= 1 and y0 <= -1 and y1 >= 1  # the whole ring is in view
-    again = theory_snapshot(t.G, t.D, t.data, n=300, grid=32, z_grid=5, arrows=20, prev=s)
+    again = theory_state(t.G, t.D, t.data, n=300, grid=32, z_grid=5, arrows=20, prev=s)
     assert again["extent"] == s["extent"] and np.array_equal(again["fake"], s["fake"])  # same seed, same view
     img = render_2d(s)
     assert img.dtype == np.uint8 and img.shape[2] == 3
     with pytest.raises(ValueError, match="toy dataset"):
-        theory_snapshot(t.G, t.D, digits(n=20))
+        theory_state(t.G, t.D, digits(n=20))
 
 
 def test_learned_d_approaches_d_star_and_one_half_on_gaussian1d():
@@ -179,12 +179,12 @@ def test_learned_d_approaches_d_star_and_one_half_on_gaussian1d():
     # the gap E_pdata |D - D*| shrinks, with D itself near 1/2 on real and generated samples. (The toy GAN
     # then oscillates around the equilibrium, JS ~0.05-0.3, so the test averages three snapshots.)
     t = _trainer("gaussian1d")
-    s0 = theory_snapshot(t.G, t.D, t.data, n=600, n_eval=400)
+    s0 = theory_state(t.G, t.D, t.data, n=600, n_eval=400)
     assert s0["d_gap"] > 0.4 and s0["js"] > 0.65 and s0["d_star_real"] > 0.95
     gaps, jss = [], []
     for _ in range(3):
         t.train(steps=100)
-        s = theory_snapshot(t.G, t.D, t.data, n=600, n_eval=400, prev=s0)
+        s = theory_state(t.G, t.D, t.data, n=600, n_eval=400, prev=s0)
         gaps.append(s["d_gap"])
         jss.append(s["js"])
         assert abs(s["d_real"] - 0.5) < 0.1 and abs(s["d_fake"] - 0.5) < 0.1  # D near 1/2 on both
@@ -223,7 +223,7 @@ def test_render_2d_survives_a_diverged_discriminator():
     import torch
 
     from gan.config import TrainConfig
-    from gan.theory import theory_snapshot
+    from gan.theory import theory_state
     from gan.theory_plots import render_2d
     from gan.trainer import Trainer
 
@@ -232,5 +232,5 @@ def test_render_2d_survives_a_diverged_discriminator():
     with torch.no_grad():
         next(t.D.parameters()).fill_(float("nan"))
     t0 = time.perf_counter()
-    img = render_2d(theory_snapshot(t.G, t.D, t.data, seed=0))
+    img = render_2d(theory_state(t.G, t.D, t.data, seed=0))
     assert img.ndim == 3 and time.perf_counter() - t0 < 10
