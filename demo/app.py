@@ -22,7 +22,8 @@ import gradio as gr  # noqa: E402
 
 from demo import zerogpu  # noqa: E402 - defines the @spaces.GPU chunk function (ZeroGPU needs one at start)
 from demo.inputs import guard_inputs  # noqa: E402
-from demo.layout import FAST, INTRO, TITLE, checkpoints_tab, explore_tab, theory_tab, train_tab  # noqa: E402
+from demo.layout import (FAST, INTRO, TITLE, checkpoints_tab, explore_tab, theory_tab, train_tab,  # noqa: E402
+                         translate_tab)
 from demo.manager import RunManager  # noqa: E402
 from demo.page import TICK_OUTPUTS, Page  # noqa: E402
 from gan import settings  # noqa: E402
@@ -43,19 +44,26 @@ def _wire(p: Page, c: dict[str, Any], demo: gr.Blocks) -> None:
     c["reset"].click(p.reset, None, c["notice"], api_name="reset", concurrency_limit=None)
     c["status_refresh"].click(p.status, None, c["status_json"], api_name="status", **FAST)
     timer.tick(p.tick, c["seen"], [c[k] for k in TICK_OUTPUTS] + [c["seen"]], api_visibility="private", **FAST)
-    c["sample"].click(p.sample, [c["sample_n"], c["sample_seed"]], [c["sample_img"], c["sample_file"]],
+    x = p.explore
+    c["sample"].click(x.sample, [c["sample_n"], c["sample_seed"]], [c["sample_img"], c["sample_file"]],
                       api_name="sample", concurrency_limit=None)
 
-    x_inputs = [c["x_seed"], *c["x_sliders"], c["x_psi"], c["x_class"], c["x_axes"]]
-    triggers = [s.change for s in c["x_sliders"]] + [c["x_seed"].change, c["x_psi"].change, c["x_class"].change]
-    gr.on(triggers, p.generate, x_inputs, c["x_image"], api_name="generate", trigger_mode="always_last", **FAST)
-    c["explore_tab"].select(p.generate, x_inputs, c["x_image"], api_visibility="private", **FAST)
-    c["x_random"].click(p.random_seed, None, c["x_seed"], api_visibility="private")
-    recompute = gr.on([c["x_recompute"].click, c["x_axes"].change], p.recompute, c["x_axes"], c["x_sliders"],
+    x_inputs = [c["x_seed"], *c["x_sliders"], c["x_psi"], c["x_class"], c["x_axes"], c["x_layers"]]
+    triggers = [s.change for s in c["x_sliders"]] + [c[k].change for k in ("x_seed", "x_psi", "x_class", "x_layers")]
+    gr.on(triggers, x.generate, x_inputs, c["x_image"], api_name="generate", trigger_mode="always_last", **FAST)
+    c["explore_tab"].select(x.generate, x_inputs, c["x_image"], api_visibility="private", **FAST)
+    c["x_random"].click(x.random_seed, None, c["x_seed"], api_visibility="private")
+    recompute = gr.on([c["x_recompute"].click, c["x_axes"].change], x.recompute, c["x_axes"], c["x_sliders"],
                       api_name="recompute_directions")
-    recompute.then(p.generate, x_inputs, c["x_image"], api_visibility="private", **FAST)
-    c["s_go"].click(p.strip, [c["s_a"], c["s_b"], c["s_steps"], c["x_psi"], c["x_class"]], c["s_strip"],
+    recompute.then(x.generate, x_inputs, c["x_image"], api_visibility="private", **FAST)
+    c["s_go"].click(x.strip, [c["s_a"], c["s_b"], c["s_steps"], c["x_psi"], c["x_class"]], c["s_strip"],
                     api_name="interpolate", **FAST)
+    gr.on([c["m_go"].click, c["m_cross"].release], x.mix, [c["m_rows"], c["m_cols"], c["m_cross"], c["x_psi"],
+                                                           c["x_class"]], c["m_grid"], api_name="mix", **FAST)
+    c["v_go"].click(x.vary, [c["x_seed"], c["v_n"], c["x_psi"], c["x_class"]], [c["v_strip"], c["v_std"]],
+                    api_name="vary", **FAST)
+    c["zw_go"].click(x.zw, [c["zw_a"], c["zw_b"], c["zw_steps"], c["x_psi"], c["x_class"]], [c["zw_z"], c["zw_w"]],
+                     api_name="interpolate_zw", **FAST)
 
     c["c_save"].click(f.save_now, None, [c["c_notice"], c["c_table"]], api_name="save")
     c["c_download"].click(f.download_current, None, c["c_file"], api_name="download_checkpoint")
@@ -98,6 +106,8 @@ def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | N
                 explore_tab(c)
             with gr.Tab("Theory", id="theory"):
                 theory_tab(c)
+            with gr.Tab("Translate", id="translate"):
+                translate_tab(c)
             with gr.Tab("Checkpoints", id="checkpoints"):
                 checkpoints_tab(c)
         page.plots = {k: c[k] for k in ("loss_plot", "d_plot", "q_cov", "q_dist", "t_modes")}
@@ -156,6 +166,7 @@ def launch_kwargs(manager: RunManager) -> dict[str, Any]:
 def main() -> None:
     manager = RunManager()
     manager.warm_up()  # torch's one-off lazy imports, off the first click's path
+    manager.load_examples()  # what a visitor explores before training anything
     demo = queue(build_app(manager))
     try:
         demo.launch(**launch_kwargs(manager))

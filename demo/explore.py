@@ -101,16 +101,21 @@ class Directions:
         self._cache: OrderedDict[int, tuple[Any, torch.Tensor, torch.Tensor]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, sampler: Any, *, recompute: bool = False, run_key: str = "") -> tuple[torch.Tensor, torch.Tensor]:
-        """(directions (k, z_dim), explained variance (k,)) for the sampler's generator. Without `recompute`,
-        a run keeps the directions it first got (sliders keep their meaning while it trains)."""
+    def get(self, sampler: Any, *, recompute: bool = False, run_key: str = "",
+            compute: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(directions (k, dim), explained variance (k,)) for the sampler's generator: GANSpace in z by default,
+        or `compute(sampler, k)` (StyleGAN: PCA of w). Without `recompute`, a run keeps the directions it first
+        got (sliders keep their meaning while it trains)."""
         key = hash(run_key) if run_key else id(sampler)
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None and not recompute:
                 self._cache.move_to_end(key)
                 return hit[1], hit[2]
-            dirs, var = principal_directions(generator(need(sampler)), n=1000, k=max(self.k, 10), seed=0)
+            if compute is not None:
+                dirs, var = compute(need(sampler), self.k)
+            else:
+                dirs, var = principal_directions(generator(need(sampler)), n=1000, k=max(self.k, 10), seed=0)
             self._cache[key] = (sampler, dirs, var)
             while len(self._cache) > self.size:
                 self._cache.popitem(last=False)

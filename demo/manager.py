@@ -31,6 +31,11 @@ from .storage import TMP, Storage
 log = logging.getLogger("gan.demo")
 
 
+EXAMPLES_OWNER = "examples"  # shipped examples belong to nobody: every visitor may watch and load them
+EXAMPLE_FOR = {"explore": "digits-dcgan", "theory": "ring8-toy", "translate": "digits2colordigits-cyclegan",
+               "style": "digits-stylegan"}  # what a page shows on arrival, per view, until the visitor trains
+
+
 class RunBusy(RuntimeError):
     """The cap on concurrent runs is reached, or the visitor already has a run training."""
 
@@ -58,6 +63,7 @@ class RunManager:
         self.chunk_runner = zerogpu.default_runner() if chunk_runner == "default" else chunk_runner
         self._lock = threading.Lock()
         self._runs: OrderedDict[str, Run] = OrderedDict()
+        self._examples: dict[str, Run] = {}
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -83,6 +89,30 @@ class RunManager:
             return own
         active = self.active_runs()
         return active[-1] if active else None
+
+    def example(self, view: str) -> Run | None:
+        """The shipped example a page shows for `view` (explore, theory, translate, style) before any run."""
+        run = self._examples.get(EXAMPLE_FOR.get(view, view))
+        return run if run is not None and run.snapshot().sampler is not None else None
+
+    def load_examples(self) -> list[Run]:
+        """Publish the shipped examples (checkpoints/examples/*.pt) as read-only runs, each in its own thread."""
+        started = []
+        for path in sorted(self.storage.examples.glob("*.pt")) if self.storage.examples.is_dir() else []:
+            try:
+                state = load_state(str(path))
+                cfg = self._host(self.storage.safe_config(from_dict(TrainConfig, dict(state["train_config"])),
+                                                          EXAMPLES_OWNER))
+            except (CheckpointError, ConfigError, OSError) as e:
+                log.warning("example %s skipped: %s", path.name, e)
+                continue
+            run = self._new_run(EXAMPLES_OWNER, self._from_state(state, cfg), cfg, source=state)
+            run.example, run.drop_trainer = path.stem, True
+            run.display["dataset"] = f"{run.display['dataset']} (example: {path.stem})"
+            self._examples[path.stem] = run
+            run.start(train=False)
+            started.append(run)
+        return started
 
     def seen(self, owner: str) -> None:
         """The visitor's page is open: their run's idle clock restarts."""
@@ -248,4 +278,4 @@ class RunManager:
                     old.forget()
 
 
-__all__ = ["NotOwner", "RunBusy", "RunManager", "State"]
+__all__ = ["EXAMPLES_OWNER", "EXAMPLE_FOR", "NotOwner", "RunBusy", "RunManager", "State"]

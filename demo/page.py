@@ -15,22 +15,20 @@ from collections import Counter, OrderedDict
 from typing import Any
 
 import gradio as gr
-import numpy as np
 
-from gan.errors import CheckpointError, ConfigError, DatasetError, parse_number
-from gan.images import save_png
+from gan.errors import CheckpointError, ConfigError, DatasetError
 from gan.quality import loss_help
 
-from . import explore, present
+from . import present
+from .explore_page import Explore
 from .files import Files
 from .manager import NotOwner, RunBusy, RunManager
 
 N_SLIDERS = 8
 FAST, IDLE = 1.0, 5.0  # timer intervals (s) while a run is active / while none is
-SEED = dict(integer=True, lo=0, hi=2**63 - 1)
 TRAIN_OUTPUTS = ("status_line", "loss_plot", "d_plot", "grid", "q_warning", "q_summary", "q_cov", "q_dist")
 THEORY_OUTPUTS = ("t_status", "t_main", "t_main_cap", "t_curves", "t_curves_cap", "t_modes", "t_modes_cap")
-MODEL_OUTPUTS = ("x_class",)
+MODEL_OUTPUTS = ("x_class", "x_layers", "x_classic", "x_style", "x_note", "tr_note")
 TICK_OUTPUTS = ("timer", *TRAIN_OUTPUTS, *THEORY_OUTPUTS, *MODEL_OUTPUTS)
 REFUSALS = (ConfigError, DatasetError, CheckpointError, RunBusy, NotOwner, LookupError, ValueError, OSError,
             TimeoutError, RuntimeError)
@@ -47,13 +45,13 @@ class Page:
     def __init__(self, manager: RunManager) -> None:
         self.manager = manager
         self.storage = manager.storage
-        self.directions = explore.Directions(k=N_SLIDERS)
         self.plots: dict[str, Any] = {}  # name -> the LinePlot component (set by the layout), for payloads
         self._visitors: OrderedDict[str, str] = OrderedDict()  # session -> visitor
         self._open: Counter[str] = Counter()  # visitor -> open pages
         self._memo: OrderedDict[tuple, Any] = OrderedDict()  # (run, part, version, name) -> payload
         self._lock = threading.Lock()
         self.files = Files(self)
+        self.explore = Explore(self)
 
     # ---- who is asking ---------------------------------------------------------------------------------
     def visitor(self, request: gr.Request | None) -> str:
@@ -156,8 +154,9 @@ class Page:
 
     # ---- the one tick ---------------------------------------------------------------------------------
     def tick(self, seen: dict | None, request: gr.Request = None) -> tuple:
-        """Timer: every live output of the page, each sent only when its part of the watched run's snapshot
-        changed since this page last saw it; the timer slows down while no run is active."""
+        """Timer: every live output of the page, each sent only when its part of a snapshot changed since this
+        page last saw it; the timer slows down while no run is active. The Train tab follows the watched run;
+        the Theory and Explore tabs fall back on the shipped examples until the visitor has a run of their own."""
         seen = dict(seen or {})
         owner = self.visitor(request)
         self.manager.seen(owner)
@@ -166,45 +165,107 @@ class Page:
         interval = FAST if self.manager.active_runs() else IDLE
         if seen.get("timer") != interval:
             out["timer"], seen["timer"] = gr.Timer(interval, active=True), interval
+        self._train_parts(run, owner, seen, out)
+        has_theory = run is not None and run.snapshot().theory
+        self._theory_parts(run if has_theory else (self.manager.example("theory") or run), run, seen, out)
+        self._model_parts(self.subject(run, "explore"), self.subject(run, "translate"), seen, out)
+        return (*out.values(), seen)
+
+    def subject(self, run: Any, view: str) -> Any:
+        """The run a view shows: the watched one when it suits the view, else the view's shipped example."""
+        snap = run.snapshot() if run is not None else None
+        if view == "translate":
+            suits = snap is not None and "translate" in (snap.model.get("explore") or [])
+        else:
+            suits = snap is not None and snap.sampler is not None
+        return run if suits else (self.manager.example(view) or run)
+
+    @staticmethod
+    def _fresh(seen: dict, key: str, run: Any, part: str) -> bool:
+        """Whether `part` of `run`'s snapshot is new to this page (and note it as seen)."""
+        mark = (run.id, run.snapshot().part_version(part)) if run is not None else None
+        if seen.get(key) == list(mark or []) or seen.get(key) == mark:
+            return False
+        seen[key] = list(mark) if mark else None
+        return True
+
+    def _train_parts(self, run: Any, owner: str, seen: dict, out: dict) -> None:
         if run is None:
             text = present.status_line(None, busy=f"({len(self.manager.active_runs())}/{self.manager.max_runs} "
                                                    f"training slots in use)")
-            if seen.get("run") is not None or seen.get("text") != text:
-                seen = {"timer": seen.get("timer"), "run": None, "text": text}
-                out.update(self._cleared(), status_line=text, t_status=present.theory_absent({}, None))
-            return (*out.values(), seen)
+            if seen.get("status") is not None or seen.get("idle") != text:
+                out.update(self._cleared(), status_line=text)
+                seen.update(status=None, charts=None, grid=None, quality=None, idle=text)
+            return
         snap = run.snapshot()
         yours = run.owner == owner
         if seen.get("run") != run.id or seen.get("yours") != yours:
-            seen = {"timer": seen.get("timer"), "run": run.id, "yours": yours}
             out.update(self._cleared())
-        fresh = lambda part: snap.part_version(part) > seen.get(part, -1)  # noqa: E731
-        if fresh("status"):
+            seen.update(run=run.id, yours=yours, status=None, charts=None, grid=None, quality=None)
+        if self._fresh(seen, "status", run, "status"):
             status = dict(snap.status, **{k: self.storage.public(snap.status[k]) for k in ("error", "warning")
                                           if snap.status.get(k)})
             out["status_line"] = present.status_line(status, yours=yours)
-        if fresh("charts") and snap.charts:
+        if self._fresh(seen, "charts", run, "charts") and snap.charts:
             out["loss_plot"], out["d_plot"] = self._charts(run.id, snap)
-        if fresh("grid") and snap.grid:
+        if self._fresh(seen, "grid", run, "grid") and snap.grid:
             out["grid"] = snap.grid
-        if fresh("quality") and snap.quality:
+        if self._fresh(seen, "quality", run, "quality") and snap.quality:
             out.update(self._quality(run.id, snap))
-        if fresh("theory") or fresh("model") or (fresh("status") and not snap.theory):
-            out.update(self._theory(run.id, snap))
-        if fresh("model") and snap.model:
-            k = int(snap.model.get("n_classes") or 0)
-            out["x_class"] = gr.update(visible=k > 0, maximum=max(k - 1, 1), value=0)
-        for part in ("status", "charts", "grid", "quality", "theory", "model"):
-            seen[part] = snap.part_version(part)
-        return (*out.values(), seen)
+
+    def _theory_parts(self, shown: Any, run: Any, seen: dict, out: dict) -> None:
+        snap = shown.snapshot() if shown is not None else None
+        mark = [getattr(shown, "id", None), snap.part_version("theory") if snap else 0,
+                run.snapshot().part_version("status") if run is not None else 0]
+        if seen.get("theory") == mark:
+            return
+        seen["theory"] = mark
+        if snap is None or not snap.theory:
+            status = run.snapshot().status if run is not None else None
+            model = run.snapshot().model if run is not None else {}
+            out.update(self._theory_hidden(), t_status=present.theory_absent(model, status))
+            return
+        out.update(self._theory(shown.id, snap))
+
+    def _model_parts(self, explored: Any, translated: Any, seen: dict, out: dict) -> None:
+        mark = [getattr(explored, "id", None), explored.snapshot().part_version("model") if explored else 0,
+                getattr(translated, "id", None)]
+        if seen.get("model") == mark:
+            return
+        seen["model"] = mark
+        model = explored.snapshot().model if explored is not None else {}
+        views = model.get("explore") or []
+        k = int(model.get("n_classes") or 0)
+        note = (f"Showing the example **{explored.example}** until you train or load a run of your own."
+                if getattr(explored, "example", None) else "")
+        if "translate" in views:
+            note = "This run is a CycleGAN: its views are on the **Translate** tab."
+        out.update(x_class=gr.update(visible=k > 0, maximum=max(k - 1, 1), value=0),
+                   x_layers=gr.update(visible="w_latent" in views),
+                   x_classic=gr.update(visible="interpolate" in views or not views),
+                   x_style=gr.update(visible="mixing" in views),
+                   x_note=gr.update(value=note, visible=bool(note)),
+                   tr_note=self._translate_note(translated))
+
+    @staticmethod
+    def _translate_note(run: Any) -> str:
+        if run is None or "translate" not in (run.snapshot().model.get("explore") or []):
+            return ("No CycleGAN yet: train `cyclegan` on `digits2colordigits` (Train tab) and its translations "
+                    "appear here.")
+        status = run.snapshot().status
+        who = f"the example **{run.example}**" if getattr(run, "example", None) else f"run `{run.id}`"
+        return f"Translating with {who} ({status.get('dataset', '')}, step {int(status.get('step') or 0):,})."
+
+    def _theory_hidden(self) -> dict[str, Any]:
+        hide = gr.update(value=None, visible=False)
+        return {"t_main": hide, "t_curves": hide, "t_main_cap": gr.update(visible=False),
+                "t_curves_cap": gr.update(visible=False), "t_modes": gr.update(visible=False),
+                "t_modes_cap": gr.update(visible=False)}
 
     def _cleared(self) -> dict[str, Any]:
-        """Every output of the previous run, cleared (charts with None: see PLOT in demo/app.py)."""
+        """Every Train-tab output of the previous run, cleared (charts with None: see PLOT in demo/layout.py)."""
         return {"loss_plot": None, "d_plot": None, "q_cov": None, "q_dist": None, "grid": None,
-                "q_warning": gr.update(value="", visible=False), "q_summary": "",
-                "t_main": gr.update(value=None, visible=False), "t_curves": gr.update(value=None, visible=False),
-                "t_main_cap": gr.update(visible=False), "t_curves_cap": gr.update(visible=False),
-                "t_modes": gr.update(visible=False), "t_modes_cap": gr.update(visible=False)}
+                "q_warning": gr.update(value="", visible=False), "q_summary": ""}
 
     def _payload(self, key: tuple, plot: str, frame: Any) -> Any:
         """A chart's value, postprocessed once per snapshot part and shared by every viewer."""
@@ -245,10 +306,8 @@ class Page:
 
     def _theory(self, run_id: str, snap: Any) -> dict[str, Any]:
         th = snap.theory
-        hide = gr.update(visible=False)
         if not th:
-            return {"t_status": present.theory_absent(snap.model, snap.status), "t_main": hide, "t_curves": hide,
-                    "t_main_cap": hide, "t_curves_cap": hide, "t_modes": hide, "t_modes_cap": hide}
+            return {**self._theory_hidden(), "t_status": present.theory_absent(snap.model, snap.status)}
         main_cap, curves_cap = present.theory_captions(th, snap.status.get("loss"))
         rows = (snap.quality or {}).get("rows") or []
         has_modes = any(r.get("n_modes") for r in rows)
@@ -282,73 +341,6 @@ class Page:
                 "state": snap.status.get("state") if snap else "idle", "version": snap.part_version("theory") if snap else 0,
                 "numbers": th.get("numbers", {}), "history": (snap.quality or {}).get("rows", []) if snap else []}
         return th.get("main"), th.get("curves"), info
-
-    # ---- Explore and Sample ------------------------------------------------------------------------------
-    def _sampler(self, request: gr.Request | None) -> tuple[Any, Any]:
-        run = self.manager.watched(self.visitor(request))
-        snap = run.snapshot() if run is not None else None
-        if snap is None or snap.sampler is None:
-            raise gr.Error("No generator yet: press Train (or load a checkpoint) first.")
-        return run, snap.sampler
-
-    def sample(self, n: Any, seed: Any, request: gr.Request = None) -> tuple[np.ndarray, str]:
-        """A fresh grid of n samples from seed, and the same as a PNG file."""
-        try:
-            n = parse_number("n", n, integer=True, lo=1, hi=256, blank=36)
-            seed = parse_number("seed", seed, blank=0, **SEED)
-        except ConfigError as e:
-            raise refuse(e, self.storage) from None
-        run, sampler = self._sampler(request)
-        img = explore.sample_grid(sampler, n, seed)
-        path = self.files.export_path(self.visitor(request), f"samples-{run.id}-s{seed}-n{n}.png")
-        save_png(img, str(path))
-        return img, str(path)
-
-    def generate(self, seed: Any, d1: Any = 0, d2: Any = 0, d3: Any = 0, d4: Any = 0, d5: Any = 0, d6: Any = 0,
-                 d7: Any = 0, d8: Any = 0, truncation: Any = 1.0, class_label: Any = 0, axes: str = "principal",
-                 request: gr.Request = None) -> np.ndarray:
-        """The image for a seed moved by offsets d1..d8 along the slider axes ('principal' or 'raw' z)."""
-        try:
-            seed = parse_number("seed", seed, blank=0, **SEED)
-            offsets = [parse_number(f"d{i + 1}", d, lo=-100, hi=100, blank=0.0) for i, d in
-                       enumerate((d1, d2, d3, d4, d5, d6, d7, d8))]
-            psi = parse_number("truncation", truncation, lo=0, hi=2, blank=1.0)
-            label = parse_number("class_label", class_label, integer=True, lo=0, hi=999, blank=0)
-            if axes not in ("principal", "raw"):
-                raise ConfigError(f"axes must be 'principal' or 'raw', got {str(axes)[:40]!r}")
-        except ConfigError as e:
-            raise refuse(e, self.storage) from None
-        run, sampler = self._sampler(request)
-        dirs = self.directions.axes(sampler, axes, run_key=run.id)
-        return explore.latent_image(sampler, seed, offsets, directions=dirs, psi=psi, class_label=label)
-
-    def recompute(self, axes: str, request: gr.Request = None) -> list:
-        """Recompute the principal directions on the latest generator; relabel the sliders."""
-        run, sampler = self._sampler(request)
-        labels = [f"raw z[{i}]" for i in range(N_SLIDERS)]
-        if axes != "raw":
-            _, var = self.directions.get(sampler, recompute=True, run_key=run.id)
-            shares = var[:N_SLIDERS].tolist()
-            labels = [f"PC{i + 1} ({100 * shares[i]:.1f}% of variance)" if i < len(shares) else f"PC{i + 1} (n/a)"
-                      for i in range(N_SLIDERS)]
-        return [gr.Slider(label=lab, value=0) for lab in labels]
-
-    def strip(self, seed_a: Any, seed_b: Any, steps: Any, truncation: Any, class_label: Any,
-              request: gr.Request = None) -> np.ndarray:
-        """Slerp from seed A to seed B as a strip of images."""
-        try:
-            a, b = (parse_number(n, v, blank=0, **SEED) for n, v in (("seed_a", seed_a), ("seed_b", seed_b)))
-            steps = parse_number("steps", steps, integer=True, lo=2, hi=16, blank=8)
-            psi = parse_number("truncation", truncation, lo=0, hi=2, blank=1.0)
-            label = parse_number("class_label", class_label, integer=True, lo=0, hi=999, blank=0)
-        except ConfigError as e:
-            raise refuse(e, self.storage) from None
-        _, sampler = self._sampler(request)
-        return explore.slerp_strip(sampler, a, b, steps, psi=psi, class_label=label)
-
-    @staticmethod
-    def random_seed() -> int:
-        return int(np.random.default_rng().integers(0, 2**31 - 1))
 
 
 __all__ = ["N_SLIDERS", "Page", "TICK_OUTPUTS", "refuse"]

@@ -12,6 +12,7 @@ rebuilds the Trainer from that checkpoint.
 from __future__ import annotations
 
 import contextvars
+import ctypes
 import enum
 import logging
 import queue
@@ -76,6 +77,16 @@ class Limits:
     publish_every: float = 1.0
 
 
+def release_memory() -> None:
+    """Hand the memory of a dropped Trainer (freed by reference counting) back to the OS: glibc keeps freed
+    heap pages (one arena per thread), so without this the app's RSS climbs by hundreds of MB over a few runs
+    that referenced nothing. No gc.collect(): a full collection of the app's heap costs up to 0.4 s."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 class Run:
     """One training run: its state, thread, snapshots, checkpoints and time-lapse frames."""
 
@@ -95,6 +106,8 @@ class Run:
         self.last_seen = time.monotonic()
         self.gpu_chunks = advance is not None
         self.chunks = 0
+        self.example: str | None = None  # the name of a shipped example this run shows (read-only)
+        self.drop_trainer = False  # let go of the trainer once published even without a checkpoint (examples)
         self._lock = threading.Lock()  # guards _state, _status and _snap; never held during a step
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -264,7 +277,8 @@ class Run:
                 self._serve_requests(tr)  # anyone who queued while we were ending
             self._fail_requests(RuntimeError("the run ended before it could answer"))
             if self.checkpoint is not None:  # a finished run keeps its snapshot and checkpoint, not its trainer
-                self.trainer = None
+                self.trainer = tr = None
+                release_memory()
 
     def _limit_reached(self, tr: Trainer, elapsed: float) -> str | None:
         lim = self.limits

@@ -45,9 +45,20 @@ def visitor_key(visitor: str) -> str:
 
 
 def _size(path: Path) -> int:
+    """Bytes of the files under `path`; files deleted while it counts (an upload being swept) count 0."""
     if path.is_file():
-        return path.stat().st_size
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else 0
+        return _bytes(path)
+    total = 0
+    for dirpath, _, names in os.walk(path):
+        total += sum(_bytes(Path(dirpath, n)) for n in names)
+    return total
+
+
+def _bytes(path: Path) -> int:
+    try:
+        return path.lstat().st_size if path.is_file() else 0
+    except OSError:  # gone meanwhile
+        return 0
 
 
 class Storage:
@@ -199,7 +210,11 @@ class Storage:
             return 0
         cutoff, removed = time.time() - ttl, 0
         for folder in self.uploads.glob("*/*"):
-            if folder.is_dir() and folder.stat().st_mtime < cutoff and str(folder) not in (in_use or set()):
+            try:
+                old = folder.is_dir() and folder.stat().st_mtime < cutoff
+            except OSError:  # swept by another request meanwhile
+                continue
+            if old and str(folder) not in (in_use or set()):
                 shutil.rmtree(folder, ignore_errors=True)
                 removed += 1
         return removed
@@ -256,7 +271,7 @@ class Storage:
 
 def _size_top(folder: Path) -> int:
     """Bytes of the files directly in `folder` (a laptop's top checkpoint folder)."""
-    return sum(p.stat().st_size for p in folder.glob("*") if p.is_file()) if folder.is_dir() else 0
+    return sum(_bytes(p) for p in folder.glob("*")) if folder.is_dir() else 0
 
 
 __all__ = ["QuotaExceeded", "ROOT", "Storage", "visitor_key"]

@@ -245,6 +245,30 @@ def load_generator(state: dict[str, Any], *, ema: bool = True) -> nn.Module:
     return next(iter(nets.values()))
 
 
+def slim_state(state: dict[str, Any], *, half: bool = False) -> dict[str, Any]:
+    """A small checkpoint for shipping (the app's examples): configs, step, history, metrics and every net,
+    the generators holding their EMA weights; no optimizer states, batch streams or family extras. It loads
+    and explores like any checkpoint, and resuming it starts the optimizers afresh. half=True stores the
+    weights as float16 (they load back as float32)."""
+    mc = model_config(state)
+    fam = family_of(mc.model)
+    out = {k: state[k] for k in ("format", "version", "model_config", "train_config", "step", "rng", "history",
+                                 "metrics") if k in state}
+    for role in build_nets_roles(mc):
+        weights = state.get(f"{role}_ema") if role in fam.generators and state.get(f"{role}_ema") is not None \
+            else state[role]
+        out[role] = {k: (v.half() if half and v.is_floating_point() else v) for k, v in weights.items()}
+    for role in fam.generators:
+        out[f"{role}_ema"] = None
+    return out
+
+
+def build_nets_roles(mc: ModelConfig) -> list[str]:
+    """The roles of a model's networks (built on the meta device: no memory)."""
+    with torch.device("meta"):
+        return list(build_nets(mc))
+
+
 def load_trainer(path: str, **overrides: Any) -> Trainer:
     """Load a checkpoint file and return a Trainer ready to resume (Trainer.from_state)."""
     return Trainer.from_state(load_state(path), **overrides)

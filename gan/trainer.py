@@ -246,9 +246,11 @@ class Trainer:
         for name, ema in self.ema.items():
             ema.load_state_dict(s[f"{name}_ema"] if s.get(f"{name}_ema") is not None else s[name])
         for name, opt in self.opts.items():
-            opt.load_state_dict(s[f"opt_{name}"])
+            if s.get(f"opt_{name}") is not None:  # a slim checkpoint (an example) has none: Adam starts afresh
+                opt.load_state_dict(s[f"opt_{name}"])
         for name, stream in self.streams.items():
-            stream.load_state_dict(s[name])
+            if s.get(name) is not None:
+                stream.load_state_dict(s[name])
         self.step_count = int(s["step"])
         self.gen.set_state(s["rng"])
         self._speed = float(s.get("speed", 0.0))

@@ -111,8 +111,8 @@ def test_a_run_trains_through_gpu_chunks_and_publishes(short_chunks, tmp_path):
         run = m.start("alice", tiny())
         wait_for(lambda: len(sched.calls) >= 3 and run.snapshot().status["step"] >= sched.calls[2][0] > 0,
                  what="three chunks, the second one published")
-        h.sample(4, 0)  # sampling and sliders read the published CPU copy of G, never the GPU function
-        h.generate(0, 1.0)
+        h.explore.sample(4, 0)  # sampling and sliders read the published CPU copy of G, never the GPU function
+        h.explore.generate(0, 1.0)
         st = run.status()
         assert st["state"] == "running" and st["step"] > 0
         steps_in = [c[0] for c in sched.calls]

@@ -1,0 +1,177 @@
+"""The Explore tab's handlers (and Sample's): every picture comes from the frozen nets a snapshot publishes
+(the watched run's, or a shipped example's until the visitor has a run), so they work while training runs.
+Inputs are checked with gan.errors.parse_number; refusals are gr.Error with no server path.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from gan.errors import ConfigError, parse_number
+from gan.images import save_png
+
+from . import explore
+from .explore_style import mixing, variation, w_directions, w_image, zw
+
+N_SLIDERS = 8
+SEED = dict(integer=True, lo=0, hi=2**63 - 1)
+
+
+def _style(sampler: Any) -> bool:
+    return "w_latent" in sampler.family.explore
+
+
+def _seeds(name: str, text: Any, *, most: int = 10) -> list[int]:
+    """'1, 2, 3' -> [1, 2, 3]: up to `most` seeds, each a whole number in range."""
+    parts = [p for p in re.split(r"[\s,;]+", str(text or "").strip()) if p]
+    if not parts or len(parts) > most:
+        raise ConfigError(f"{name} must list 1 to {most} seeds, like '1, 2, 3', got {str(text)[:40]!r}")
+    return [parse_number(name, p, **SEED) for p in parts]
+
+
+class Explore:
+    """Explore and Sample handlers of one page (sharing its manager, storage, directions and visitor identity)."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.directions = explore.Directions(k=N_SLIDERS)
+        self.style_directions = explore.Directions(k=N_SLIDERS)
+
+    def _refuse(self, e: BaseException) -> gr.Error:
+        return gr.Error(self.page.storage.public(str(e)), duration=8)
+
+    def _sampler(self, request: gr.Request | None, view: str = "explore") -> tuple[Any, Any]:
+        run = self.page.subject(self.page.manager.watched(self.page.visitor(request)), view)
+        snap = run.snapshot() if run is not None else None
+        if snap is None or snap.sampler is None:
+            raise gr.Error("No generator yet: press Train (or load a checkpoint) first.")
+        if "translate" in snap.sampler.family.explore and view != "translate":
+            raise gr.Error("This run is a CycleGAN: it translates images (Translate tab) rather than sampling z.")
+        return run, snap.sampler
+
+    def _axes(self, run: Any, sampler: Any, axes: str) -> Any:
+        if _style(sampler) and axes != "raw":
+            return self.style_directions.get(sampler, run_key=run.id, compute=w_directions)[0][:N_SLIDERS]
+        return self.directions.axes(sampler, axes, run_key=run.id)
+
+    def sample(self, n: Any, seed: Any, request: gr.Request = None) -> tuple[np.ndarray, str]:
+        """A fresh grid of n samples from seed, and the same as a PNG file."""
+        try:
+            n = parse_number("n", n, integer=True, lo=1, hi=256, blank=36)
+            seed = parse_number("seed", seed, blank=0, **SEED)
+        except ConfigError as e:
+            raise self._refuse(e) from None
+        run, sampler = self._sampler(request)
+        img = explore.sample_grid(sampler, n, seed)
+        path = self.page.files.export_path(self.page.visitor(request), f"samples-{run.id}-s{seed}-n{n}.png")
+        save_png(img, str(path))
+        return img, str(path)
+
+    def generate(self, seed: Any, d1: Any = 0, d2: Any = 0, d3: Any = 0, d4: Any = 0, d5: Any = 0, d6: Any = 0,
+                 d7: Any = 0, d8: Any = 0, truncation: Any = 1.0, class_label: Any = 0, axes: str = "principal",
+                 layers: str = "all", request: gr.Request = None) -> np.ndarray:
+        """The image for a seed moved by offsets d1..d8 along the slider axes ('principal' or 'raw' z); for
+        StyleGAN the principal axes are W's, applied to the chosen style inputs (all, coarse, middle, fine)."""
+        try:
+            seed = parse_number("seed", seed, blank=0, **SEED)
+            offsets = [parse_number(f"d{i + 1}", d, lo=-100, hi=100, blank=0.0) for i, d in
+                       enumerate((d1, d2, d3, d4, d5, d6, d7, d8))]
+            psi = parse_number("truncation", truncation, lo=0, hi=2, blank=1.0)
+            label = parse_number("class_label", class_label, integer=True, lo=0, hi=999, blank=0)
+            if axes not in ("principal", "raw"):
+                raise ConfigError(f"axes must be 'principal' or 'raw', got {str(axes)[:40]!r}")
+            if layers not in ("all", "coarse", "middle", "fine"):
+                raise ConfigError(f"layers must be all, coarse, middle or fine, got {str(layers)[:40]!r}")
+        except ConfigError as e:
+            raise self._refuse(e) from None
+        run, sampler = self._sampler(request)
+        dirs = self._axes(run, sampler, axes)
+        if _style(sampler) and axes != "raw":
+            return w_image(sampler, seed, offsets, directions=dirs, layers=layers, psi=psi, class_label=label)
+        return explore.latent_image(sampler, seed, offsets, directions=dirs, psi=psi, class_label=label)
+
+    def recompute(self, axes: str, request: gr.Request = None) -> list:
+        """Recompute the principal directions on the latest generator; relabel the sliders."""
+        run, sampler = self._sampler(request)
+        labels = [f"raw z[{i}]" for i in range(N_SLIDERS)]
+        if axes != "raw":
+            if _style(sampler):
+                    _, var = self.style_directions.get(sampler, recompute=True, run_key=run.id, compute=w_directions)
+            else:
+                _, var = self.directions.get(sampler, recompute=True, run_key=run.id)
+            shares = var[:N_SLIDERS].tolist()
+            name = "W-PC" if _style(sampler) else "PC"
+            labels = [f"{name}{i + 1} ({100 * shares[i]:.1f}% of variance)" if i < len(shares)
+                      else f"{name}{i + 1} (n/a)" for i in range(N_SLIDERS)]
+        return [gr.Slider(label=lab, value=0) for lab in labels]
+
+    def strip(self, seed_a: Any, seed_b: Any, steps: Any, truncation: Any, class_label: Any,
+              request: gr.Request = None) -> np.ndarray:
+        """Slerp from seed A to seed B as a strip of images."""
+        try:
+            a, b = (parse_number(n, v, blank=0, **SEED) for n, v in (("seed_a", seed_a), ("seed_b", seed_b)))
+            steps = parse_number("steps", steps, integer=True, lo=2, hi=16, blank=8)
+            psi = parse_number("truncation", truncation, lo=0, hi=2, blank=1.0)
+            label = parse_number("class_label", class_label, integer=True, lo=0, hi=999, blank=0)
+        except ConfigError as e:
+            raise self._refuse(e) from None
+        _, sampler = self._sampler(request)
+        return explore.slerp_strip(sampler, a, b, steps, psi=psi, class_label=label)
+
+    @staticmethod
+    def random_seed() -> int:
+        return int(np.random.default_rng().integers(0, 2**31 - 1))
+
+    # ---- StyleGAN's own views -------------------------------------------------------------------------
+    def _style_sampler(self, request: gr.Request | None) -> Any:
+        run = self.page.subject(self.page.manager.watched(self.page.visitor(request)), "explore")
+        snap = run.snapshot() if run is not None else None
+        if snap is None or snap.sampler is None or not _style(snap.sampler):
+            example = self.page.manager.example("style")
+            if example is None:
+                raise gr.Error("These views need a StyleGAN: train with model `stylegan` first.")
+            snap = example.snapshot()
+        return snap.sampler
+
+    def mix(self, rows: Any, cols: Any, crossover: Any, truncation: Any = 1.0, class_label: Any = 0,
+            request: gr.Request = None) -> np.ndarray:
+        """The style-mixing grid: row seeds give their first K (coarse) style inputs, column seeds the rest."""
+        try:
+            row_seeds, col_seeds = _seeds("rows", rows), _seeds("cols", cols)
+            k = parse_number("crossover", crossover, integer=True, lo=0, hi=32, blank=None)
+            psi = parse_number("truncation", truncation, lo=0, hi=2, blank=1.0)
+            label = parse_number("class_label", class_label, integer=True, lo=0, hi=999, blank=0)
+        except ConfigError as e:
+            raise self._refuse(e) from None
+        sampler = self._style_sampler(request)
+        return mixing(sampler, row_seeds, col_seeds, crossover=k, psi=psi, class_label=label)
+
+    def vary(self, seed: Any, n: Any, truncation: Any = 1.0, class_label: Any = 0,
+             request: gr.Request = None) -> tuple[np.ndarray, np.ndarray]:
+        """One w with n noise draws, and the per-pixel spread: what the noise inputs control."""
+        try:
+            seed = parse_number("seed", seed, blank=0, **SEED)
+            n = parse_number("n", n, integer=True, lo=2, hi=16, blank=8)
+            psi = parse_number("truncation", truncation, lo=0, hi=2, blank=1.0)
+            label = parse_number("class_label", class_label, integer=True, lo=0, hi=999, blank=0)
+        except ConfigError as e:
+            raise self._refuse(e) from None
+        return variation(self._style_sampler(request), seed, n=n, psi=psi, class_label=label)
+
+    def zw(self, seed_a: Any, seed_b: Any, steps: Any, truncation: Any = 1.0, class_label: Any = 0,
+           request: gr.Request = None) -> tuple[np.ndarray, np.ndarray]:
+        """Slerp in Z and lerp in W between two seeds, side by side."""
+        try:
+            a, b = (parse_number(n, v, blank=0, **SEED) for n, v in (("seed_a", seed_a), ("seed_b", seed_b)))
+            steps = parse_number("steps", steps, integer=True, lo=2, hi=16, blank=8)
+            psi = parse_number("truncation", truncation, lo=0, hi=2, blank=1.0)
+            label = parse_number("class_label", class_label, integer=True, lo=0, hi=999, blank=0)
+        except ConfigError as e:
+            raise self._refuse(e) from None
+        return zw(self._style_sampler(request), a, b, steps=steps, psi=psi, class_label=label)
+
+
+__all__ = ["Explore", "N_SLIDERS"]
