@@ -21,7 +21,7 @@ from gan.budget import check_train_config
 from gan.checkpoint import load_state
 from gan.config import TrainConfig, from_dict
 from gan.datasets import cached_dataset
-from gan.errors import CheckpointError, ConfigError, safe_name
+from gan.errors import CheckpointError, ConfigError, DatasetError, safe_name
 from gan.trainer import Trainer
 
 from . import zerogpu
@@ -64,6 +64,7 @@ class RunManager:
         self._lock = threading.Lock()
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._examples: dict[str, Run] = {}
+        self.storage.in_use = self._uploads_in_use  # the upload sweep keeps what runs still train on
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -136,17 +137,24 @@ class RunManager:
         once, trained further with Resume (or now, with resume=True)."""
         state = load_state(str(path))
         cfg = from_dict(TrainConfig, dict(state["train_config"]))
+        note = ("explore only: this checkpoint trained on images that are not among your uploads, so it cannot "
+                "be trained further here")
         try:
             cfg = self._host(self.storage.safe_config(cfg, owner))
+            if not resume:
+                self._data(cfg)  # a dataset this server does not have (say, MNIST files): explore only too
         except ConfigError:
             if resume:
                 raise
             cfg = None  # its dataset is not this visitor's: explore only, never read that folder
+        except DatasetError:
+            if resume:
+                raise
+            cfg, note = None, "explore only: this checkpoint's dataset is not available on this server"
         run = self._new_run(owner, self._from_state(state, cfg), cfg, source=state)
         self._admit(owner, run)
         if cfg is None:
-            run.publish_static(state, note="explore only: this checkpoint trained on images that are not among "
-                                           "your uploads, so it cannot be trained further here")
+            run.publish_static(state, note=note)
         else:
             run.start(train=resume)  # an example is never written to: the run saves under the visitor's name
         return run
@@ -249,6 +257,7 @@ class RunManager:
         run = Run(run_id, owner, build=build, folder=TMP / "gan-lab-runs" / run_id, save=save, display=display,
                   limits=self.limits, advance=zerogpu.advancer(self.chunk_runner))
         run.explore_only = source is not None and cfg is None
+        run.dataset = str(tc.get("dataset"))  # what it trains on (the upload sweep keeps that folder)
         original = run._build
 
         def build_then_checkpoint() -> Trainer:  # after the first build, a run resumes from its checkpoint
@@ -257,6 +266,15 @@ class RunManager:
             return original()
         run._build = build_then_checkpoint
         return run
+
+    def _uploads_in_use(self) -> set[str]:
+        """Upload folders that a run kept in memory trains (or trained) on."""
+        out = set()
+        for r in self.runs():
+            name = str(getattr(r, "dataset", ""))
+            if name.startswith("folder:"):
+                out.add(name[len("folder:"):])
+        return out
 
     def _check_cap(self, exclude: Run | None = None) -> None:
         n = sum(1 for r in self._runs.values() if r.active and r is not exclude)

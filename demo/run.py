@@ -285,7 +285,8 @@ class Run:
         if lim.steps and tr.step_count >= lim.steps:
             return f"stopped at this server's limit of {lim.steps:,} steps per run (checkpoint saved)"
         if lim.seconds and elapsed >= lim.seconds:
-            return f"stopped at this server's limit of {lim.seconds / 60:.0f} min of training per run (checkpoint saved)"
+            span = f"{lim.seconds / 60:.0f} min" if lim.seconds >= 120 else f"{lim.seconds:.0f} s"
+            return f"stopped at this server's limit of {span} of training per run (checkpoint saved)"
         if lim.idle and time.monotonic() - self.last_seen > lim.idle:
             return f"stopped after {lim.idle:.0f} s with no page of its owner open (checkpoint saved)"
         return None

@@ -23,8 +23,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from gan import settings
 from gan.checkpoint import remove_stale_temps, save_checkpoint
@@ -71,7 +72,8 @@ class Storage:
         self.uploads = Path(upload_dir or TMP / "gan-lab-uploads").resolve()
         self.exports = TMP / "gan-lab-exports"
         self._lock = threading.Lock()
-        self._upload_names: dict[str, str] = {}  # upload folder -> the zip's name, for display
+        self._upload_names: OrderedDict[str, str] = OrderedDict()  # upload folder -> zip's name (the last 10,000)
+        self.in_use: Callable[[], set[str]] = set  # upload folders that runs use (the manager sets this)
         try:  # an unwritable folder must not stop the app: saves then warn on the page and training goes on
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError:
@@ -195,12 +197,14 @@ class Storage:
     # ---- uploads --------------------------------------------------------------------------------------
     def new_upload(self, visitor: str, size: int, *, name: str = "") -> Path:
         """A fresh folder for an upload of `size` bytes (refused over quota); old unused uploads are swept."""
-        self.sweep_uploads()
+        self.sweep_uploads(in_use=self.in_use())
         with self._lock:
             self._check_quota(visitor, size)
             folder = self.upload_dir(visitor) / uuid.uuid4().hex
             folder.mkdir(parents=True)
             self._upload_names[str(folder)] = safe_name(Path(name).stem, max_len=30, fallback="images")
+            while len(self._upload_names) > 10_000:
+                self._upload_names.popitem(last=False)
         return folder
 
     def sweep_uploads(self, *, in_use: set[str] | None = None) -> int:
@@ -258,9 +262,8 @@ class Storage:
 
     def public(self, text: str) -> str:
         """`text` with every server path this app uses cut down to what a visitor may see."""
-        out = str(text)
-        for folder in sorted(self._upload_names, key=len, reverse=True):
-            out = out.replace(f"folder:{folder}", self.display_dataset(f"folder:{folder}"))
+        out = re.sub("folder:" + re.escape(str(self.uploads)) + r"/[0-9a-f]{16}/[0-9a-f]{32}",
+                     lambda m: self.display_dataset(m.group(0)), str(text))
         data_dir = settings.get("GAN_DATA_DIR")  # the server's, named in "no mnist files found in ..."
         data = ((Path(data_dir), "the server's data folder"),) if data_dir and os.path.isabs(data_dir) else ()
         for root, shown in (*data, (self.uploads, "your upload"), (self.root, "checkpoints"),
