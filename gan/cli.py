@@ -1,4 +1,4 @@
-"""Headless CLI: `python -m gan train|sample|info` (also the `gan` console script).
+"""Headless CLI: `python -m gan train|sample|info|mix` (also the `gan` console script).
 
 Dataset, model and loss names come from their registries. A bad flag or value exits 2 with one clear line.
 """
@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from . import cli_mix
 from .checkpoint import latest_checkpoint, load_sampler, load_state, model_config, save_checkpoint
 from .config import TrainConfig
 from .datasets import dataset_names, dataset_spec
@@ -67,6 +68,7 @@ TRAIN_FLAGS: dict[str, tuple[str, Any, str]] = {
     "--ema": ("ema", number("ema"), "EMA decay of the sampling copy of G (0 disables)"),
     "--pac": ("pac", number("pac", integer=True), "PacGAN: D judges packs of N samples"),
     "--image-size": ("image_size", number("image_size", integer=True), "image size for folders (default 32)"),
+    "--mixing": ("mixing", number("mixing"), "stylegan: share of batches trained with two mixed styles (default 0.9)"),
 }
 
 
@@ -106,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=number("n", integer=True, lo=1), default=64)
     s.add_argument("--seed", type=number("seed", integer=True, lo=0), default=0)
     s.add_argument("--out", help="FILE.npy (raw samples) or FILE.png (a picture); default <checkpoint>_samples.png")
+
+    cli_mix.add_parser(sub, number)
 
     i = sub.add_parser("info", help="print a checkpoint's config, step and metrics as JSON")
     i.add_argument("--checkpoint", help="checkpoint file (default: the newest in checkpoints/)")
@@ -246,8 +250,13 @@ def cmd_info(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mix(a: argparse.Namespace) -> int:
+    print(json.dumps(cli_mix.run(a, _find_checkpoint(a.checkpoint))))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"train": cmd_train, "sample": cmd_sample,
-                                                             "info": cmd_info}
+                                                             "info": cmd_info, "mix": cmd_mix}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -144,6 +144,10 @@ class GanFamily(Family):
     charts = {"Losses": {"d_loss": "D loss", "g_loss": "G loss"},
               "Discriminator outputs": {"d_real": "mean D(x) (real)", "d_fake": "mean D(G(z)) (fake)"}}
 
+    def fake_batch(self, t: StepContext, z: Tensor, y: Tensor | None) -> Tensor:
+        """The step's generated batch G(z, y), (B, *shape); StyleGAN overrides it (style mixing, w_avg)."""
+        return t.nets["G"](z, y)
+
     def step(self, t: StepContext) -> dict[str, float]:
         cfg, mc = t.cfg, t.model_config
         G, D = t.nets["G"], t.nets["D"]
@@ -151,7 +155,7 @@ class GanFamily(Family):
         x = x.to(t.device, non_blocking=True)
         y = y.to(t.device) if (y is not None and mc.n_classes) else None
         z = torch.randn(x.shape[0], mc.z_dim, generator=t.gen).to(t.device)
-        fake = G(z, y)  # (B, *shape); reused for the G step, never generated twice
+        fake = self.fake_batch(t, z, y)  # (B, *shape); reused for the G step, never generated twice
         judge = (lambda v, c: D(v, c, packed=True)) if mc.pac > 1 else D
 
         D.requires_grad_(True)

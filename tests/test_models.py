@@ -7,6 +7,8 @@ from gan.models import MODELS, build_models
 CASES = [
     ("toy", (1,), 0), ("toy", (2,), 0), ("mlp", (2,), 0), ("mlp", (1, 28, 28), 0), ("mlp", (1, 28, 28), 10),
     ("dcgan", (1, 28, 28), 0), ("dcgan", (1, 28, 28), 10), ("dcgan", (3, 32, 32), 0), ("dcgan", (3, 64, 64), 3),
+    ("stylegan", (1, 28, 28), 0), ("stylegan", (1, 28, 28), 10), ("stylegan", (3, 32, 32), 0),
+    ("stylegan", (3, 64, 64), 3),
 ]
 
 
