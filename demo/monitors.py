@@ -24,7 +24,7 @@ from typing import Any
 from gan import settings
 from gan.history import Thinned
 from gan.quality import DEFAULT_CACHE_DIR, QualityMeter, collapse_warning
-from gan.scores import score
+from gan.scores import build_meter, score
 from gan.theory import theory_state
 from gan.theory_plots import render_curves, render_theory
 
@@ -70,7 +70,7 @@ class Meters:
         def build() -> None:
             lower_priority()
             try:
-                fut.set_result(QualityMeter(data, **self.settings))
+                fut.set_result(build_meter(data, **self.settings))
             except Exception as e:  # noqa: BLE001 - reported on the page, never fatal
                 log.warning("quality meter for %s failed: %s", data.name, traceback.format_exc())
                 fut.set_exception(e)

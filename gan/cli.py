@@ -1,4 +1,4 @@
-"""Headless CLI: `python -m gan train|sample|info|mix` (also the `gan` console script).
+"""Headless CLI: `python -m gan train|sample|info|translate|mix` (also the `gan` console script).
 
 Dataset, model and loss names come from their registries. A bad flag or value exits 2 with one clear line.
 """
@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import cli_mix
+from . import cli_mix, cli_translate
 from .checkpoint import latest_checkpoint, load_sampler, load_state, model_config, save_checkpoint
 from .config import TrainConfig
 from .datasets import dataset_names, dataset_spec
@@ -68,7 +68,13 @@ TRAIN_FLAGS: dict[str, tuple[str, Any, str]] = {
     "--ema": ("ema", number("ema"), "EMA decay of the sampling copy of G (0 disables)"),
     "--pac": ("pac", number("pac", integer=True), "PacGAN: D judges packs of N samples"),
     "--image-size": ("image_size", number("image_size", integer=True), "image size for folders (default 32)"),
+    "--cycle": ("cycle", number("cycle"), "cyclegan: cycle-consistency weight lambda (default 10)"),
+    "--identity": ("identity", number("identity"),
+                   "cyclegan: identity weight, a multiple of --cycle (default 0.5; 0 on the digit pairs)"),
+    "--pool": ("pool", number("pool", integer=True), "cyclegan: past fakes kept for D (default 50; 0: none)"),
     "--mixing": ("mixing", number("mixing"), "stylegan: share of batches trained with two mixed styles (default 0.9)"),
+    "--decay-steps": ("decay_steps", number("decay_steps", integer=True),
+                      "linear learning-rate decay to 0 over the second half of this many steps"),
 }
 
 
@@ -79,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a GAN and write a checkpoint")
     t.add_argument("--dataset", help="dataset (required unless --resume): " + ", ".join(dataset_names())
-                                     + " or folder:PATH")
+                                     + " or folder:PATH or pair:DIR_A,DIR_B")
     t.add_argument("--data-dir", help="folder with the dataset's files (MNIST: idx files, .gz or raw)")
     budget = t.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=number("steps", integer=True, lo=1),
@@ -109,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=number("seed", integer=True, lo=0), default=0)
     s.add_argument("--out", help="FILE.npy (raw samples) or FILE.png (a picture); default <checkpoint>_samples.png")
 
+    cli_translate.add_parser(sub, number)
     cli_mix.add_parser(sub, number)
 
     i = sub.add_parser("info", help="print a checkpoint's config, step and metrics as JSON")
@@ -218,7 +225,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
     state = load_state(path)
     mc = model_config(state)
     fam = family_of(mc.model)
-    x = fam.sample(load_sampler(state), a.n, seed=a.seed)
+    x = fam.sample(load_sampler(state), a.n, seed=a.seed, **cli_translate.sample_kwargs(state))
     out = a.out or os.path.splitext(path)[0] + "_samples.png"
     if out.endswith(".npy"):
         np.save(out, x.numpy().astype(np.float32))
@@ -250,13 +257,19 @@ def cmd_info(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_translate(a: argparse.Namespace) -> int:
+    print(json.dumps(cli_translate.run(a, _find_checkpoint(a.checkpoint))))
+    return 0
+
+
 def cmd_mix(a: argparse.Namespace) -> int:
     print(json.dumps(cli_mix.run(a, _find_checkpoint(a.checkpoint))))
     return 0
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"train": cmd_train, "sample": cmd_sample,
-                                                             "info": cmd_info, "mix": cmd_mix}
+                                                             "info": cmd_info, "translate": cmd_translate,
+                                                             "mix": cmd_mix}
 
 
 def main(argv: list[str] | None = None) -> int:

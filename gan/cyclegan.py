@@ -18,9 +18,12 @@ from torch import nn
 from .losses import g_least_squares
 
 Tensor = torch.Tensor
+_LUMA = torch.tensor([0.299, 0.587, 0.114])
 
 __all__ = ["ResnetGenerator", "PatchDiscriminator", "ImagePool", "linear_decay", "init_weights",
-           "match_channels", "generator_losses"]
+           "match_channels", "generator_losses", "DIRECTIONS", "translate", "to_domain"]
+DIRECTIONS = ("a2b", "b2a")
+FILL = 0.75  # a sketch's ink box fills this share of the image (procedural digits: 21 of 28 px tall)
 
 
 def init_weights(module: nn.Module, *, std: float = 0.02) -> None:
@@ -202,3 +205,107 @@ def generator_losses(
         parts["identity"] = identity.item()
     parts["total"] = total.item()
     return total, parts, fake_a, fake_b
+
+
+@torch.no_grad()
+def translate(nets: dict[str, nn.Module], x: Tensor, direction: str, *, batch: int = 256) -> tuple[Tensor, Tensor]:
+    """Translate source-domain images x (N, C_src, H, W) in [-1, 1] with CycleGAN's nets {"G_ab", "G_ba"}:
+    direction "a2b" gives (G_ab(x), G_ba(G_ab(x))), "b2a" (G_ba(x), G_ab(G_ba(x))), as CPU float32.
+
+    The nets have no batch statistics (instance norm), so their train/eval mode is left as it is: frozen copies
+    may be used from several threads at once."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be 'a2b' or 'b2a', got {direction!r}")
+    fwd, back = (nets["G_ab"], nets["G_ba"]) if direction == "a2b" else (nets["G_ba"], nets["G_ab"])
+    if x.dim() != 4 or x.shape[1] != fwd.in_channels:
+        src = "A" if direction == "a2b" else "B"
+        raise ValueError(f"{direction} needs domain {src} images of shape (N, {fwd.in_channels}, H, W), got "
+                         f"{tuple(x.shape)}; convert them with gan.cyclegan.to_domain")
+    dev = next(fwd.parameters()).device
+    ys, recs = [], []
+    for i in range(0, x.shape[0], batch):
+        y = fwd(x[i:i + batch].to(dev).float())  # (b, C_dst, H, W)
+        ys.append(y.float().cpu())
+        recs.append(back(y).float().cpu())  # (b, C_src, H, W)
+    if not ys:
+        return x.new_empty(0, fwd.out_channels, *x.shape[2:]), x.new_empty(0, *x.shape[1:])
+    return torch.cat(ys), torch.cat(recs)
+
+
+def _as_unit_tensor(image: object) -> Tensor:
+    """A PIL image, numpy array (H, W), (H, W, 3) or (H, W, 4) (uint8, or float in [0, 1]) or tensor (C, H, W) /
+    (N, C, H, W) in [-1, 1] -> (N, C, H, W) float in [0, 1]; transparency is composited over white."""
+    if isinstance(image, Tensor):
+        t = image.detach().float().cpu()
+        t = t.unsqueeze(0) if t.dim() == 3 else t
+        if t.dim() != 4:
+            raise ValueError(f"an image tensor must be (C, H, W) or (N, C, H, W), got {tuple(image.shape)}")
+        return ((t + 1) / 2).clamp(0, 1)
+    import numpy as np
+
+    if hasattr(image, "convert") and hasattr(image, "mode"):  # PIL
+        image = np.asarray(image.convert("RGBA"))
+    a = np.asarray(image)
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)) or a.size == 0:
+        raise ValueError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4), got shape {a.shape}")
+    t = torch.from_numpy(a.astype(np.float32))
+    if a.dtype == np.uint8 or float(t.max()) > 1.0:
+        t = t / 255.0
+    t = t.unsqueeze(-1) if t.dim() == 2 else t
+    if t.shape[-1] == 4:  # over white, as a sketch on paper
+        t = t[..., :3] * t[..., 3:] + (1 - t[..., 3:])
+    return t.permute(2, 0, 1).unsqueeze(0).clamp(0, 1)  # (1, C, H, W)
+
+
+def _border(x: Tensor) -> Tensor:
+    """The border pixels of (N, C, H, W), as (N, C, K)."""
+    return torch.cat([x[..., 0, :], x[..., -1, :], x[..., :, 0], x[..., :, -1]], -1)
+
+
+def _crop_to_ink(x: Tensor, bg: float, fill: float) -> Tensor:
+    """(1, C, H, W) on a plain background `bg` -> the ink's bounding box, centred on a square of that background
+    whose side makes the box's longer side `fill` of it."""
+    ink = ((x - bg).abs().amax(1)[0] > 0.2)  # (H, W)
+    if not bool(ink.any()):
+        return x
+    rows, cols = torch.nonzero(ink.any(1)).flatten(), torch.nonzero(ink.any(0)).flatten()
+    box = x[..., int(rows[0]):int(rows[-1]) + 1, int(cols[0]):int(cols[-1]) + 1]
+    side = int(round(max(box.shape[-2:]) / fill))
+    out = torch.full((1, x.shape[1], side, side), bg)
+    top, left = (side - box.shape[-2]) // 2, (side - box.shape[-1]) // 2
+    out[..., top:top + box.shape[-2], left:left + box.shape[-1]] = box
+    return out
+
+
+def to_domain(image: object, shape: tuple[int, ...], *, like: Tensor | None = None) -> Tensor:
+    """Convert any image (a drawn sketch, an upload, a tensor) to a domain's input: (N, C, H, W) in [-1, 1] for
+    `shape` = (C, H, W) (grey from colour by luma, colour from grey by repetition; resized with antialiasing).
+
+    With `like` (images of that domain, e.g. held-out ones) a sketch is made to look like them: it is inverted
+    when its background is light and the domain's is dark (or the other way round), and when both backgrounds
+    are plain it is cropped to its ink, centred and scaled like a digit, with its contrast stretched.
+    """
+    c, h, w = shape
+    x = _as_unit_tensor(image)  # (N, C0, H0, W0) in [0, 1]
+    if like is not None:
+        ref = _border((like.float().cpu() + 1) / 2).mean(1)  # (M, K) grey border of the domain's images
+        bg_ref, plain_ref = float(ref.mean()), float(ref.std(1).mean()) < 0.05
+        outs = []
+        for xi in x.split(1):
+            b = _border(xi).mean(1)  # (1, K)
+            bg, plain = float(b.median()), float(b.std()) < 0.05
+            if abs(bg_ref - 0.5) > 0.25 and (bg > 0.5) != (bg_ref > 0.5):
+                xi, bg = 1 - xi, 1 - bg
+            if plain and plain_ref:
+                xi = _crop_to_ink(xi, bg, FILL)
+                xi = F.interpolate(xi, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
+                far = (xi - bg).abs().amax().clamp_min(1e-3)  # faint thin strokes come back to full contrast
+                xi = (bg + (xi - bg) / far).clamp(0, 1)
+            outs.append(xi if xi.shape[-2:] == (h, w) else
+                        F.interpolate(xi, size=(h, w), mode="bilinear", align_corners=False, antialias=True))
+        x = torch.cat(outs)
+    elif x.shape[-2:] != (h, w):
+        x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
+    if x.shape[1] != c:
+        x = (x * _LUMA.view(1, 3, 1, 1)).sum(1, keepdim=True) if c == 1 and x.shape[1] == 3 else match_channels(x, c)
+    return (x * 2 - 1).clamp(-1, 1).contiguous()  # (N, C, H, W)

@@ -12,6 +12,7 @@ import torch
 from . import settings
 from .density import js_estimate
 from .metrics import BENCH_SAMPLES, mode_score
+from .pairscore import PairMeter
 from .quality import QualityMeter
 
 QUALITY_SAMPLES = 500  # generated images per live score: ~0.1 s on a CPU, enough for a stable class histogram
@@ -46,7 +47,7 @@ def score_images(nets: dict[str, Any], family: Any, meter: QualityMeter, *, n: i
             and math.isfinite(float(s[key]))}
 
 
-def score(nets: dict[str, Any], family: Any, data: Any, *, meter: QualityMeter | None = None) -> dict[str, float]:
+def score(nets: dict[str, Any], family: Any, data: Any, *, meter: Any = None) -> dict[str, float]:
     """The run's quality numbers from its sampling nets (frozen or live EMA copies)."""
     own = getattr(family, "score", None)
     if own is not None:
@@ -58,6 +59,14 @@ def score(nets: dict[str, Any], family: Any, data: Any, *, meter: QualityMeter |
     return score_images(nets, family, meter)
 
 
+def build_meter(data: Any, **kw: Any) -> QualityMeter | PairMeter:
+    """The meter of a dataset, built once per dataset: a QualityMeter for images, a PairMeter (CycleGAN's
+    translation scores, gan.pairscore) for pairs; `kw` are their settings (cache_dir, epochs, ...)."""
+    if getattr(data, "kind", None) == "pair":
+        return PairMeter(data, **kw)
+    return QualityMeter(data, **kw)
+
+
 def run_scores(trainer: Any, *, log: TextIO | None = None) -> dict[str, float]:
     """score() for a trainer at the end of a CLI run; image sets build (or load the cached) classifier."""
     meter = None
@@ -65,7 +74,7 @@ def run_scores(trainer: Any, *, log: TextIO | None = None) -> dict[str, float]:
         if log is not None:
             print("scoring: the quality classifier trains once per dataset (cached) ...", file=log)
         try:
-            meter = QualityMeter(trainer.data)
+            meter = build_meter(trainer.data)
         except (ValueError, RuntimeError) as e:
             if log is not None:
                 print(f"no quality score: {e}", file=log)
@@ -73,4 +82,4 @@ def run_scores(trainer: Any, *, log: TextIO | None = None) -> dict[str, float]:
     return score(trainer.sampling_nets(), trainer.family, trainer.data, meter=meter)
 
 
-__all__ = ["IMAGE_KEYS", "QUALITY_SAMPLES", "run_scores", "score", "score_images", "score_points"]
+__all__ = ["IMAGE_KEYS", "QUALITY_SAMPLES", "build_meter", "run_scores", "score", "score_images", "score_points"]

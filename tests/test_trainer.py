@@ -41,7 +41,7 @@ def test_models_train_on_their_data(dataset, model, small_digits):
 
 
 def test_every_model_is_trained_somewhere():
-    assert {"toy", "mlp", "dcgan", "stylegan"} == set(MODELS)  # stylegan: tests/test_stylegan.py
+    assert {"toy", "mlp", "dcgan", "stylegan", "cyclegan"} == set(MODELS)  # stylegan, cyclegan: their own tests
 
 
 def test_conditional_default_on_labelled_images(small_digits):
