@@ -38,7 +38,7 @@ def config(args: argparse.Namespace, *, seed: int = 0) -> TrainConfig:
     return TrainConfig(dataset="digits2colordigits", seed=seed, device="cpu", width=args.width,
                        batch_size=args.batch_size, lr=args.lr, cycle=args.cycle, identity=args.identity,
                        pool=args.pool, decay_steps=args.decay_steps, loss=args.loss, lr_d_mult=args.lr_d_mult,
-                       pac=args.pac)
+                       pac=args.pac, ema=args.ema)
 
 
 def run_seed(seed: int, budgets: list[float], args: argparse.Namespace) -> list[dict]:
@@ -101,6 +101,7 @@ def main() -> None:
     ap.add_argument("--identity", type=float, default=None)
     ap.add_argument("--pool", type=int, default=None)
     ap.add_argument("--pac", type=int, default=None, help="PacGAN packing of the discriminators")
+    ap.add_argument("--ema", type=float, default=None, help="EMA decay of the generators' sampling copies (0: off)")
     ap.add_argument("--decay-steps", type=int, default=None)
     ap.add_argument("--n", type=int, default=1000, help="held-out images scored per direction")
     ap.add_argument("--threads", type=int, default=None, help="default: the CLI's for image pairs")
@@ -116,7 +117,7 @@ def main() -> None:
     r = config(args).resolved(train_defaults("digits2colordigits"))
     settings = (f"width {r.width}, {args.n_blocks} residual blocks, batch {r.batch_size}, loss {r.loss}, lr {r.lr:g} "
                 f"(D x{r.lr_d_mult:g}), cycle λ {r.cycle:g}, identity {r.identity:g}λ, pool {r.pool}, "
-                f"decay_steps {r.decay_steps}, pac {r.pac}")
+                f"decay_steps {r.decay_steps}, pac {r.pac}, EMA {r.ema:g}")
     body = (f"## CycleGAN: digits2colordigits, held-out translations vs training time\n\n"
             f"`flock /tmp/gan-bench.lock .venv/bin/python bench/bench_cyclegan.py` ({now()}; {start}; {threads} "
             f"thread(s), one process). Seeds {', '.join(map(str, seeds))}; mean ± sd over seeds; 1,000 held-out "

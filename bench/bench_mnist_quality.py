@@ -9,6 +9,7 @@ checkpoints/classifiers/.
 
     .venv/bin/python bench/bench_mnist_quality.py                          # the full benchmark (~6 min)
     .venv/bin/python bench/bench_mnist_quality.py --marks 2,4 --models dcgan   # a smoke run
+    .venv/bin/python bench/bench_mnist_quality.py --dataset digits --no-classic  # another set (own section)
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def worker(a: argparse.Namespace) -> int:
     from gan.trainer import Trainer
 
     model, _, variant = a.worker.partition(":")
-    cfg = TrainConfig(dataset="mnist", data_dir=str(a.mnist), model=model, seed=a.seed, device="cpu",
+    cfg = TrainConfig(dataset=a.dataset, data_dir=str(a.mnist), model=model, seed=a.seed, device="cpu",
                       conditional=False if variant == "uncond" else None)
     t = Trainer(cfg)
     if not os.environ.get("OMP_NUM_THREADS"):  # as the CLI and the app do: 1 thread per 2 cores
@@ -59,6 +60,7 @@ def worker(a: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist or digits (the classic loop: mnist only)")
     ap.add_argument("--mnist", type=Path, default=SHARED / "data" / "mnist", help="folder with t10k idx files")
     ap.add_argument("--classic", type=Path, default=SHARED / "reference" / "classic_gan.py")
     ap.add_argument("--marks", default=",".join(f"{m:g}" for m in DEFAULT_MARKS), help="training seconds")
@@ -77,7 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         return worker(a)
 
     mnist = a.mnist.resolve()
-    if not (mnist / "t10k-images-idx3-ubyte.gz").exists() and not (mnist / "t10k-images-idx3-ubyte").exists():
+    if a.dataset == "fashion-mnist" and a.mnist == SHARED / "data" / "mnist":
+        mnist = (SHARED / "data" / "fashion-mnist").resolve()
+    if a.dataset != "mnist":
+        a.no_classic = True  # classic_gan.py reads MNIST only
+    if a.dataset == "digits":
+        pass
+    elif not (mnist / "t10k-images-idx3-ubyte.gz").exists() and not (mnist / "t10k-images-idx3-ubyte").exists():
         sys.exit(f"error: MNIST t10k files not found in {mnist}; put t10k-images-idx3-ubyte.gz and "
                  f"t10k-labels-idx1-ubyte.gz there or pass --mnist DIR")
     if not a.no_classic and not a.classic.exists():
@@ -95,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if a.threads:
         torch.set_num_threads(a.threads)
-    data = load_dataset("mnist", data_dir=str(mnist))
+    data = load_dataset(a.dataset, data_dir=str(mnist))
     t0 = time.perf_counter()
     meter = QualityMeter(data, cache_dir=str(ROOT / "checkpoints" / "classifiers"), epochs=a.classifier_epochs,
                          n_real=a.n)
@@ -118,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         for model in a.models.split(","):
             prefix = os.path.join(tmp, model.replace(":", "_"))
             cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", model, "--out", prefix,
-                   "--mnist", str(mnist), "--marks", a.marks, "--seed", str(a.seed), "--n", str(a.n)]
+                   "--mnist", str(mnist), "--dataset", a.dataset, "--marks", a.marks, "--seed", str(a.seed), "--n", str(a.n)]
             print(f"running: ours --model {model}", flush=True)
             p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=str(ROOT))
             if p.returncode:
@@ -151,23 +159,32 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(f"| {label} | " + " | ".join(cells) + " |")
     ref = meter.score(data.x[torch.randperm(len(data), generator=torch.Generator().manual_seed(5))[:a.n]])
     md = "\n".join(rows)
-    verdict = ""
+    from gan.family import train_defaults
+
+    default_model = train_defaults(a.dataset)["model"]
+    best = []
+    for m in marks:
+        scored = [(res[m]["frechet"], label.split()[1]) for label, res in results.items()
+                  if label.startswith("ours") and m in res]
+        if scored:
+            best.append(f"{m:g} s: {min(scored)[1]} ({min(scored)[0]:.2f})")
+    verdict = f"Lowest FD of ours: {'; '.join(best)}. The {a.dataset} default model is {default_model}. "
     classic = next((v for k, v in results.items() if k.startswith("classic")), None)
-    ours_default = next((v for k, v in results.items() if k.startswith("ours dcgan")), None)
+    ours_default = next((v for k, v in results.items() if k.startswith(f"ours {default_model} ")), None)
     if classic and ours_default:
         wins = [m for m in marks if m in classic and m in ours_default
                 and ours_default[m]["frechet"] < classic[m]["frechet"]]
-        verdict = (f"Our default model (dcgan) has the lower Fréchet distance at {len(wins)} of {len(marks)} budgets"
+        verdict += (f"Our default model ({default_model}) has the lower Fréchet distance at {len(wins)} of {len(marks)} budgets"
                    f"{' (all)' if len(wins) == len(marks) else ''}.")
     print("\n" + md + "\n" + verdict)
     smoke = marks != DEFAULT_MARKS
     body = [
-        "## Time to quality on real MNIST (`bench/bench_mnist_quality.py`)", "",
+        f"## Time to quality on {'real MNIST' if a.dataset == 'mnist' else a.dataset} (`bench/bench_mnist_quality.py`)", "",
         *(["**SMOKE RUN with tiny budgets: these figures only show that the script works; they are not the "
            "benchmark.**", ""] if smoke else []),
         f"Measured {now()} on {info}.",
-        f"Data: MNIST t10k ({len(data)} images). Fréchet distance (FD, lower is better) between the 64 penultimate "
-        f"features of our small CNN classifier (trained on the same MNIST data, held-out accuracy "
+        f"Data: {'MNIST t10k' if a.dataset == 'mnist' else a.dataset} ({len(data)} images), seed {a.seed}. Fréchet distance (FD, lower is better) between the 64 penultimate "
+        f"features of our small CNN classifier (trained on the same data, held-out accuracy "
         f"{meter.accuracy:.3f}) for {a.n} generated vs {a.n} real images, and classes covered (of 10: classes "
         f"predicted with confidence ≥ 0.5 for ≥ 1% of the samples). For reference, {a.n} other real images score "
         f"FD {ref['frechet']:.2f} / {ref['classes_covered']} classes. Times are training seconds (sampling "
@@ -177,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         "Command: `" + " ".join(["python bench/bench_mnist_quality.py", *(argv if argv is not None else sys.argv[1:])]).strip() + "`",
     ]
     if not a.no_write:
-        print(f"\nwrote {update_results('mnist_quality', chr(10).join(body))}")
+        section = "mnist_quality" if a.dataset == "mnist" else f"{a.dataset}_quality"
+        print(f"\nwrote {update_results(section, chr(10).join(body))}")
     return 0
 
 

@@ -8,6 +8,7 @@ Named API endpoints for gradio_client: /train, /stop, /status, /generate, and mo
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 import sys
@@ -21,29 +22,29 @@ if str(HERE.parent) not in sys.path:  # `python demo/app.py` from anywhere, e.g.
 import gradio as gr  # noqa: E402
 
 from demo import zerogpu  # noqa: E402 - defines the @spaces.GPU chunk function (ZeroGPU needs one at start)
+from demo.hub_page import wire_hub  # noqa: E402
 from demo.inputs import guard_inputs  # noqa: E402
 from demo.layout import (FAST, INTRO, TITLE, checkpoints_tab, explore_tab, theory_tab, train_tab,  # noqa: E402
                          translate_tab)
 from demo.manager import RunManager  # noqa: E402
-from demo.page import TICK_OUTPUTS, Page  # noqa: E402
+from demo.page import LIVE_GROUPS, Page  # noqa: E402
 from gan import settings  # noqa: E402
 
 
 def _wire(p: Page, c: dict[str, Any], demo: gr.Blocks) -> None:
-    f, timer = p.files, c["timer"]
+    f = p.files
     numbers = [c[k] for k in ("loss", "batch_size", "lr", "z_dim", "width")]
     gr.on([c["dataset"].change, c["model"].change], p.defaults, [c["dataset"], c["model"]], numbers,
           api_visibility="private", **FAST)
     c["loss"].change(p.loss_help, c["loss"], c["q_help"], api_visibility="private", **FAST)
-    cfg_inputs = [c[k] for k in ("dataset", "model", "loss", "batch_size", "lr", "seed", "z_dim", "width")]
+    cfg_inputs = [c[k] for k in ("dataset", "model", "loss", "batch_size", "lr", "seed", "z_dim", "width", "r1",
+                                 "r2", "pac")]
     for name, fn, inputs in (("train", p.train, cfg_inputs), ("resume", p.resume, None),
                              ("resume_cpu", p.resume_cpu, None)):
-        c[name].click(fn, inputs, c["notice"], api_name=name, concurrency_limit=None).then(
-            p.fast_timer, None, timer, api_visibility="private", **FAST)
+        c[name].click(fn, inputs, c["notice"], api_name=name, concurrency_limit=None)
     c["stop"].click(p.stop, None, c["notice"], api_name="stop", concurrency_limit=None)
     c["reset"].click(p.reset, None, c["notice"], api_name="reset", concurrency_limit=None)
     c["status_refresh"].click(p.status, None, c["status_json"], api_name="status", **FAST)
-    timer.tick(p.tick, c["seen"], [c[k] for k in TICK_OUTPUTS] + [c["seen"]], api_visibility="private", **FAST)
     x = p.explore
     c["sample"].click(x.sample, [c["sample_n"], c["sample_seed"]], [c["sample_img"], c["sample_file"]],
                       api_name="sample", concurrency_limit=None)
@@ -65,6 +66,8 @@ def _wire(p: Page, c: dict[str, Any], demo: gr.Blocks) -> None:
     c["zw_go"].click(x.zw, [c["zw_a"], c["zw_b"], c["zw_steps"], c["x_psi"], c["x_class"]], [c["zw_z"], c["zw_w"]],
                      api_name="interpolate_zw", **FAST)
 
+    _wire_translate(p.translate, c)
+
     c["c_save"].click(f.save_now, None, [c["c_notice"], c["c_table"]], api_name="save")
     c["c_download"].click(f.download_current, None, c["c_file"], api_name="download_checkpoint")
     c["c_gif"].click(f.timelapse, None, c["c_file"], api_name="timelapse").then(
@@ -72,21 +75,44 @@ def _wire(p: Page, c: dict[str, Any], demo: gr.Blocks) -> None:
     c["c_refresh"].click(f.table, None, c["c_table"], api_visibility="private").then(
         f.choices, None, c["c_choice"], api_visibility="private")
     for name, fn in (("load", f.load), ("load_resume", f.load_resume)):
-        c[f"c_{name}"].click(fn, c["c_choice"], c["c_notice"], api_name=name).then(
-            p.fast_timer, None, timer, api_visibility="private", **FAST)
+        c[f"c_{name}"].click(fn, c["c_choice"], c["c_notice"], api_name=name)
     c["c_delete"].click(f.delete, c["c_choice"], [c["c_notice"], c["c_table"]], api_name="delete_checkpoint")
     c["c_upload"].upload(f.upload, c["c_upload"], c["c_notice"], api_name="upload")
+    wire_hub(p, c)  # /export_hub, /load_export, /load_export_zip, /share_hub
     c["zip_upload"].upload(f.upload_zip, c["zip_upload"], [c["dataset"], c["notice"]], api_name="upload_zip")
+    gr.on([c["zip_a"].upload, c["zip_b"].upload], f.upload_pair, [c["zip_a"], c["zip_b"]], [c["dataset"], c["notice"]],
+          api_name="upload_pair")
     c["c_api_list"].click(f.names, None, c["c_api_names"], api_name="checkpoints", **FAST)
     c["c_api_list"].click(f.download, c["c_api_name"], c["c_api_file"], api_name="download")
     c["t_api_btn"].click(p.theory, None, [c["t_api_main"], c["t_api_curves"], c["t_api_json"]], api_name="theory",
                          **FAST)
     c["q_api_btn"].click(p.quality, None, c["q_api_json"], api_name="quality", **FAST)
 
-    demo.load(p.hello, c["visitor"], c["visitor"], api_visibility="private").then(
-        f.table, None, c["c_table"], api_visibility="private").then(
+    hello = demo.load(p.hello, c["visitor"], c["visitor"], api_visibility="private")
+    hello.then(f.table, None, c["c_table"], api_visibility="private").then(
         f.choices, None, c["c_choice"], api_visibility="private")
+    # the page's live streams: each group of outputs, sent only when it changed (demo/page.py Page.live)
+    for group, names in LIVE_GROUPS.items():
+        hello.then(p.live(group), None, [c[k] for k in names], api_visibility="private", **FAST)
     demo.unload(p.bye)
+
+
+def _wire_translate(t: Any, c: dict[str, Any]) -> None:
+    """The Translate tab (demo/translate_page.py): sketch, upload, held-out pick, direction switch, /translate."""
+    shown = [c["tr_x"], c["tr_y"], c["tr_rec"]]
+    c["tr_draw"].change(t.draw, [c["tr_draw"], c["tr_dir"]], [*shown, c["tr_source"]], trigger_mode="always_last",
+                        api_visibility="private", **FAST)
+    c["tr_upload"].upload(t.upload, [c["tr_upload"], c["tr_dir"]], [*shown, c["tr_source"]],
+                          api_name="translate_upload", api_visibility="private", **FAST)  # /upload is the checkpoint's
+    c["tr_pick"].click(t.random_seed, None, c["tr_seed"], api_visibility="private").then(
+        t.pick, [c["tr_dir"], c["tr_seed"]], [*shown, c["tr_source"]], api_visibility="private", **FAST)
+    c["tr_seed"].submit(t.pick, [c["tr_dir"], c["tr_seed"]], [*shown, c["tr_source"]], api_visibility="private",
+                        **FAST)
+    c["tr_dir"].change(t.redo, [c["tr_dir"], c["tr_draw"], c["tr_upload"], c["tr_seed"], c["tr_source"]], shown,
+                       trigger_mode="always_last", api_visibility="private", **FAST)
+    c["translate_tab"].select(t.show, [c["tr_dir"], c["tr_seed"]], shown, api_visibility="private", **FAST)
+    c["tr_api_btn"].click(t.translate, [c["tr_upload"], c["tr_dir"], c["tr_seed"]], shown, api_name="translate",
+                          **FAST)
 
 
 def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | None = None) -> gr.Blocks:
@@ -96,8 +122,6 @@ def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | N
     c: dict[str, Any] = {}
     with gr.Blocks(title=TITLE, delete_cache=_cache_ttl()) as demo:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
-        c["timer"] = gr.Timer(1.0)
-        c["seen"] = gr.State({})
         c["visitor"] = gr.BrowserState(None, storage_key="gan-lab-visitor", secret=_secret(page.storage.root))
         with gr.Tabs():
             with gr.Tab("Train", id="train"):
@@ -106,7 +130,7 @@ def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | N
                 explore_tab(c)
             with gr.Tab("Theory", id="theory"):
                 theory_tab(c)
-            with gr.Tab("Translate", id="translate"):
+            with gr.Tab("Translate", id="translate") as c["translate_tab"]:
                 translate_tab(c)
             with gr.Tab("Checkpoints", id="checkpoints"):
                 checkpoints_tab(c)
@@ -148,6 +172,11 @@ def queue(demo: gr.Blocks, *, concurrency: int = 4) -> gr.Blocks:
     none (about 40 ms of CPU per second on an idle server, found with py-spy); every 20 ms costs a fifth of
     that and adds at most 20 ms to an event. Progress updates are checked every 0.1 s instead of 0.01 s."""
     demo.queue(default_concurrency_limit=concurrency)
+    # Gradio wraps every step of a generator (the page's live streams) in `import matplotlib` twice; where it is
+    # not installed, each failed import searches sys.path again (~9% of the app's CPU with pages open, py-spy).
+    # Marked absent once, the import fails at once, as it would anyway.
+    if importlib.util.find_spec("matplotlib") is None:
+        sys.modules.setdefault("matplotlib", None)  # type: ignore[assignment]
     q = getattr(demo, "_queue", None)
     if q is not None and hasattr(q, "sleep_when_free"):
         q.sleep_when_free = max(q.sleep_when_free, 0.02)
@@ -160,7 +189,10 @@ def launch_kwargs(manager: RunManager) -> dict[str, Any]:
     every file a visitor downloads is returned by a handler, which Gradio copies into its own cache."""
     return dict(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-                max_file_size=f"{settings.get('GAN_MAX_UPLOAD_MB'):.0f}mb")
+                max_file_size=f"{settings.get('GAN_MAX_UPLOAD_MB'):.0f}mb",
+                # Gradio runs at most max_threads events at once, and each open page's live streams hold one
+                # each: room for GAN_MAX_PAGES pages and 40 more for clicks (Gradio's default)
+                max_threads=40 + len(LIVE_GROUPS) * settings.get("GAN_MAX_PAGES"))
 
 
 def main() -> None:

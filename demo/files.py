@@ -146,20 +146,25 @@ class Files:
             raise self._refuse(e) from None
         return self._load(path, False, request, Path(path).name)
 
-    def upload_zip(self, file: str | None, request: gr.Request = None) -> tuple[str, str]:
-        """Unpack an uploaded zip of images (size-capped, safely) into your own upload folder and select it as
-        the dataset; returns (dataset name, notice)."""
+    def _unpack(self, file: str | None, request: gr.Request | None, *, what: str = "") -> tuple[Path, Any]:
+        """Check an uploaded zip (size cap, quota) and unpack its images safely into a fresh upload folder of the
+        visitor; returns (folder, its dataset) or raises gr.Error (prefixed with `what`)."""
         try:
             path = present.check_upload(file, int(settings.get("GAN_MAX_UPLOAD_MB") * 2**20))
             need = max(os.path.getsize(path), _unpacked_size(path))  # quotas count what the zip unpacks to
             dest = self.storage.new_upload(self.page.visitor(request), need, name=Path(path).name)
         except (ValueError, OSError, QuotaExceeded) as e:
-            raise self._refuse(e) from None
+            raise self._refuse(f"{what}{e}") from None
         try:
-            data = load_zip(path, str(dest), image_size=32)
+            return dest, load_zip(path, str(dest), image_size=32)
         except (DatasetError, OSError, ValueError) as e:
             shutil.rmtree(dest, ignore_errors=True)
-            raise self._refuse(e, duration=10) from None
+            raise self._refuse(f"{what}{e}", duration=10) from None
+
+    def upload_zip(self, file: str | None, request: gr.Request = None) -> tuple[str, str]:
+        """Unpack an uploaded zip of images (size-capped, safely) into your own upload folder and select it as
+        the dataset; returns (dataset name, notice)."""
+        dest, data = self._unpack(file, request)
         name = self.storage.display_dataset(f"folder:{dest}")
         info = data.info
         refused = info.get("refused") or []
@@ -168,6 +173,30 @@ class Files:
                 + (f"; refused as too large: {', '.join(refused[:5])}" if refused else "")
                 + ". Press **Train** to train on them.")
         return name, note
+
+    def upload_pair(self, file_a: str | None, file_b: str | None, request: gr.Request = None) -> tuple[Any, str]:
+        """Two zips, domain A and domain B, each checked and unpacked as upload_zip's, selected as a CycleGAN pair
+        dataset (pair:upload:...,upload:...); until both are there, a notice asks for the other."""
+        if not file_a and not file_b:
+            return gr.skip(), gr.skip()
+        if not file_a or not file_b:
+            have, need = ("A", "B") if file_a else ("B", "A")
+            return gr.skip(), f"Domain {have} is in; now upload domain {need}'s zip."
+        folders: list[Path] = []
+        try:
+            for tag, file in (("A", file_a), ("B", file_b)):
+                dest, data = self._unpack(file, request, what=f"domain {tag}: ")
+                folders.append(dest)
+                if data.x.shape[0] < 2:
+                    raise gr.Error(f"domain {tag}: the zip has {data.x.shape[0]} image; a domain needs at least 2 "
+                                   f"(one is held out for the Translate tab)", duration=10)
+        except gr.Error:
+            for folder in folders:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+        name = self.storage.display_dataset(f"pair:{folders[0]},{folders[1]}")
+        return name, (f"Unpacked both domains as dataset `{name}` (model cyclegan). Press **Train** to train on "
+                      f"them; the Translate tab then shows their translations.")
 
 
 def _unpacked_size(path: str) -> int:

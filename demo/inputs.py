@@ -50,6 +50,21 @@ def checked(name: str, block: Any, value: Any) -> Any:
     return value
 
 
+def _optional_tail(block_fn: Any, given: int) -> int:
+    """How many trailing inputs a call may leave out: those whose handler parameters have defaults (inputs added
+    to an endpoint later, e.g. /train's r1, r2, pac), so a client written for the older endpoint still works."""
+    missing = len(block_fn.inputs) - given
+    if missing <= 0 or block_fn.fn is None:
+        return 0
+    try:
+        params = [p for p in inspect.signature(block_fn.fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "request"]
+    except (TypeError, ValueError):
+        return 0
+    tail = params[given:len(block_fn.inputs)]
+    return missing if len(tail) == missing and all(p.default is not p.empty for p in tail) else 0
+
+
 def guard_inputs(demo: gr.Blocks) -> gr.Blocks:
     """Check every event's inputs before Gradio's components read them (see the module's docstring)."""
     original = demo.preprocess_data
@@ -59,7 +74,7 @@ def guard_inputs(demo: gr.Blocks) -> gr.Blocks:
         if id(block_fn) not in names:
             names[id(block_fn)] = _names(block_fn)
         known = names[id(block_fn)]
-        inputs = list(inputs)
+        inputs = list(inputs) + [None] * _optional_tail(block_fn, len(inputs))
         for i, (block, value) in enumerate(zip(block_fn.inputs, inputs)):
             inputs[i] = checked(known[i] if i < len(known) else f"input {i + 1}", block, value)
         try:

@@ -14,6 +14,7 @@ from gan.quality import loss_help
 from gan.registry import LOSSES, MODELS
 
 from . import zerogpu
+from .hub_page import hub_panel
 from .page import N_SLIDERS
 from .present import control_defaults
 
@@ -49,6 +50,14 @@ def train_tab(c: dict[str, Any], defaults: dict[str, Any]) -> None:
         c["seed"] = gr.Number(0, label="Seed", step=1)
         c["z_dim"] = gr.Number(d["z_dim"], label="z dimensions", step=1)
         c["width"] = gr.Number(d["width"], label="Width", step=1, info="hidden units / base channels")
+    with gr.Accordion("Penalties and packing: R1, R2, PacGAN (blank: the dataset's default)", open=False):
+        with gr.Row():
+            c["r1"] = gr.Number(None, label="R1 γ", elem_id="r1",
+                                  info="zero-centred penalty on D's gradient at real data")
+            c["r2"] = gr.Number(None, label="R2 γ", elem_id="r2",
+                                  info="the same at generated data (R3GAN: rpgan + R1 + R2)")
+            c["pac"] = gr.Number(None, label="PacGAN packing", step=1, elem_id="pac",
+                                   info="D judges packs of N samples (1: off)")
     with gr.Row():
         c["train"] = gr.Button("Train", variant="primary", elem_id="train-btn")
         c["stop"] = gr.Button("Stop", variant="stop", elem_id="stop-btn")
@@ -60,6 +69,11 @@ def train_tab(c: dict[str, Any], defaults: dict[str, Any]) -> None:
         mb = settings.get("GAN_MAX_UPLOAD_MB")
         c["zip_upload"] = gr.File(label=f"Upload a zip of images (PNG/JPEG, at most {mb:.0f} MiB); it becomes the "
                                         f"dataset", file_types=[".zip"], type="filepath")
+    with gr.Accordion("Your own pair of domains (CycleGAN): a zip per domain", open=False):
+        with gr.Row():
+            for tag in ("a", "b"):
+                c[f"zip_{tag}"] = gr.File(label=f"Domain {tag.upper()}: a zip of images (at most {mb:.0f} MiB)",
+                                          file_types=[".zip"], type="filepath", elem_id=f"zip-{tag}")
     c["status_line"] = gr.Markdown("**idle**", elem_id="status-line")
     with gr.Row():
         c["grid"] = gr.Image(label="Fixed-noise samples (same z every time)", elem_id="grid", height=420,
@@ -175,13 +189,18 @@ def translate_tab(c: dict[str, Any]) -> None:
         c["tr_pick"] = gr.Button("Random held-out image", elem_id="tr-pick")
         c["tr_seed"] = gr.Number(0, label="Held-out seed", precision=0)
     with gr.Row():
-        c["tr_draw"] = gr.Sketchpad(label="Draw here (white on black)", type="numpy", height=280,
-                                    elem_id="tr-draw", canvas_size=(280, 280))
-        c["tr_upload"] = gr.Image(label="Or upload an image", type="numpy", sources=["upload"], height=280)
+        c["tr_draw"] = gr.Sketchpad(label="Draw a digit (pick the brush on the left)", type="numpy", height=280,
+                                    elem_id="tr-draw", canvas_size=(280, 280), layers=False,
+                                    brush=gr.Brush(default_size=20, colors=["#000000"], color_mode="fixed"))
+        c["tr_upload"] = gr.Image(label="Or upload an image", type="numpy", sources=["upload"], height=280,
+                                  elem_id="tr-upload")
     with gr.Row():
-        c["tr_x"] = gr.Image(label="x", interactive=False, elem_id="tr-x")
-        c["tr_y"] = gr.Image(label="translation", interactive=False, elem_id="tr-y")
-        c["tr_rec"] = gr.Image(label="reconstruction", interactive=False, elem_id="tr-rec")
+        c["tr_x"] = gr.Image(label="x", interactive=False, elem_id="tr-x", format="png")
+        c["tr_y"] = gr.Image(label="translation", interactive=False, elem_id="tr-y", format="png")
+        c["tr_rec"] = gr.Image(label="reconstruction", interactive=False, elem_id="tr-rec", format="png")
+    c["tr_source"] = gr.State("pick")  # what the direction switch translates again: draw, upload or pick
+    with gr.Row(visible=False):  # API-only endpoint: /translate (image or none, direction, seed)
+        c["tr_api_btn"] = gr.Button("translate")
 
 
 def checkpoints_tab(c: dict[str, Any]) -> None:
@@ -207,6 +226,7 @@ def checkpoints_tab(c: dict[str, Any]) -> None:
     mb = settings.get("GAN_MAX_UPLOAD_MB")
     c["c_upload"] = gr.File(label=f"Upload a checkpoint (.pt, at most {mb:.0f} MiB)", file_types=[".pt"],
                             type="filepath")
+    hub_panel(c)  # export, load an export or a Hub repo id, share to the Hub (demo/hub_page.py)
     with gr.Row(visible=False):  # API-only endpoints: /checkpoints, /download
         c["c_api_list"] = gr.Button("checkpoints")
         c["c_api_names"] = gr.JSON()

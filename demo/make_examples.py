@@ -2,7 +2,7 @@
 the project's own CLI, then slim them (gan.checkpoint.slim_state: sampling weights as float16, D for the
 Theory view, configs, history; no optimizer state), so the whole folder stays a few MB.
 
-    python demo/make_examples.py                 # all of them (about 10 minutes on 2 cores)
+    python demo/make_examples.py                 # all of them (333 s on 2 busy cores, 2026-11-23; 2.42 MiB)
     python demo/make_examples.py --only ring8-toy
 """
 from __future__ import annotations
@@ -23,9 +23,9 @@ OUT = ROOT / "checkpoints" / "examples"
 EXAMPLES: dict[str, tuple[list[str], str]] = {
     "digits-dcgan": (["--dataset", "digits", "--steps", "3000"], "Explore: the default image model"),
     "ring8-toy": (["--dataset", "ring8", "--steps", "8000"], "Theory: the 2-D game on the ring of 8 modes"),
-    "digits-stylegan": (["--dataset", "digits", "--model", "stylegan", "--steps", "3000"],
+    "digits-stylegan": (["--dataset", "digits", "--model", "stylegan", "--steps", "2000"],
                         "Explore: W sliders, style mixing and noise"),
-    "digits2colordigits-cyclegan": (["--dataset", "digits2colordigits", "--model", "cyclegan", "--steps", "2500"],
+    "digits2colordigits-cyclegan": (["--dataset", "digits2colordigits", "--model", "cyclegan", "--steps", "1200"],
                                     "Translate: digits to colour digits and back"),
 }
 

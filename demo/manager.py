@@ -159,6 +159,15 @@ class RunManager:
             run.start(train=resume)  # an example is never written to: the run saves under the visitor's name
         return run
 
+    def load_static(self, owner: str, state: dict[str, Any], *, note: str) -> Run:
+        """Publish a generator-only state (a Hub export, gan.hub.sampler_state) as `owner`'s run, to explore
+        only: it has no discriminator or optimizer state, so Resume is refused with `note`."""
+        run = self._new_run(owner, self._from_state(state, None), None, source=state)
+        run.explore_note = note
+        self._admit(owner, run)
+        run.publish_static(state, note=note)
+        return run
+
     def resume(self, owner: str, *, cpu: bool = False) -> Run:
         """Continue the visitor's run from its latest checkpoint. Under GPU chunks, cpu=True ("Continue on
         CPU") trains it in-process from now on; a plain Resume tries the GPU again."""
@@ -167,6 +176,8 @@ class RunManager:
             raise LookupError("nothing to resume: start a run or load a checkpoint first")
         if run.active:
             return run
+        if getattr(run, "explore_note", None):
+            raise LookupError(run.explore_note)
         if getattr(run, "explore_only", False):
             raise LookupError("this checkpoint trained on images that are not among your uploads, so it can be "
                               "explored but not trained further here; upload those images to train it")

@@ -23,6 +23,7 @@ from typing import Any
 
 from gan import settings
 from gan.history import Thinned
+from gan.pairscore import translation_warning
 from gan.quality import DEFAULT_CACHE_DIR, QualityMeter, collapse_warning
 from gan.scores import build_meter, score
 from gan.theory import theory_state
@@ -107,7 +108,9 @@ class Rows:
         else:
             self.rows.offer(row, force=True)
         try:
-            self.warning = collapse_warning(list(self.rows), loss=self.loss, lr=self.lr)
+            rows = list(self.rows)
+            pair = any(k.startswith(("label_kept_", "domain_", "cycle_")) for k in rows[-1])  # CycleGAN's failure
+            self.warning = translation_warning(rows) if pair else collapse_warning(rows, loss=self.loss, lr=self.lr)
         except Exception:  # noqa: BLE001 - a warning must never break training
             self.warning = None
 
@@ -168,7 +171,7 @@ class QualityMonitor:
             return None  # an untrained G's score would only squash the chart's scale
         data = trainer.data
         meter = None
-        if data.kind == "image":
+        if data.kind in ("image", "pair"):  # classifiers trained once per dataset (pairs: gan.pairscore.PairMeter)
             try:
                 meter = self.meters.get(data)
             except Exception as e:  # noqa: BLE001

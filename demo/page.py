@@ -3,19 +3,25 @@ into component values. Refusals raise gr.Error, which shows as a toast on the pa
 gradio_client; their text never carries a server path.
 
 A visitor is the id the page keeps in the browser (a gr.BrowserState sent once, at page load), so a reload
-still reaches the visitor's run and checkpoints; gradio_client users are their session. One timer tick
-sends every live output of the page, skipping those whose snapshot part the page has already seen.
+still reaches the visitor's run and checkpoints; gradio_client users are their session. Each page has one
+live stream (`live`, started at page load) that sends every live output, and only when the snapshot part
+behind it changed since the page last saw it.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import threading
+import time
+import traceback
 import uuid
 from collections import Counter, OrderedDict
-from typing import Any
+from typing import Any, AsyncIterator
 
 import gradio as gr
 
+from gan import settings
 from gan.errors import CheckpointError, ConfigError, DatasetError
 from gan.quality import loss_help
 
@@ -23,13 +29,26 @@ from . import present
 from .explore_page import Explore
 from .files import Files
 from .manager import NotOwner, RunBusy, RunManager
+from .translate_page import Translate
 
 N_SLIDERS = 8
-FAST, IDLE = 1.0, 5.0  # timer intervals (s) while a run is active / while none is
+FAST, IDLE = 0.5, 2.0  # how often a page's live stream looks at the snapshots: a run is active / none is
 TRAIN_OUTPUTS = ("status_line", "loss_plot", "d_plot", "grid", "q_warning", "q_summary", "q_cov", "q_dist")
 THEORY_OUTPUTS = ("t_status", "t_main", "t_main_cap", "t_curves", "t_curves_cap", "t_modes", "t_modes_cap")
 MODEL_OUTPUTS = ("x_class", "x_layers", "x_classic", "x_style", "x_note", "tr_note")
-TICK_OUTPUTS = ("timer", *TRAIN_OUTPUTS, *THEORY_OUTPUTS, *MODEL_OUTPUTS)
+TICK_OUTPUTS = (*TRAIN_OUTPUTS, *THEORY_OUTPUTS, *MODEL_OUTPUTS)
+# Outputs that change together, one live stream each: the Train tab's (status, grid and charts at every publish,
+# quality every few seconds) and the views' (Theory and the model's Explore/Translate controls, rarely). Every
+# stream holds one of Gradio's queue slots while its page is open, so a page has as few as possible.
+LIVE_GROUPS = {"train": TRAIN_OUTPUTS, "views": (*THEORY_OUTPUTS, *MODEL_OUTPUTS)}
+TOO_MANY_PAGES = ("**This page does not update live:** the server has as many pages open as it serves live "
+                  "(GAN_MAX_PAGES). Everything else works; reload later for live updates.")
+MAX_LIVE_S = 12 * 3600.0  # a page's live stream ends after this long (a reload starts a new one)
+log = logging.getLogger("gan.demo")
+
+
+def _is_skip(value: Any) -> bool:
+    return isinstance(value, dict) and value == gr.skip()
 REFUSALS = (ConfigError, DatasetError, CheckpointError, RunBusy, NotOwner, LookupError, ValueError, OSError,
             TimeoutError, RuntimeError)
 
@@ -48,10 +67,13 @@ class Page:
         self.plots: dict[str, Any] = {}  # name -> the LinePlot component (set by the layout), for payloads
         self._visitors: OrderedDict[str, str] = OrderedDict()  # session -> visitor
         self._open: Counter[str] = Counter()  # visitor -> open pages
+        self._closed: set[str] = set()  # sessions whose page closed: their live stream ends
+        self._streams: Counter[str] = Counter()  # session -> its live streams running now
         self._memo: OrderedDict[tuple, Any] = OrderedDict()  # (run, part, version, name) -> payload
         self._lock = threading.Lock()
         self.files = Files(self)
         self.explore = Explore(self)
+        self.translate = Translate(self)
 
     # ---- who is asking ---------------------------------------------------------------------------------
     def visitor(self, request: gr.Request | None) -> str:
@@ -77,18 +99,20 @@ class Page:
             last = self._open[vid] <= 0
             if last:
                 del self._open[vid]
-            self._visitors.pop(getattr(request, "session_hash", None) or "local", None)
+            session = getattr(request, "session_hash", None) or "local"
+            self._visitors.pop(session, None)
+            self._closed.add(session)  # its live stream ends
         if last:
             self.manager.session_ended(vid)
 
     # ---- Train tab ---------------------------------------------------------------------------------------
     def train(self, dataset: str, model: str, loss: str, batch_size: Any, lr: Any, seed: Any, z_dim: Any = None,
-              width: Any = None, request: gr.Request = None) -> str:
+              width: Any = None, r1: Any = None, r2: Any = None, pac: Any = None, request: gr.Request = None) -> str:
         """Start a new run with these settings (blank numbers take the dataset's defaults)."""
         try:
             owner = self.visitor(request)
             dataset = self.storage.resolve(dataset, owner)
-            cfg = present.make_config(dataset, model, loss, batch_size, lr, seed, z_dim, width)
+            cfg = present.make_config(dataset, model, loss, batch_size, lr, seed, z_dim, width, r1, r2, pac)
             run = self.manager.start(owner, cfg)
         except REFUSALS as e:
             raise refuse(e, self.storage) from None
@@ -137,9 +161,6 @@ class Page:
                 st[k] = self.storage.public(st[k])
         return st
 
-    def fast_timer(self) -> gr.Timer:
-        return gr.Timer(FAST, active=True)
-
     def defaults(self, dataset: str, model: str) -> list[Any]:
         """The Train tab's numbers for a dataset and model (they follow both dropdowns)."""
         try:
@@ -154,22 +175,62 @@ class Page:
 
     # ---- the one tick ---------------------------------------------------------------------------------
     def tick(self, seen: dict | None, request: gr.Request = None) -> tuple:
-        """Timer: every live output of the page, each sent only when its part of a snapshot changed since this
-        page last saw it; the timer slows down while no run is active. The Train tab follows the watched run;
-        the Theory and Explore tabs fall back on the shipped examples until the visitor has a run of their own."""
+        """Every live output of the page, each only when its part of a snapshot changed since this page last saw
+        it (gr.skip() otherwise), and the page's new `seen`. The Train tab follows the watched run; the Theory
+        and Explore tabs fall back on the shipped examples until the visitor has a run of their own."""
         seen = dict(seen or {})
         owner = self.visitor(request)
         self.manager.seen(owner)
         run = self.manager.watched(owner)
         out = {name: gr.skip() for name in TICK_OUTPUTS}
-        interval = FAST if self.manager.active_runs() else IDLE
-        if seen.get("timer") != interval:
-            out["timer"], seen["timer"] = gr.Timer(interval, active=True), interval
         self._train_parts(run, owner, seen, out)
         has_theory = run is not None and run.snapshot().theory
         self._theory_parts(run if has_theory else (self.manager.example("theory") or run), run, seen, out)
         self._model_parts(self.subject(run, "explore"), self.subject(run, "translate"), seen, out)
         return (*out.values(), seen)
+
+    def live(self, group: str) -> Any:
+        """The live stream of one group of outputs (LIVE_GROUPS), started at page load: it looks at the snapshots
+        every FAST seconds while a run is active (IDLE otherwise) and sends the group's outputs only when one of
+        them changed, so a watching page costs one small message per published change and nothing in between.
+        (Groups, not one stream: Gradio rebuilds a component for every gr.skip() in a message, so a stream
+        should carry few unchanged outputs.) It ends when the page closes (Page.bye) or after MAX_LIVE_S."""
+        names = LIVE_GROUPS[group]
+
+        async def stream(request: gr.Request = None) -> AsyncIterator[tuple]:
+            session = getattr(request, "session_hash", None) or "local"
+            seen: dict = {}
+            t0 = time.monotonic()
+            if self.streams >= len(LIVE_GROUPS) * settings.get("GAN_MAX_PAGES"):  # keep queue slots for clicks
+                if "status_line" in names:
+                    yield (TOO_MANY_PAGES, *(gr.skip() for _ in names[1:]))
+                return
+            self._streams[session] += 1
+            try:
+                while session not in self._closed and time.monotonic() - t0 < MAX_LIVE_S:
+                    try:
+                        *values, seen = self.tick(seen, request)
+                        out = dict(zip(TICK_OUTPUTS, values))
+                        changed = [out[name] for name in names]
+                    except Exception:  # noqa: BLE001 - a bad moment must not end the page's stream
+                        log.warning("live update failed: %s", traceback.format_exc())
+                        changed = []
+                    if any(not _is_skip(v) for v in changed):
+                        yield tuple(changed) if len(changed) > 1 else changed[0]
+                    await asyncio.sleep(FAST if self.manager.active_runs() else IDLE)
+            finally:
+                self._streams[session] -= 1
+                if self._streams[session] <= 0:
+                    del self._streams[session]
+                    self._closed.discard(session)
+
+        stream.__name__ = f"live_{group}"
+        return stream
+
+    @property
+    def streams(self) -> int:
+        """Live streams running now (len(LIVE_GROUPS) per open page)."""
+        return sum(self._streams.values())
 
     def subject(self, run: Any, view: str) -> Any:
         """The run a view shows: the watched one when it suits the view, else the view's shipped example."""
@@ -215,8 +276,9 @@ class Page:
 
     def _theory_parts(self, shown: Any, run: Any, seen: dict, out: dict) -> None:
         snap = shown.snapshot() if shown is not None else None
+        watched = run.snapshot() if run is not None else None  # the message changes with the state, not the step
         mark = [getattr(shown, "id", None), snap.part_version("theory") if snap else 0,
-                run.snapshot().part_version("status") if run is not None else 0]
+                (snap or watched).status.get("state") if (snap or watched) else None, bool(watched and watched.model)]
         if seen.get("theory") == mark:
             return
         seen["theory"] = mark
@@ -226,6 +288,9 @@ class Page:
             out.update(self._theory_hidden(), t_status=present.theory_absent(model, status))
             return
         out.update(self._theory(shown.id, snap))
+        if getattr(shown, "example", None):  # labelled as what it is: a shipped example, not the visitor's run
+            out["t_status"] = (f"Showing the example **{shown.example}** until you train or load a 1-D or 2-D run of "
+                               f"your own.\n\n{out['t_status']}")
 
     def _model_parts(self, explored: Any, translated: Any, seen: dict, out: dict) -> None:
         mark = [getattr(explored, "id", None), explored.snapshot().part_version("model") if explored else 0,

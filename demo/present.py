@@ -38,8 +38,8 @@ def control_defaults(dataset: str, model: str | None = None) -> dict[str, Any]:
 
 
 def make_config(dataset: str, model: str | None = AUTO, loss: str | None = None, batch_size: Any = None,
-                lr: Any = None, seed: Any = 0, z_dim: Any = None, width: Any = None,
-                device: str = AUTO) -> TrainConfig:
+                lr: Any = None, seed: Any = 0, z_dim: Any = None, width: Any = None, r1: Any = None,
+                r2: Any = None, pac: Any = None, device: str = AUTO) -> TrainConfig:
     """A validated TrainConfig from the page's controls; raises ConfigError naming the bad field."""
     cfg = TrainConfig(
         dataset=str(dataset or "digits").strip(),
@@ -50,6 +50,9 @@ def make_config(dataset: str, model: str | None = AUTO, loss: str | None = None,
         seed=parse_number("seed", seed, integer=True, lo=0, blank=0),
         z_dim=parse_number("z_dim", z_dim, integer=True),
         width=parse_number("width", width, integer=True),
+        r1=parse_number("r1", r1),
+        r2=parse_number("r2", r2),
+        pac=parse_number("pac", pac, integer=True),
         device=device or AUTO,
     )
     cfg.validate()
@@ -138,13 +141,16 @@ def quality_frames(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFra
         "modes": ("modes captured (%)", lambda r: 100.0 * r["modes"] / max(r.get("n_modes") or 1, 1)),
         "high_quality": ("high-quality samples (%)", lambda r: 100.0 * r["high_quality"]),
         "diversity": ("diversity (% of real)", lambda r: 100.0 * r["diversity"]),
-        "label_kept": ("label kept (%)", lambda r: 100.0 * r["label_kept"]),
-        "domain_score": ("in the target domain (%)", lambda r: 100.0 * r["domain_score"]),
+        **{f"{key}_{d}": (f"{name} {arrow} (%)", lambda r, k=f"{key}_{d}": 100.0 * r[k])  # CycleGAN, per direction
+           for key, name in (("label_kept", "label kept"), ("domain", "in the target domain"))
+           for d, arrow in (("ab", "A→B"), ("ba", "B→A"))},
     })
     dist = _rows_columns(rows, {
         "frechet": ("Fréchet distance (lower is better)", lambda r: r["frechet"]),
         "js": ("JS(p_data ‖ p_g), nats", lambda r: r["js"]),
-        "cycle_l1": ("cycle error (L1)", lambda r: r["cycle_l1"]),
+        "cycle_aba": ("cycle L1 A→B→A", lambda r: r["cycle_aba"]),
+        "cycle_bab": ("cycle L1 B→A→B", lambda r: r["cycle_bab"]),
+        "mode_kl": ("KL(modes ‖ uniform), nats", lambda r: r["mode_kl"]),
     })
     return cov, dist
 
@@ -175,14 +181,19 @@ def quality_summary(quality: dict[str, Any]) -> str:
     if "diversity" in n:
         parts.append(f"diversity {100 * n['diversity']:.0f}% of real")
     if n.get("n_modes"):
-        parts.append(f"modes {int(n['modes'])}/{int(n['n_modes'])}, high quality {100 * n['high_quality']:.0f}%")
+        hq = f", high quality {100 * n['high_quality']:.0f}%" if "high_quality" in n else ""
+        parts.append(f"modes {int(n['modes'])}/{int(n['n_modes'])}{hq}")
+    if "mode_kl" in n:  # stacked sets
+        of = f" ({int(n['samples']):,} samples)" if "samples" in n else ""
+        parts.append(f"mode KL {n['mode_kl']:.2f}{of}")
     if "js" in n:
         parts.append(f"JS ≈ {n['js']:.3f}")
-    for key, label in (("label_kept", "label kept"), ("domain_score", "in the target domain")):
-        if key in n:
-            parts.append(f"{label} {100 * n[key]:.0f}%")
-    if "cycle_l1" in n:
-        parts.append(f"cycle error {n['cycle_l1']:.3f}")
+    for d, arrow, cycle in (("ab", "A→B", "cycle_aba"), ("ba", "B→A", "cycle_bab")):  # CycleGAN
+        got = ([f"label kept {100 * n[f'label_kept_{d}']:.0f}%"] if f"label_kept_{d}" in n else []) + (
+            [f"in the target domain {100 * n[f'domain_{d}']:.0f}%"] if f"domain_{d}" in n else []) + (
+            [f"cycle L1 {n[cycle]:.3f}"] if cycle in n else [])
+        if got:
+            parts.append(f"{arrow}: " + ", ".join(got))
     text = (f"**Quality** at step {int(n.get('step', 0)):,}: " + " · ".join(parts)) if parts else (
         quality.get("note") or "*Quality metrics appear a few seconds after training starts.*")
     if quality.get("error"):

@@ -31,7 +31,7 @@ from gan.history import History, Thinned
 from gan.trainer import Trainer, TrainingDiverged, default_threads
 
 from .monitors import QualityMonitor, Rows, TheoryMonitor, lower_priority
-from .snapshot import PngFiles, Sampler, Snapshot, chart_data, picture
+from .snapshot import CHART_EVERY, PngFiles, Sampler, Snapshot, chart_data, picture
 from .zerogpu import ChunkRefused, stop_file
 
 log = logging.getLogger("gan.demo")
@@ -123,6 +123,7 @@ class Run:
         self._theory: TheoryMonitor | None = None
         self._quality: QualityMonitor | None = None
         self._real: torch.Tensor | None = None
+        self._charts_at, self._charted = 0.0, False  # charts refresh every CHART_EVERY s, once they have points
 
     # ---- reading (any thread) --------------------------------------------------------------------
     @property
@@ -336,11 +337,13 @@ class Run:
         version = self._snap.version + 1
         fam = tr.family
         sampler = Sampler(fam, tr.frozen_nets(), tr.model_config, tr.data.kind, real=self._real,
-                          held_out=getattr(tr, "held_out", {}))
+                          held_out=getattr(tr.data, "info", {}).get("held_out") or {})
         grid = picture(fam.watch(sampler.nets, tr.fixed), columns=fam.watch_columns(tr.model_config),
                        real=self._real)
-        parts: dict[str, Any] = {"grid": self.files.write("grid", version, grid), "sampler": sampler,
-                                 "charts": chart_data(tr.history.columns(), fam.charts)}
+        parts: dict[str, Any] = {"grid": self.files.write("grid", version, grid), "sampler": sampler}
+        if force or time.monotonic() - self._charts_at >= CHART_EVERY or not self._charted:
+            parts["charts"] = chart_data(tr.history.columns(), fam.charts)
+            self._charts_at, self._charted = time.monotonic(), len(tr.history) > 0  # first points at once
         if not self._snap.model:  # what the page's family-specific controls follow; set once per run
             mc = tr.model_config
             parts["model"] = {"family": fam.name, "explore": list(fam.explore), "kind": tr.data.kind,

@@ -2,10 +2,12 @@
 
     python demo/screenshot.py                      # docs/train.png, docs/explore.png, docs/checkpoints.png (digits)
     python demo/screenshot.py --dataset ring8 --tabs theory --seconds 30     # docs/theory.png
+    python demo/screenshot.py --tabs translate --seconds 0                   # docs/translate.png (the example)
 """
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -14,7 +16,7 @@ from demo.app import build_app, launch_kwargs, queue
 from demo.manager import RunManager
 
 ROOT = Path(__file__).resolve().parent.parent
-TABS = ("train", "explore", "theory", "checkpoints")
+TABS = ("train", "explore", "translate", "theory", "checkpoints")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -22,13 +24,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="digits")
     ap.add_argument("--tabs", default="train,explore,checkpoints", help=f"comma-separated, from {', '.join(TABS)}")
-    ap.add_argument("--seconds", type=float, default=90.0, help="training time before the first shot")
+    ap.add_argument("--seconds", type=float, default=90.0, help="training time before the first shot (0: no "
+                    "training; the tabs show the shipped examples)")
     ap.add_argument("--out", default=str(ROOT / "docs"), help="folder for <tab>.png")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
-    manager = RunManager(checkpoint_dir=tempfile.mkdtemp(prefix="shot-ckpt-"), autosave_every=300)
+    root = Path(tempfile.mkdtemp(prefix="shot-ckpt-"))
+    if (ROOT / "checkpoints" / "examples").is_dir():  # the shipped examples, as a fresh app shows them
+        shutil.copytree(ROOT / "checkpoints" / "examples", root / "examples")
+    manager = RunManager(checkpoint_dir=root, autosave_every=300)
+    manager.load_examples()
     demo = queue(build_app(manager, defaults={"dataset": args.dataset}))
     kw = launch_kwargs(manager)
     kw.update(server_name="127.0.0.1", server_port=7899)
@@ -40,12 +47,18 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=args.chromium, headless=True, args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.goto(url)
-            page.locator("#train-btn").click()
-            time.sleep(args.seconds)
+            if args.seconds > 0:
+                page.locator("#train-btn").click()
+                time.sleep(args.seconds)
+            else:
+                page.wait_for_timeout(3000)
             for tab in args.tabs.split(","):
                 page.get_by_role("tab", name=tab.capitalize()).click()
                 if tab == "explore":
                     page.locator("#pc1 input[type=range]").fill("1.5")
+                if tab == "translate":
+                    page.get_by_text("Translating with").wait_for(timeout=60_000)
+                    page.locator("#tr-pick").click()
                 if tab == "checkpoints":
                     page.get_by_role("button", name="Save now").click()
                     page.get_by_role("button", name="Refresh list").click()

@@ -69,8 +69,12 @@ class Snapshot:
         return self.versions.get(name, 0)
 
 
+CHART_POINTS = 120  # points per series: every viewer is sent them, and Gradio walks them in Python per message
+CHART_EVERY = 2.0  # seconds between chart refreshes (status and grid go out at every publish)
+
+
 def chart_data(history: dict[str, list[float]], charts: dict[str, dict[str, str]],
-               points: int = 300) -> dict[str, dict[str, list[float]]]:
+               points: int = CHART_POINTS) -> dict[str, dict[str, list[float]]]:
     """Downsampled columns per chart: {title: {"step": [...], series name: [...]}} (absent series dropped)."""
     cols = downsample(history, points)
     out = {}
@@ -127,4 +131,4 @@ class PngFiles:
             pass
 
 
-__all__ = ["PARTS", "PngFiles", "Sampler", "Snapshot", "chart_data", "picture"]
+__all__ = ["CHART_EVERY", "CHART_POINTS", "PARTS", "PngFiles", "Sampler", "Snapshot", "chart_data", "picture"]

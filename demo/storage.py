@@ -7,9 +7,9 @@ Layout (under GAN_CHECKPOINT_DIR, default checkpoints/):
 Uploaded image zips unpack under the temp folder, `gan-lab-uploads/<key>/<id>/`, one folder per upload.
 
 Paths that enter from outside (the Train form, an uploaded or loaded checkpoint's config, the API) go
-through `Storage.safe_config`: a `folder:` dataset must be one of the visitor's own uploads, and a config's
-`data_dir` is replaced by the server's own (GAN_DATA_DIR). Text that leaves for a page goes through
-`Storage.public`, so no absolute server path reaches a visitor.
+through `Storage.safe_config`: a `folder:` dataset (and each folder of a `pair:`) must be the visitor's own
+uploads, and a config's `data_dir` is replaced by the server's own (GAN_DATA_DIR). Text that leaves for a page goes
+through `Storage.public`, so no absolute server path reaches a visitor.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from gan import settings
 from gan.checkpoint import remove_stale_temps, save_checkpoint
 from gan.config import TrainConfig
 from gan.errors import ConfigError, safe_name
+from gan.pairsets import split_pair_name
 
 ROOT = Path(__file__).resolve().parent.parent
 TMP = Path(tempfile.gettempdir())
@@ -225,18 +226,23 @@ class Storage:
 
     # ---- the path policy -------------------------------------------------------------------------------
     def safe_config(self, cfg: TrainConfig, visitor: str) -> TrainConfig:
-        """`cfg` with every path checked: a folder dataset must be one of this visitor's uploads, and the
-        data folder is the server's own. Raises ConfigError, whose message names no server path."""
-        if cfg.dataset.startswith("folder:"):
-            path = os.path.realpath(cfg.dataset[len("folder:"):])
-            mine = os.path.realpath(self.upload_dir(visitor))
+        """`cfg` with every path checked: a folder dataset (and both folders of a pair:A,B dataset) must be this
+        visitor's uploads, and the data folder is the server's own. Raises ConfigError naming no server path."""
+        folders = ([cfg.dataset[len("folder:"):]] if cfg.dataset.startswith("folder:") else
+                   list(split_pair_name(cfg.dataset[len("pair:"):])) if cfg.dataset.startswith("pair:") else [])
+        mine = os.path.realpath(self.upload_dir(visitor))
+        for folder in folders:
+            path = os.path.realpath(folder)
             if not path.startswith(mine + os.sep) or not os.path.isdir(path):
                 raise ConfigError("this dataset is a folder of images that is not one of your uploads: upload the "
                                   "images as a zip (Train tab, 'Your own images') to train on them")
         return dataclasses.replace(cfg, data_dir=settings.get("GAN_DATA_DIR") or None)
 
     def display_dataset(self, dataset: str) -> str:
-        """A dataset name as pages show it: an upload as upload:NAME-ID, never by its server path."""
+        """A dataset name as pages show it: an upload as upload:NAME-ID (a pair of uploads as
+        pair:upload:NAME-ID,upload:NAME-ID), never by its server path."""
+        if dataset.startswith("pair:"):
+            return "pair:" + ",".join(self.display_dataset(f"folder:{d}") for d in split_pair_name(dataset[5:]))
         if not dataset.startswith("folder:"):
             return dataset
         folder = dataset[len("folder:"):]
@@ -250,6 +256,12 @@ class Storage:
         if dataset.startswith("folder:"):
             raise ConfigError("folder datasets come from uploads: upload a zip of images (Train tab, "
                               "'Your own images') and pick the upload:... name it gets")
+        if dataset.startswith("pair:"):  # a CycleGAN pair of two uploads, one per domain
+            sides = dataset[len("pair:"):].split(",")
+            if len(sides) != 2 or not all(side.strip().startswith("upload:") for side in sides):
+                raise ConfigError("pair datasets come from two uploads: upload a zip per domain (Train tab, "
+                                  "'Your own pair') and use the pair:upload:...,upload:... name they get")
+            return "pair:" + ",".join(self.resolve(side, visitor)[len("folder:"):] for side in sides)
         if not dataset.startswith("upload:"):
             return dataset
         ident = dataset.rsplit("-", 1)[-1]

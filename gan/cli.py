@@ -1,4 +1,4 @@
-"""Headless CLI: `python -m gan train|sample|info|translate|mix` (also the `gan` console script).
+"""Headless CLI: `python -m gan train|sample|info|translate|mix|export|push` (also the `gan` console script).
 
 Dataset, model and loss names come from their registries. A bad flag or value exits 2 with one clear line.
 """
@@ -14,12 +14,14 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import cli_mix, cli_translate
-from .checkpoint import latest_checkpoint, load_sampler, load_state, model_config, save_checkpoint
+from . import cli_dist, cli_hub, cli_mix, cli_translate
+from .checkpoint import latest_checkpoint, load_state, save_checkpoint
 from .config import TrainConfig
 from .datasets import dataset_names, dataset_spec
+from .distributed import shutdown
 from .errors import CheckpointError, ConfigError, DatasetError, parse_number, safe_name
 from .family import family_of
+from .hub import open_model
 from .images import picture, save_png
 from .registry import LOSSES, MODELS
 from .scores import run_scores
@@ -108,15 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also save every N steps (0: only at the end)")
     t.add_argument("--no-score", action="store_true", help="skip the quality score stored at the end")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    cli_dist.add_flags(t, number)
 
     s = sub.add_parser("sample", help="draw samples from a checkpoint")
-    s.add_argument("--checkpoint", help="checkpoint file (default: the newest in checkpoints/)")
+    s.add_argument("--checkpoint", help="checkpoint file, exported folder or Hub repo id (default: the newest in "
+                                        "checkpoints/)")
     s.add_argument("--n", type=number("n", integer=True, lo=1), default=64)
     s.add_argument("--seed", type=number("seed", integer=True, lo=0), default=0)
     s.add_argument("--out", help="FILE.npy (raw samples) or FILE.png (a picture); default <checkpoint>_samples.png")
 
     cli_translate.add_parser(sub, number)
     cli_mix.add_parser(sub, number)
+    cli_hub.add_parsers(sub, number)
 
     i = sub.add_parser("info", help="print a checkpoint's config, step and metrics as JSON")
     i.add_argument("--checkpoint", help="checkpoint file (default: the newest in checkpoints/)")
@@ -125,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _default_out(dataset: str) -> str:
     return os.path.join("checkpoints", f"{safe_name(dataset.replace('folder:', 'folder_'))}.pt")
+
+
+def _shipped(path: str) -> bool:
+    """A shipped example (checkpoints/examples/): resuming one writes a new file, never over the example."""
+    return os.path.basename(os.path.dirname(os.path.abspath(path))) == "examples"
 
 
 def _find_checkpoint(path: str | None) -> str:
@@ -136,9 +146,8 @@ def _find_checkpoint(path: str | None) -> str:
     return found
 
 
-def _resume(a: argparse.Namespace) -> Trainer:
+def _resume(a: argparse.Namespace, state: dict[str, Any], **kw: Any) -> Trainer:
     """The run in --resume, refusing any flag that contradicts its saved config."""
-    state = load_state(a.resume)
     saved = dict(state["train_config"])
     given = {"dataset": a.dataset, "data_dir": a.data_dir, "conditional": a.conditional,
              **{field: getattr(a, field) for field, _, _ in TRAIN_FLAGS.values()}}
@@ -149,13 +158,19 @@ def _resume(a: argparse.Namespace) -> Trainer:
             flag = "--" + field.replace("_", "-")
             raise UsageError(f"{flag} {value} contradicts the checkpoint being resumed ({field} = "
                              f"{saved.get(field)!r}); drop {flag}, or start a new run without --resume")
-    return Trainer.from_state(state, device=a.device)
+    return Trainer.from_state(state, device=a.device, **kw)
 
 
 def cmd_train(a: argparse.Namespace) -> int:
+    ckpt = load_state(a.resume) if a.resume else None
+    world = cli_dist.setup(a, None if ckpt is None else dict(ckpt["train_config"]))  # torchrun: join the job
+    kw = {"world": world, "stats_every": a.stats_every or 1}
+    if not world.main:
+        a.quiet, a.no_score, a.save_every = True, True, 0  # rank 0 alone saves, prints and logs
     if a.resume:
-        trainer = _resume(a)
-        print(f"resuming {a.resume} at step {trainer.step_count}", file=sys.stderr)
+        trainer = _resume(a, ckpt, **kw)
+        if world.main:
+            print(f"resuming {a.resume} at step {trainer.step_count}", file=sys.stderr)
     else:
         if not a.dataset:
             raise UsageError("the following arguments are required: --dataset (or --resume CKPT)")
@@ -163,9 +178,9 @@ def cmd_train(a: argparse.Namespace) -> int:
         cfg = TrainConfig(dataset=a.dataset, data_dir=a.data_dir, conditional=a.conditional, seed=a.seed,
                           device=a.device, **values)
         cfg.validate()
-        trainer = Trainer(cfg)
+        trainer = Trainer(cfg, **kw)
     torch.set_num_threads(a.threads or default_threads(trainer.data.kind))
-    out = a.out or (a.resume if a.resume else _default_out(trainer.cfg.dataset))
+    out = a.out or (a.resume if a.resume and not _shipped(a.resume) else _default_out(trainer.cfg.dataset))
     steps, seconds = a.steps, a.seconds if a.seconds else (None if a.steps else 60.0)
     bar = None
     if not a.quiet:
@@ -191,14 +206,25 @@ def cmd_train(a: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     last: dict[str, Any] = {}
+    agreed = cli_dist.stop_rule(world, seconds)  # ranks stop at the same step on a --seconds budget
     try:
-        last = trainer.train(steps=steps, seconds=seconds, progress=progress)
+        last = trainer.train(steps=steps, seconds=float("inf") if agreed else seconds, progress=progress,
+                             should_stop=agreed)
     except TrainingDiverged as e:
         if bar:
             bar.close()
         kept = f"the last good checkpoint (step {state['saved_step']}) is kept at {out}" \
             if state["saved_step"] >= 0 or (a.resume and out == a.resume) else "no checkpoint was written"
-        print(f"training stopped: {e}; {kept}. Try a lower --lr or another --loss.", file=sys.stderr)
+        if world.main:
+            print(f"training stopped: {e}; {kept}. Try a lower --lr or another --loss.", file=sys.stderr)
+        return 1
+    except cli_dist.lost_errors(world) as e:  # after TrainingDiverged, itself a RuntimeError
+        if bar:
+            bar.close()
+        if world.main:
+            saved = state["saved_step"] if state["saved_step"] >= 0 or not (a.resume and out == a.resume) \
+                else int(ckpt["step"])
+            print(cli_dist.lost_message(e, out, saved), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted: saving", file=sys.stderr)
@@ -209,6 +235,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         bar.n = bar.total
         bar.refresh()
         bar.close()
+    if not world.main:
+        return 0
     if not a.no_score:
         trainer.metrics.update(run_scores(trainer, log=None if a.quiet else sys.stderr))
     save_checkpoint(trainer, out)
@@ -222,11 +250,11 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 def cmd_sample(a: argparse.Namespace) -> int:
     path = _find_checkpoint(a.checkpoint)
-    state = load_state(path)
-    mc = model_config(state)
+    nets, mc, meta = open_model(path)  # a checkpoint file, an exported folder or a Hub repo id
     fam = family_of(mc.model)
-    x = fam.sample(load_sampler(state), a.n, seed=a.seed, **cli_translate.sample_kwargs(state))
-    out = a.out or os.path.splitext(path)[0] + "_samples.png"
+    x = fam.sample(nets, a.n, seed=a.seed, **cli_translate.sample_kwargs(mc, meta))
+    here = os.path.exists(path)  # else a Hub repo id: USER/NAME -> USER_NAME_samples.png
+    out = a.out or (os.path.splitext(path.rstrip("/\\"))[0] if here else path.replace("/", "_")) + "_samples.png"
     if out.endswith(".npy"):
         np.save(out, x.numpy().astype(np.float32))
     elif out.endswith(".png"):
@@ -235,7 +263,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
         raise UsageError(f"--out must end in .npy or .png, got {out!r}")
     report: dict[str, Any] = {"out": out, "n": a.n, "shape": list(x.shape)}
     try:
-        spec = dataset_spec(state["train_config"]["dataset"])
+        spec = dataset_spec(meta["train_config"]["dataset"])
     except ConfigError:
         spec = None  # a dataset this installation does not know: nothing to score against
     if spec is not None and spec.modes is not None:
@@ -267,16 +295,29 @@ def cmd_mix(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(a: argparse.Namespace) -> int:
+    print(json.dumps(cli_hub.run_export(a)))
+    return 0
+
+
+def cmd_push(a: argparse.Namespace) -> int:
+    print(json.dumps(cli_hub.run_push(a)))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"train": cmd_train, "sample": cmd_sample,
                                                              "info": cmd_info, "translate": cmd_translate,
-                                                             "mix": cmd_mix}
+                                                             "mix": cmd_mix, "export": cmd_export, "push": cmd_push}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     try:
         a = build_parser().parse_args(argv)
-        return COMMANDS[a.command](a)
+        try:
+            return COMMANDS[a.command](a)
+        finally:
+            shutdown()  # leave a torchrun job's process group, if this process joined one
     except UsageError as e:
         print(f"gan: error: {e}", file=sys.stderr)
         return EXIT_USAGE

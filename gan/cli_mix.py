@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .checkpoint import load_sampler, load_state, model_config
 from .errors import ConfigError
+from .hub import open_model
 from .images import image_grid, save_png
 from .stylegan_family import default_crossover, mixing_grid
 
@@ -28,7 +28,8 @@ PSI_RANGE = (-1.0, 2.0)
 def add_parser(sub: Any, number: Callable[..., Callable[[str], Any]]) -> argparse.ArgumentParser:
     """The `mix` subcommand's flags (`number` is the CLI's checked number type)."""
     m = sub.add_parser("mix", help="write the style-mixing grid of a StyleGAN checkpoint")
-    m.add_argument("--checkpoint", help="stylegan checkpoint (default: the newest in checkpoints/)")
+    m.add_argument("--checkpoint", help="stylegan checkpoint, exported folder or Hub repo id (default: the newest "
+                                        "in checkpoints/)")
     m.add_argument("--n", type=number("n", integer=True, lo=1), default=5,
                    help=f"row and column sources (1-{MAX_N}; default 5)")
     m.add_argument("--crossover", type=number("crossover", integer=True, lo=0),
@@ -41,20 +42,20 @@ def add_parser(sub: Any, number: Callable[..., Callable[[str], Any]]) -> argpars
 
 
 def run(a: argparse.Namespace, path: str) -> dict[str, Any]:
-    """Carry out `mix` for checkpoint `path`; returns the JSON report."""
-    out = a.out or os.path.splitext(path)[0] + "_mix.png"
+    """Carry out `mix` for `path` (a checkpoint, an exported folder or a Hub repo id); returns the JSON report."""
+    here = os.path.exists(path)  # else a Hub repo id: USER/NAME -> USER_NAME_mix.png
+    out = a.out or (os.path.splitext(path.rstrip("/\\"))[0] if here else path.replace("/", "_")) + "_mix.png"
     if not out.lower().endswith((".npy", ".png")):
         raise ConfigError(f"--out must end in .npy or .png, got {out!r}")
     if a.n > MAX_N:
         raise ConfigError(f"--n must be at most {MAX_N}, got {a.n}")
     if not PSI_RANGE[0] <= a.psi <= PSI_RANGE[1]:
         raise ConfigError(f"--psi must be between {PSI_RANGE[0]:g} and {PSI_RANGE[1]:g}, got {a.psi:g}")
-    state = load_state(path)
-    mc = model_config(state)
+    nets, mc, _ = open_model(path)
     if mc.model != "stylegan":
-        raise ConfigError(f"mix needs a stylegan checkpoint; {os.path.basename(path)!r} holds a {mc.model!r} "
-                          f"model (use sample)")
-    g = load_sampler(state)["G"]
+        raise ConfigError(f"mix needs a stylegan checkpoint; {os.path.basename(path.rstrip('/'))!r} holds a "
+                          f"{mc.model!r} model (use sample)")
+    g = nets["G"]
     k = default_crossover(g) if a.crossover is None else a.crossover
     if k > g.num_ws:
         raise ConfigError(f"--crossover must be between 0 and {g.num_ws} (this model has {g.num_ws} style "

@@ -17,11 +17,12 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .checkpoint import load_sampler, load_state, model_config
+from .config import ModelConfig
 from .cyclegan import DIRECTIONS, match_channels, to_domain, translate
 from .errors import ConfigError
+from .hub import held_out_of, open_model
 from .images import image_grid, save_png
-from .pairsets import HeldOut, load_held_out
+from .pairsets import HeldOut
 
 PNG_UPSCALE = 8  # 28 px -> 224 px per image in the --input picture
 
@@ -29,7 +30,8 @@ PNG_UPSCALE = 8  # 28 px -> 224 px per image in the --input picture
 def add_parser(sub: Any, number: Callable[..., Callable[[str], Any]]) -> argparse.ArgumentParser:
     """The `translate` subcommand's flags (`number` is the CLI's checked number type)."""
     t = sub.add_parser("translate", help="translate held-out images, or one image, with a CycleGAN checkpoint")
-    t.add_argument("--checkpoint", help="CycleGAN checkpoint (default: the newest in checkpoints/)")
+    t.add_argument("--checkpoint", help="CycleGAN checkpoint, exported folder or Hub repo id (default: the newest "
+                                        "in checkpoints/)")
     t.add_argument("--direction", choices=DIRECTIONS, default="a2b", help="a2b (G: A->B) or b2a (F: B->A)")
     t.add_argument("--n", type=number("n", integer=True, lo=1), default=16, help="held-out images to translate")
     t.add_argument("--seed", type=number("seed", integer=True, lo=0), default=0, help="which held-out images")
@@ -40,15 +42,16 @@ def add_parser(sub: Any, number: Callable[..., Callable[[str], Any]]) -> argpars
 
 
 def checkpoint_held_out(state: dict[str, Any], *, data_dir: str | None = None) -> HeldOut:
-    """The held-out images {"a": (x, y), "b": (x, y)} of the pair set a checkpoint was trained on."""
+    """The held-out images {"a": (x, y), "b": (x, y)} of the pair set a checkpoint (or an export's meta, both
+    holding "train_config") was trained on."""
     tc = state["train_config"]
-    return load_held_out(tc["dataset"], data_dir=data_dir or tc.get("data_dir"), seed=int(tc.get("seed", 0)),
-                         image_size=tc.get("image_size"))
+    return held_out_of({**tc, "data_dir": data_dir or tc.get("data_dir")})
 
 
-def sample_kwargs(state: dict[str, Any]) -> dict[str, Any]:
-    """Extra arguments of `family.sample` for `gan sample`: the held-out images for a pair model, else none."""
-    return {"data": checkpoint_held_out(state)} if model_config(state).data_shape_b else {}
+def sample_kwargs(mc: ModelConfig, meta: dict[str, Any]) -> dict[str, Any]:
+    """Extra arguments of `family.sample` for `gan sample`: the held-out images for a pair model, else none
+    (mc, meta as gan.hub.open_model gives them)."""
+    return {"data": checkpoint_held_out(meta)} if mc.data_shape_b else {}
 
 
 def _read_image(path: str) -> Any:
@@ -68,18 +71,16 @@ def _read_image(path: str) -> Any:
 
 
 def run(a: argparse.Namespace, path: str) -> dict[str, Any]:
-    """Carry out `translate` for checkpoint `path`; returns the JSON report."""
-    state = load_state(path)
-    mc = model_config(state)
+    """Carry out `translate` for `path` (a checkpoint, an exported folder or a Hub repo id); returns the report."""
+    nets, mc, meta = open_model(path)
     if not mc.data_shape_b:
-        raise ConfigError(f"translate needs a CycleGAN checkpoint; {os.path.basename(path)!r} holds a {mc.model!r} "
-                          f"model (use sample)")
+        raise ConfigError(f"translate needs a CycleGAN checkpoint; {os.path.basename(path.rstrip('/'))!r} holds a "
+                          f"{mc.model!r} model (use sample)")
     src = "a" if a.direction == "a2b" else "b"
     want = ".png" if a.input else ".npz"
     if not a.out.lower().endswith(want):
         raise ConfigError(f"--out must end in {want}" + (" with --input" if a.input else "") + f", got {a.out!r}")
-    nets = load_sampler(state)
-    held = checkpoint_held_out(state, data_dir=a.data_dir)
+    held = checkpoint_held_out(meta, data_dir=a.data_dir)
     hx, hy = held[src]
     shape = tuple(mc.data_shape if src == "a" else mc.data_shape_b)
     if a.input:

@@ -111,8 +111,8 @@ class CycleGanFamily(Family):
         g_ab, g_ba = t.nets["G_ab"], t.nets["G_ba"]
         pac = t.model_config.pac
         d_a, d_b = _judge(t.nets["D_a"], pac), _judge(t.nets["D_b"], pac)  # packs of `pac` images (PacGAN)
-        real_a = t.streams["stream_a"].next(t.gen)[0].to(t.device, non_blocking=True)  # (B, C_a, H, W)
-        real_b = t.streams["stream_b"].next(t.gen)[0].to(t.device, non_blocking=True)  # (B, C_b, H, W)
+        real_a = t.shard(t.streams["stream_a"].next(t.gen)[0]).to(t.device, non_blocking=True)  # (B/ranks, C_a, H, W)
+        real_b = t.shard(t.streams["stream_b"].next(t.gen)[0]).to(t.device, non_blocking=True)  # (B/ranks, C_b, H, W)
         lam, idt = float(cfg.cycle), float(cfg.cycle) * float(cfg.identity)
 
         discs = [t.nets["D_a"], t.nets["D_b"]]
@@ -148,11 +148,11 @@ class CycleGanFamily(Family):
             with torch.no_grad():
                 for p in (*discs[0].parameters(), *discs[1].parameters()):
                     p.clamp_(-cfg.clip, cfg.clip)
-        return {"d_loss": d_v, "g_loss": g_v, "g_ab": float(adv_ab.detach()), "g_ba": float(adv_ba.detach()),
-                "d_a": float(d_losses[0].detach()), "d_b": float(d_losses[1].detach()),
-                "cycle": float(cycle.detach()), "identity": float(identity.detach()),
-                "d_real": float(torch.cat([torch.sigmoid(o[0]).mean().view(1) for o in outs]).mean()),
-                "d_fake": float(torch.cat([torch.sigmoid(o[1]).mean().view(1) for o in outs]).mean()),
+        return {"d_loss": d_v, "g_loss": g_v, "g_ab": adv_ab.detach(), "g_ba": adv_ba.detach(),
+                "d_a": d_losses[0].detach(), "d_b": d_losses[1].detach(),
+                "cycle": cycle.detach(), "identity": identity.detach(),  # 0-dim; the trainer reads them back
+                "d_real": torch.cat([torch.sigmoid(o[0]).mean().view(1) for o in outs]).mean(),
+                "d_fake": torch.cat([torch.sigmoid(o[1]).mean().view(1) for o in outs]).mean(),
                 "d_grad_norm": d_grad, "g_grad_norm": g_grad}
 
     def state_dict(self, t: StepContext) -> dict[str, Any]:

@@ -40,8 +40,14 @@ class StepContext(Protocol):
     step_count: int
     joint_d: bool
 
-    def update(self, opt: str, loss: Tensor, nets: Iterable[nn.Module], *, who: str) -> tuple[float, float]:
-        """Backward, check for NaN/inf (raising before any weight changes), step `opt`; (loss, grad norm)."""
+    def update(self, opt: str, loss: Tensor, nets: Iterable[nn.Module], *,
+               who: str) -> tuple[float | Tensor, float | Tensor]:
+        """Backward, average `nets`' grads across ranks, check for NaN/inf (raising before any weight changes),
+        step `opt`; (loss, grad norm) as numbers or device scalars."""
+        ...
+
+    def shard(self, x: Tensor | None) -> Tensor | None:
+        """This rank's slice of a global batch along dim 0 (the whole batch in one process)."""
         ...
 R1_SAMPLES = 128  # real samples per step that the R1 / R2 penalties look at
 
@@ -78,8 +84,9 @@ class Family:
         return {"stream": BatchStream(t.data, t.cfg.batch_size)}
 
     # ---- the game ---------------------------------------------------------------------------------
-    def step(self, t: StepContext) -> dict[str, float]:
-        """One round of the game; returns plain numbers (at least d_loss and g_loss)."""
+    def step(self, t: StepContext) -> dict[str, float | Tensor]:
+        """One round of the game on this rank's shard of the global batch (`t.shard`); returns plain numbers
+        or 0-dim device tensors (at least d_loss and g_loss), which the trainer reads back."""
         raise NotImplementedError
 
     def state_dict(self, t: StepContext) -> dict[str, Any]:
@@ -151,10 +158,12 @@ class GanFamily(Family):
     def step(self, t: StepContext) -> dict[str, float]:
         cfg, mc = t.cfg, t.model_config
         G, D = t.nets["G"], t.nets["D"]
-        x, y = t.streams["stream"].next(t.gen)
+        x, y = t.streams["stream"].next(t.gen)  # the global batch, drawn alike on every rank
+        z = torch.randn(x.shape[0], mc.z_dim, generator=t.gen)
+        x, y, z = t.shard(x), t.shard(y), t.shard(z)  # (B / ranks, ...): this rank's part
         x = x.to(t.device, non_blocking=True)
         y = y.to(t.device) if (y is not None and mc.n_classes) else None
-        z = torch.randn(x.shape[0], mc.z_dim, generator=t.gen).to(t.device)
+        z = z.to(t.device)
         fake = self.fake_batch(t, z, y)  # (B, *shape); reused for the G step, never generated twice
         judge = (lambda v, c: D(v, c, packed=True)) if mc.pac > 1 else D
 
@@ -180,8 +189,8 @@ class GanFamily(Family):
         g_loss_v, g_grad = t.update("g", g_loss, [G], who="G")
         D.requires_grad_(True)
         return {"d_loss": d_loss_v, "g_loss": g_loss_v,
-                "d_real": float(torch.sigmoid(d_real.detach()).mean()),
-                "d_fake": float(torch.sigmoid(d_fake.detach()).mean()),
+                "d_real": torch.sigmoid(d_real.detach()).mean(),
+                "d_fake": torch.sigmoid(d_fake.detach()).mean(),
                 "d_grad_norm": d_grad, "g_grad_norm": g_grad}
 
 

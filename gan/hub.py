@@ -26,8 +26,10 @@ from .checkpoint import load_sampler, load_state, model_config
 from .config import ModelConfig, from_dict
 from .errors import CheckpointError, ConfigError
 from .family import family_of
-from .images import picture, save_png
+from .cyclegan import match_channels, translate
+from .images import image_grid, picture, save_png
 from .models import build_nets
+from .pairsets import load_held_out
 
 EXPORT_FORMAT = "gan-lab-export-1"
 CARD = """---
@@ -82,11 +84,38 @@ class ExportedGAN(nn.Module, PyTorchModelHubMixin, library_name="gan-lab-live", 
         self.train_config, self.step, self.metrics, self.ema = dict(train_config or {}), int(step), dict(metrics or {}), ema
         self.eval().requires_grad_(False)
 
+    @classmethod
+    def _from_pretrained(cls, *, model_id: str, revision: str | None, cache_dir: Any, force_download: bool,
+                         local_files_only: bool, token: Any, map_location: str = "cpu", strict: bool = True,
+                         proxies: Any = None, resume_download: Any = None, **model_kwargs: Any) -> "ExportedGAN":
+        """The mixin's loader narrowed: model.safetensors only (its pytorch_model.bin fallback unpickles), every
+        weight present (strict), and nothing printed (the CLI's stdout is JSON). huggingface_hub < 1.0 also
+        passes proxies and resume_download, which are not the model's."""
+        from huggingface_hub import constants, hf_hub_download
+        from safetensors.torch import load_model
+
+        if "model_config" not in model_kwargs:  # huggingface_hub < 1.0 goes on without config.json: say why
+            if not os.path.isdir(model_id):
+                hf_hub_download(repo_id=model_id, filename=constants.CONFIG_NAME, revision=revision,
+                                cache_dir=cache_dir, token=token, local_files_only=local_files_only)
+            raise CheckpointError(f"{os.path.basename(str(model_id).rstrip('/'))!r} is not an export: it needs "
+                                  f"model.safetensors and config.json")
+        model = cls(**model_kwargs)
+        file = os.path.join(model_id, constants.SAFETENSORS_SINGLE_FILE) if os.path.isdir(model_id) else \
+            hf_hub_download(repo_id=model_id, filename=constants.SAFETENSORS_SINGLE_FILE, revision=revision,
+                            cache_dir=cache_dir, force_download=force_download, token=token,
+                            local_files_only=local_files_only)
+        load_model(model, file, strict=True, device=map_location)
+        return model.eval()
+
     def forward(self, *args: Any, **kw: Any) -> torch.Tensor:
         return self.nets[self.family.generators[0]](*args, **kw)
 
     def sample(self, n: int, *, seed: int = 0, **kw: Any) -> torch.Tensor:
-        """n samples, as `python -m gan sample` draws them (images in [-1, 1], points in data coordinates)."""
+        """n samples, as `python -m gan sample` draws them (images in [-1, 1], points in data coordinates; a
+        CycleGAN's are A->B translations of its pair set's held-out A images)."""
+        if self.model_config.data_shape_b and kw.get("data") is None:
+            kw["data"] = held_out_of(self.train_config)
         return self.family.sample(dict(self.nets), n, seed=seed, **kw)
 
     def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
@@ -123,10 +152,23 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, where: str 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "README.md").unlink(missing_ok=True)  # the mixin keeps an existing card; this export writes its own
-    x = model.sample(64 if len(mc.data_shape) == 3 else 1000, seed=0)
-    save_png(picture(x, nrow=10 if mc.n_classes == 10 else None) if x.dim() == 4 else picture(x), str(out / "samples.png"))
+    if mc.data_shape_b:  # CycleGAN: held-out A images, their translations to B and the way back, as rows
+        x = held_out_of(state["train_config"])["a"][0][:10].float()
+        y, rec = translate(dict(model.nets), x, "a2b")
+        save_png(image_grid(torch.cat([match_channels(t, 3) for t in (x, y, rec)]), nrow=len(x)), str(out / "samples.png"))
+    else:
+        x = model.sample(64 if len(mc.data_shape) == 3 else 1000, seed=0)
+        save_png(picture(x, nrow=10 if mc.n_classes == 10 else None) if x.dim() == 4 else picture(x),
+                 str(out / "samples.png"))
     model.save_pretrained(out, model_card_kwargs={"where": where or str(out)})
     return out
+
+
+def held_out_of(train_config: dict[str, Any]) -> Any:
+    """The held-out images {"a": (x, y), "b": (x, y)} of the pair set a CycleGAN was trained on."""
+    tc = train_config
+    return load_held_out(str(tc["dataset"]), data_dir=tc.get("data_dir"), seed=int(tc.get("seed", 0)),
+                         image_size=tc.get("image_size"))
 
 
 def load_pretrained(source: str | os.PathLike, **hub_kw: Any) -> ExportedGAN:
@@ -172,6 +214,20 @@ def push(checkpoint: str | os.PathLike, repo: str, *, token: str | None = None, 
     return f"https://huggingface.co/{repo}"
 
 
+def sampler_state(model: ExportedGAN) -> dict[str, Any]:
+    """A checkpoint-like state of an export, for what needs one to explore (gan.checkpoint.load_sampler, the
+    app's explore-only runs): configs, step, metrics, an empty history and the sampling weights; no
+    discriminator, optimizer or RNG state, so nothing can resume from it."""
+    from .history import History
+
+    out: dict[str, Any] = {"model_config": model.model_config.to_dict(), "train_config": dict(model.train_config),
+                           "step": model.step, "metrics": dict(model.metrics), "history": History().state_dict(),
+                           "export": True}
+    for role, net in model.nets.items():
+        out[role], out[f"{role}_ema"] = {k: v.detach().clone() for k, v in net.state_dict().items()}, None
+    return out
+
+
 def open_model(source: str | os.PathLike) -> tuple[dict[str, nn.Module], ModelConfig, dict[str, Any]]:
     """(sampling nets by role, model config, meta) from a checkpoint file, an exported folder or a Hub repo id:
     what `sample`, `mix` and `translate` accept. meta holds the train config and step."""
@@ -186,4 +242,4 @@ def open_model(source: str | os.PathLike) -> tuple[dict[str, nn.Module], ModelCo
                                                   "export": True}
 
 
-__all__ = ["EXPORT_FORMAT", "ExportedGAN", "export", "load_pretrained", "open_model", "push"]
+__all__ = ["EXPORT_FORMAT", "ExportedGAN", "export", "held_out_of", "load_pretrained", "open_model", "push", "sampler_state"]

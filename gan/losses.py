@@ -83,7 +83,8 @@ def r1_penalty(d: Callable[..., Tensor], real: Tensor, y: Tensor | None) -> Tens
 
     Called with generated samples instead it is R2, the same zero-centred penalty on the fakes (R3GAN)."""
     real = real.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(d(real, y).sum(), real, create_graph=True)  # (B, *shape)
+    # materialize_grads: a D whose output ignores its input has gradient 0 there, not an error
+    (grad,) = torch.autograd.grad(d(real, y).sum(), real, create_graph=True, materialize_grads=True)  # (B, *shape)
     return grad.flatten(1).pow(2).sum(dim=1).mean()
 
 

@@ -1,6 +1,7 @@
 """One quality score for any run, used by the CLI (stored in the checkpoint's metrics) and by the app's live
 quality chart: mode coverage and JS for the toy sets, classifier Fréchet distance and class coverage for
-labelled images, diversity for unlabelled ones, and whatever a family scores for itself (CycleGAN).
+labelled images, diversity for unlabelled ones, modes of 1,000 and their KL for the stacked sets (gan.stacked),
+and whatever a family scores for itself (CycleGAN).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .density import js_estimate
 from .metrics import BENCH_SAMPLES, mode_score
 from .pairscore import PairMeter
 from .quality import QualityMeter
+from .stacked import PROTOCOL_SAMPLES, StackedMeter, is_stacked
 
 QUALITY_SAMPLES = 500  # generated images per live score: ~0.1 s on a CPU, enough for a stable class histogram
 IMAGE_KEYS = ("frechet", "diversity", "classes_covered", "n_classes", "class_kl", "confidence")
@@ -56,14 +58,19 @@ def score(nets: dict[str, Any], family: Any, data: Any, *, meter: Any = None) ->
         return score_points(nets, family, data)
     if meter is None:
         return {}
+    if isinstance(meter, StackedMeter):  # its own sample count (LIVE_SAMPLES, or the protocol's at the end)
+        return meter.score_nets(nets, family)
     return score_images(nets, family, meter)
 
 
-def build_meter(data: Any, **kw: Any) -> QualityMeter | PairMeter:
+def build_meter(data: Any, **kw: Any) -> QualityMeter | PairMeter | StackedMeter:
     """The meter of a dataset, built once per dataset: a QualityMeter for images, a PairMeter (CycleGAN's
-    translation scores, gan.pairscore) for pairs; `kw` are their settings (cache_dir, epochs, ...)."""
+    translation scores, gan.pairscore) for pairs, a StackedMeter (modes of 1,000) for the stacked sets; `kw`
+    are their settings (cache_dir, epochs, ...)."""
     if getattr(data, "kind", None) == "pair":
         return PairMeter(data, **kw)
+    if is_stacked(data):
+        return StackedMeter(data, **kw)
     return QualityMeter(data, **kw)
 
 
@@ -74,7 +81,8 @@ def run_scores(trainer: Any, *, log: TextIO | None = None) -> dict[str, float]:
         if log is not None:
             print("scoring: the quality classifier trains once per dataset (cached) ...", file=log)
         try:
-            meter = build_meter(trainer.data)
+            final = {"samples": PROTOCOL_SAMPLES} if is_stacked(trainer.data) else {}  # as the papers score
+            meter = build_meter(trainer.data, **final)
         except (ValueError, RuntimeError) as e:
             if log is not None:
                 print(f"no quality score: {e}", file=log)

@@ -1,4 +1,4 @@
-"""Every GAN_* environment variable, read in this one place and documented in one table (the README's
+"""Every GAN_* environment variable (and HF_TOKEN), read in this one place and documented in one table (the README's
 "Settings" table is `markdown_table()`; a test keeps them equal).
 
 Values are read when asked for (`get(name)`), so a test or a Space owner can change them without a restart
@@ -40,6 +40,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("GAN_RUN_MAX_STEPS", 0, int, "a run stops (and saves) after this many steps; 0: never", shared=200_000),
     Setting("GAN_IDLE_STOP_S", 0.0, float, "a run stops (and saves) when no page of its owner has been open this "
             "long; 0: never", shared=120.0),
+    Setting("GAN_MAX_PAGES", 100, int, "pages that get live updates at once (each holds 2 of Gradio's queue "
+            "slots); a page past it is told so and still works, without live updates"),
     Setting("GAN_AUTOSAVE_EVERY", 500, int, "steps between automatic checkpoints (also saved on Stop)"),
     Setting("GAN_KEEP_CHECKPOINTS", 0, int, "checkpoints kept per visitor (the oldest are deleted); 0: all",
             shared=4),
@@ -67,6 +69,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("GAN_CHUNK_SECONDS", 30.0, float, "ZeroGPU: training time of one GPU chunk"),
     Setting("GAN_FIRST_CHUNK_SECONDS", 10.0, float, "ZeroGPU: the first chunk of a run (shorter, to show progress "
             "sooner)"),
+    Setting("HF_TOKEN", "", str, "a Hugging Face token with write access (a Space secret): shows **Share to Hub** "
+            "on the Checkpoints tab, which pushes a visitor's checkpoint with it; unset: hidden"),
+    Setting("GAN_HUB_NAMESPACE", "", str, "the Hub user or organisation that Share to Hub pushes into; default: "
+            "the token's own user"),
     Setting("GAN_CHUNK_MARGIN_S", 15.0, float, "ZeroGPU: seconds added to a chunk's budget in the duration asked "
             "of ZeroGPU"),
 ]}

@@ -20,6 +20,7 @@ from torch import nn
 from .budget import check_step_memory
 from .config import ModelConfig, TrainConfig, from_dict
 from .datasets import dataset_spec, load_dataset
+from .distributed import World, sync_batchnorm
 from .errors import CheckpointError, ConfigError
 from .family import Family, family_of, generate, train_defaults
 from .history import History
@@ -64,10 +65,15 @@ def lr_factor(step: int, decay_steps: int | None) -> float:
 
 
 class Trainer:
-    """Owns a run's networks, their EMA copies, optimizers, batch streams, RNG and history."""
+    """Owns a run's networks, their EMA copies, optimizers, batch streams, RNG and history.
+
+    `world` (gan/distributed.py) makes it one rank of a torchrun job: each rank trains on its shard of the
+    global batch and the updated nets' gradients are averaged. `stats_every` > 1 keeps the per-step numbers on
+    the device and reads them back every that many steps (one read instead of ~6 per step; see `step`).
+    """
 
     def __init__(self, cfg: TrainConfig, *, data: Any = None, model_config: ModelConfig | None = None,
-                 history_points: int = 2000) -> None:
+                 history_points: int = 2000, world: World | None = None, stats_every: int = 1) -> None:
         cfg.validate()
         spec = dataset_spec(cfg.dataset, image_size=cfg.image_size)
         self.data = data if data is not None else load_dataset(
@@ -92,6 +98,14 @@ class Trainer:
         self.ema: dict[str, nn.Module] = {
             name: copy.deepcopy(self.nets[name]).eval().requires_grad_(False)
             for name in self.family.generators} if cfg.ema > 0 else {}
+        self.world = world or World()
+        if self.world.active and self.device.type == "cuda":  # SyncBatchNorm refuses CPU tensors (gloo)
+            self.nets = {k: sync_batchnorm(v) for k, v in self.nets.items()}
+        self._buffers = [b for net in self.nets.values() for b in net.buffers() if b.is_floating_point()]
+        self.stats_every = max(1, int(stats_every))
+        self._pending: list[tuple[int, dict[str, Any], list[tuple[str, Any, Any]]]] = []
+        self._checks: list[tuple[str, Any, Any]] = []
+        self._last: dict[str, float] = {}
         self.opts = self.family.optimizers(self)
         self._base_lr = {k: [g["lr"] for g in o.param_groups] for k, o in self.opts.items()}
         self.gen = torch.Generator().manual_seed(cfg.seed)
@@ -139,19 +153,35 @@ class Trainer:
         self.callbacks[event].append(fn)
 
     # ---- training ----------------------------------------------------------------------------------
-    def update(self, opt: str, loss: torch.Tensor, nets: Iterable[nn.Module], *, who: str) -> tuple[float, float]:
-        """Backward `loss`, refuse NaN/inf before any weight changes (TrainingDiverged), step optimizer
-        `opt`; returns (loss, gradient norm of `nets`) as plain numbers."""
+    def shard(self, x: torch.Tensor | None) -> torch.Tensor | None:
+        """This rank's slice of a global batch (the whole batch in one process): (B, ...) -> (B / ranks, ...)."""
+        return self.world.shard(x)
+
+    def update(self, opt: str, loss: torch.Tensor, nets: Iterable[nn.Module], *,
+               who: str) -> tuple[float | torch.Tensor, float | torch.Tensor]:
+        """Backward `loss`, average the grads of `nets` (and only those) across ranks, refuse NaN/inf before
+        any weight changes (TrainingDiverged), step optimizer `opt`; returns (loss, gradient norm of `nets`)
+        as plain numbers, or as device scalars when stats are read lazily (stats_every > 1)."""
         o = self.opts[opt]
         o.zero_grad(set_to_none=True)
         loss.backward()
         params = [p for net in nets for p in net.parameters() if p.grad is not None]
-        grad = float(nn.utils.clip_grad_norm_(params, math.inf)) if params else 0.0
-        value = float(loss.detach())
-        if not math.isfinite(value) or not math.isfinite(grad):
-            raise TrainingDiverged(f"{who} loss became {value} at step {self.step_count + 1}")
+        value = loss.detach().float().clone()  # ()
+        if self.world.active:  # one all-reduce: these grads and the loss, so every rank logs the global loss
+            self.world.average([p.grad for p in params] + [value])
+        grad = nn.utils.clip_grad_norm_(params, math.inf) if params else torch.zeros((), device=value.device)
+        if self.stats_every > 1 and o.defaults.get("fused"):  # no host read: a non-finite step is skipped
+            o.found_inf = (~(torch.isfinite(value) & torch.isfinite(grad))).float()  # on the device (fused Adam)
+            self._checks.append((who, value, grad))
+            o.step()
+            return value, grad
+        if getattr(o, "found_inf", None) is not None:
+            o.found_inf = None
+        value_f, grad_f = float(value), float(grad)
+        if not math.isfinite(value_f) or not math.isfinite(grad_f):
+            raise TrainingDiverged(f"{who} loss became {value_f} at step {self.step_count + 1}")
         o.step()
-        return value, grad
+        return value_f, grad_f
 
     def step(self) -> dict[str, float]:
         """One round of the family's game; returns plain numbers (step, epoch, losses, images/s, ...)."""
@@ -162,15 +192,49 @@ class Trainer:
                 for group, lr in zip(o.param_groups, self._base_lr[k]):
                     group["lr"] = lr * f
         stats = self.family.step(self)
+        if self.world.active and self._buffers:  # batch-norm statistics (and w_avg) identical on every rank
+            self.world.average(self._buffers)
         self._update_ema()
         self.step_count += 1
         speed = self.cfg.batch_size / max(time.perf_counter() - t0, 1e-9)
         self._speed = speed if self._speed == 0 else 0.9 * self._speed + 0.1 * speed
-        stats = {"step": self.step_count, "epoch": self.epoch, **stats, "images_per_s": self._speed}
-        self.history.add(self.step_count, {k: v for k, v in stats.items() if k != "step"})
+        if self.stats_every > 1:
+            self._pending.append((self.step_count, {"epoch": self.epoch, **stats, "images_per_s": self._speed},
+                                  self._checks))
+            self._checks = []
+            if len(self._pending) >= self.stats_every:
+                self.flush_stats()
+            stats = {"step": self.step_count, "epoch": self.epoch, **{k: self._last.get(k, math.nan) for k in stats},
+                     "images_per_s": self._speed}  # the numbers of the last read
+        else:
+            stats = {"step": self.step_count, "epoch": self.epoch, **_numbers(stats), "images_per_s": self._speed}
+            self.history.add(self.step_count, {k: v for k, v in stats.items() if k != "step"})
         for fn in self.callbacks["on_step"]:
             fn(self, stats)
         return stats
+
+    def flush_stats(self) -> dict[str, float]:
+        """Read the pending per-step numbers back in one transfer, add them to the history and raise
+        TrainingDiverged for the first non-finite loss (its update and any later bad one were skipped on the
+        device, so the weights are the last good ones); returns the latest numbers."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return dict(self._last)
+        keys = [[k for k, v in row.items() if isinstance(v, torch.Tensor)] for _, row, _ in pending]
+        dev, f32 = self.device, torch.float32
+        flat = [row[k].to(dev, f32).reshape(()) for (_, row, _), ks in zip(pending, keys) for k in ks]
+        flat += [x.to(dev, f32).reshape(()) for _, _, checks in pending for _, v, g in checks for x in (v, g)]
+        values = iter(torch.stack(flat).cpu().tolist() if flat else [])  # the one host read
+        rows = [(step, {**row, **{k: next(values) for k in ks}}) for (step, row, _), ks in zip(pending, keys)]
+        checks = [[(who, next(values), next(values)) for who, _, _ in c] for _, _, c in pending]
+        for (step, row), step_checks in zip(rows, checks):
+            for who, v, g in step_checks:
+                if not math.isfinite(v) or not math.isfinite(g):
+                    raise TrainingDiverged(f"{who} loss became {v} at step {step} (every update with non-finite "
+                                           f"values was skipped, so the weights are the last good ones)")
+            self.history.add(step, {k: float(v) for k, v in row.items()})
+            self._last = {k: float(v) for k, v in row.items() if k not in ("epoch", "images_per_s")}
+        return dict(self._last)
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -197,6 +261,9 @@ class Trainer:
             done += 1
             if progress is not None:
                 progress(done, elapsed, stats)
+        if self._pending:
+            self.flush_stats()
+            stats = {**stats, **self._last}
         return stats
 
     # ---- sampling ----------------------------------------------------------------------------------
@@ -224,6 +291,7 @@ class Trainer:
     # ---- state -------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue the run exactly; plain containers of tensors and numbers."""
+        self.flush_stats()  # the history is complete up to this step
         s: dict[str, Any] = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
                              "model_config": self.model_config.to_dict(), "train_config": asdict(self.cfg)}
         for name, net in self.nets.items():
@@ -259,17 +327,24 @@ class Trainer:
         self.family.load_state_dict(self, s.get("family_state") or {})
 
     @classmethod
-    def from_state(cls, state: dict[str, Any], *, data: Any = None, **overrides: Any) -> "Trainer":
+    def from_state(cls, state: dict[str, Any], *, data: Any = None, world: World | None = None,
+                   stats_every: int = 1, **overrides: Any) -> "Trainer":
         """A Trainer that continues a checkpointed run exactly: the one way to rebuild one from a state
-        (`overrides`, e.g. device, apply to its TrainConfig; `data` reuses an already loaded dataset)."""
+        (`overrides`, e.g. device, apply to its TrainConfig; `data` reuses an already loaded dataset; `world`
+        and `stats_every` as in Trainer: a checkpoint of any world size resumes in any other)."""
         cfg = from_dict(TrainConfig, {**dict(state["train_config"]), **overrides})
         mc = from_dict(ModelConfig, dict(state["model_config"]))
-        trainer = cls(cfg, data=data, model_config=mc)
+        trainer = cls(cfg, data=data, model_config=mc, world=world, stats_every=stats_every)
         try:
             trainer.load_state_dict(state)
         except (RuntimeError, KeyError, TypeError, ValueError) as e:
             raise CheckpointError(f"the checkpoint does not fit its own config: {str(e)[:200]}") from None
         return trainer
+
+
+def _numbers(stats: dict[str, Any]) -> dict[str, float]:
+    """A family's step stats as plain numbers (device scalars read back here)."""
+    return {k: float(v) for k, v in stats.items()}
 
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "Trainer", "TrainingDiverged", "default_threads",

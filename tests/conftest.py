@@ -54,16 +54,29 @@ def serve_app(manager, **build_kw):
         app.close()
 
 
-def wait_for(cond, timeout=30.0, what="condition"):
-    """Poll `cond()` until it is true, or fail naming `what` after `timeout` seconds."""
+def wait_for(cond, timeout=30.0, what="condition", *, every=0.02):
+    """Poll `cond()` every `every` s until it is truthy and return its value, or fail naming `what` after `timeout`
+    seconds."""
     import time
 
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+        value = cond()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def wait_until(cond, timeout=60.0, what="condition"):
+    """wait_for at a browser's pace: every 0.2 s, 60 s by default."""
+    return wait_for(cond, timeout, what, every=0.2)
+
+
+def img_src(page, elem_id):
+    """The src of the first image inside the element `elem_id` of a Playwright page, or None."""
+    loc = page.locator(f"#{elem_id} img")
+    return loc.first.get_attribute("src") if loc.count() else None
 
 
 def poll_status(client, cond, timeout=30.0, what="status"):

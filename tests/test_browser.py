@@ -3,7 +3,6 @@ chart draw its lines and legend, see the grid change, explore with a slider, Sto
 actually draws (line paths with points, legend entries), for one point set and one image set, and a
 deliberately broken chart proves that check can fail."""
 import os
-import time
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ if not os.path.exists(CHROMIUM):
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-from conftest import serve_app  # noqa: E402
+from conftest import img_src, serve_app, wait_until  # noqa: E402
 from demo.manager import RunManager  # noqa: E402
 from demo.monitors import METERS  # noqa: E402
 
@@ -43,16 +42,6 @@ def quick_quality(monkeypatch, tmp_path):
     METERS.settings.update(saved)
 
 
-def wait_until(fn, timeout=60.0, what="condition"):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def drawn(page, elem_id) -> tuple[int, list[str]]:
     """What a LinePlot shows: (lines painted through at least two points, legend labels). A line counts only if
     its path has segments and a visible stroke (the broken chart's path had points but `stroke: none`)."""
@@ -71,11 +60,6 @@ def charts_drawn(page) -> bool:
         if lines < series or len(labels) < series:
             return False
     return True
-
-
-def img_src(page, elem_id):
-    loc = page.locator(f"#{elem_id} img")
-    return loc.first.get_attribute("src") if loc.count() else None
 
 
 def test_the_check_fails_on_a_chart_that_draws_nothing(browser):
@@ -142,3 +126,44 @@ def test_train_watch_every_chart_explore_stop(browser, quick_quality, tmp_path, 
         shot = np.frombuffer(page.screenshot(full_page=True), dtype=np.uint8)
         assert shot.size > 0
         page.close()
+
+
+def test_live_streams_end_when_pages_close(browser, tmp_path, monkeypatch):
+    """Each open page holds one live stream per output group; closing the pages ends them all (no stream keeps
+    polling snapshots for a page nobody has open)."""
+    from demo.page import LIVE_GROUPS
+
+    monkeypatch.setenv("GRADIO_HEARTBEAT_INTERVAL", "1")  # Gradio notices a closed page within ~a second
+    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path / "ckpt", autosave_every=0)
+    with serve_app(manager) as (url, app):
+        pages = [browser.new_page() for _ in range(2)]
+        for page in pages:
+            page.goto(url, wait_until="domcontentloaded")
+        wait_until(lambda: app.page.streams == 2 * len(LIVE_GROUPS), timeout=30, what="one stream per group per page")
+        for page in pages:
+            page.close()
+        wait_until(lambda: app.page.streams == 0, timeout=30, what="the streams to end after the pages closed")
+
+
+def test_a_page_past_the_live_limit_is_told_and_the_app_still_answers(browser, tmp_path, monkeypatch):
+    """Each page's live streams hold Gradio queue slots for as long as it is open; past GAN_MAX_PAGES a page gets
+    no streams (and says so) instead of taking the slots that clicks and API calls need."""
+    from gradio_client import Client
+
+    from demo.app import launch_kwargs
+    from demo.page import LIVE_GROUPS
+
+    monkeypatch.setenv("GAN_MAX_PAGES", "1")
+    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path / "ckpt", autosave_every=0)
+    assert launch_kwargs(manager)["max_threads"] >= 40 + len(LIVE_GROUPS)  # Gradio's queue has room for the streams
+    with serve_app(manager) as (url, app):
+        first, second = browser.new_page(), browser.new_page()
+        first.goto(url, wait_until="domcontentloaded")
+        wait_until(lambda: app.page.streams == len(LIVE_GROUPS), timeout=30, what="the first page's streams")
+        second.goto(url, wait_until="domcontentloaded")
+        wait_until(lambda: "does not update live" in second.locator("#status-line").inner_text(), timeout=30,
+                   what="the second page to say it gets no live updates")
+        assert app.page.streams == len(LIVE_GROUPS)
+        assert "does not update live" not in first.locator("#status-line").inner_text()
+        assert Client(url, verbose=False).predict(api_name="/status")["state"] == "idle"
+        first.close(), second.close()

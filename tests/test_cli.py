@@ -63,3 +63,18 @@ def test_train_sample_info_round_trip(tmp_path):
     assert info["step"] == 30 and info["model_config"]["model"] == "toy" and "d_loss" in info["last"]
     r = run("train", "--dataset", "ring8", "--steps", "5", "--resume", ckpt, "--quiet")
     assert r.returncode == 0 and json.loads(r.stdout)["step"] == 35
+
+
+def test_resuming_a_shipped_example_never_writes_over_it(tmp_path):
+    """`train --resume checkpoints/examples/X.pt` writes checkpoints/<dataset>.pt; the example stays as shipped."""
+    import shutil
+
+    (tmp_path / "examples").mkdir()
+    example = tmp_path / "examples" / "ring8-toy.pt"
+    shutil.copy(os.path.join(ROOT, "checkpoints", "examples", "ring8-toy.pt"), example)
+    before = example.read_bytes()
+    r = run("train", "--resume", str(example), "--steps", "3", "--quiet", "--no-score", cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert example.read_bytes() == before
+    assert json.loads(r.stdout.strip().splitlines()[-1])["checkpoint"] == os.path.join("checkpoints", "ring8.pt")
+    assert (tmp_path / "checkpoints" / "ring8.pt").exists()

@@ -50,7 +50,7 @@ def flat(net):
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 def test_two_steps_move_every_net(pair, loss):
     t = tiny(pair, loss=loss, pac=2 if loss == "lsgan" else 1)
-    assert t.cfg.model == "cyclegan" and t.cfg.ema == 0 and t.cfg.cycle == 10 and t.cfg.identity == 0  # digit pairs
+    assert t.cfg.model == "cyclegan" and t.cfg.ema == 0.999 and t.cfg.cycle == 10 and t.cfg.identity == 0  # digit pairs
     assert t.model_config.data_shape == (1, 28, 28) and t.model_config.data_shape_b == (3, 28, 28)
     before = {r: flat(t.nets[r]) for r in ROLES}
     for step in (1, 2):

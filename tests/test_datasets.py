@@ -95,3 +95,14 @@ def test_batch_stream_covers_an_epoch_without_repeats(small_digits):
     assert torch.equal(torch.sort(seen).values, torch.sort(small_digits.y).values)
     s.next(g)
     assert s.epoch == 1
+
+
+def test_measured_defaults_reach_the_train_form():
+    """Issue 18's measured defaults live in the registry and are what the app's Train form shows for 'auto'."""
+    from demo.present import control_defaults
+    from gan.family import train_defaults
+
+    assert train_defaults("mnist")["model"] == "mlp" and train_defaults("fashion-mnist")["model"] == "dcgan"
+    assert train_defaults("ring8")["lr"] == 2e-3 and train_defaults("grid25")["lr"] == 1e-3
+    assert control_defaults("ring8", "auto")["lr"] == 2e-3
+    assert control_defaults("mnist", "dcgan")["width"] == train_defaults("mnist", "dcgan")["width"]

@@ -1,0 +1,90 @@
+"""Probe toy-set settings: train ring8 / grid25 open-ended and score 2,500 EMA samples at CPU-time checkpoints.
+
+Each run trains one config (the defaults plus `--set key=value` overrides) on one torch thread and, at each
+checkpoint of process CPU seconds, scores `trainer.sample(2500)` with `gan.metrics.mode_score` (sampling is
+not counted). Prints one line per run: modes / HQ % / reverse KL at every checkpoint. No RESULTS.md section.
+
+    .venv/bin/python bench/probe_toy_defaults.py --dataset ring8 --at 10,20,30,60 --set decay_steps=8000
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import multiprocessing as mp
+import sys
+import time
+
+
+def parse_value(v: str):
+    """'1e-3' -> 0.001, '4' -> 4, 'true' -> True, else the string."""
+    if v.lower() in ("true", "false"):
+        return v.lower() == "true"
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return v
+
+
+def run_one(dataset: str, seed: int, at: list[float], overrides: dict) -> dict:
+    """Train open-ended, scoring at each CPU-time checkpoint (runs in a worker process)."""
+    import torch
+
+    torch.set_num_threads(1)
+    import gan.trainer
+    from gan.config import TrainConfig
+    from gan.metrics import mode_score
+    from gan.trainer import Trainer
+
+    overrides = dict(overrides)
+    floor = overrides.pop("floor", None)
+    if floor is not None:  # probe only: decay to a floor instead of to 0
+        base = gan.trainer.lr_factor
+        gan.trainer.lr_factor = lambda step, d: max(float(floor), base(step, d))
+
+    dataset = overrides.pop("dataset", dataset)
+    t = Trainer(TrainConfig(dataset=dataset, seed=seed, device="cpu", **overrides))
+    used, points = 0.0, []
+    for cp in at:
+        c0 = time.process_time()
+        t.train(steps=None, seconds=1e9, should_stop=lambda: used + time.process_time() - c0 >= cp)
+        used += time.process_time() - c0
+        s = mode_score(t.sample(2500, seed=10_000 + seed), t.data.modes, t.data.std)
+        raw = t.family.sample({"G": t.nets["G"]}, 2500, seed=10_000 + seed)  # without EMA, for comparison
+        r = mode_score(raw, t.data.modes, t.data.std)
+        points.append((cp, t.step_count, s["modes"], s["n_modes"], s["high_quality"], s["reverse_kl"],
+                       r["high_quality"]))
+    return {"seed": seed, "points": points}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="ring8")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--at", default="10,20,30,45,60", help="CPU-second checkpoints")
+    ap.add_argument("--try", dest="tries", action="append", default=[],
+                    help="a variant: comma-separated TrainConfig overrides key=value (floor=F: lr decays to F)")
+    ap.add_argument("--jobs", type=int, default=2)
+    a = ap.parse_args(argv)
+    at = [float(x) for x in a.at.split(",")]
+    variants = [{k: parse_value(v) for k, v in (kv.split("=", 1) for kv in t.split(",") if kv)}
+                for t in (a.tries or [""])]
+    seeds = [int(s) for s in a.seeds.split(",")]
+    jobs = [(v, s) for v in variants for s in seeds]
+    with cf.ProcessPoolExecutor(max_workers=a.jobs, mp_context=mp.get_context("spawn")) as ex:
+        futs = [ex.submit(run_one, a.dataset, s, at, v) for v, s in jobs]
+        rows = [f.result() for f in futs]
+    for i, v in enumerate(variants):
+        print(f"{a.dataset} {v}")
+        for (_, s), r in zip(jobs, rows):
+            if _ is not v:
+                continue
+            cells = [f"{cp:g}s:{m}/{k} {100 * hq:.1f}% {kl:.3f} ({st}; raw G {100 * rh:.1f}%)"
+                     for cp, st, m, k, hq, kl, rh in r["points"]]
+            print(f"  seed {r['seed']}: " + " | ".join(cells), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

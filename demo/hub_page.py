@@ -1,0 +1,182 @@
+"""The Checkpoints tab's Hugging Face Hub panel (gan/hub.py does the work):
+
+- **Export (Hub format)**: the visitor's run as model.safetensors + config.json + a model card, zipped to
+  download; the zip also stays among their exports (by name) to load back.
+- **Load export**: an uploaded export zip, the name of one of their export zips, or a Hub repo id (USER/NAME),
+  loaded to explore. An export has no discriminator or optimizer state, so it cannot resume training; the
+  notice says so, and Resume refuses with the same words.
+- **Share to Hub**: shown only when the server has HF_TOKEN; pushes the visitor's current checkpoint into
+  GAN_HUB_NAMESPACE (default: the token's user) under a name they choose.
+
+Zips are read by member name only (config.json and model.safetensors, each size-capped), never extracted as
+given, and loading is safetensors plus JSON: nothing is unpickled.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from gan import hub, settings
+from gan.errors import CheckpointError, ConfigError
+
+from . import present
+
+EXPORT_NOTE = ("explore only: an export holds the generator's weights but no discriminator or optimizer state, "
+               "so it cannot resume training; load a full checkpoint (.pt) to train further")
+NEEDED = ("config.json", "model.safetensors")
+REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+
+
+def share_enabled() -> bool:
+    """True when the server has a Hugging Face token (HF_TOKEN): the Share to Hub button shows."""
+    return bool(settings.get("HF_TOKEN").strip())
+
+
+def hub_panel(c: dict[str, Any]) -> None:
+    """The panel's components, added to the Checkpoints tab."""
+    gr.Markdown("#### Hugging Face Hub\nExport your run in the Hub's conventions (safetensors, config.json and a "
+                "model card), or load an export to explore: an uploaded export `.zip`, the name of one of your "
+                "exports, or a Hub repo id such as `USER/NAME`. An export cannot resume training (it has no "
+                "optimizer state).")
+    with gr.Row():
+        c["h_export"] = gr.Button("Export (Hub format)", elem_id="hub-export")
+        c["h_source"] = gr.Textbox(label="Export name or Hub repo id", placeholder="USER/NAME or NAME-export.zip",
+                                   elem_id="hub-source")
+        c["h_load"] = gr.Button("Load export", elem_id="hub-load")
+    c["h_zip"] = gr.File(label="Or upload an export (.zip)", file_types=[".zip"], type="filepath")
+    with gr.Row(visible=share_enabled(), elem_id="hub-share-row"):
+        c["h_repo"] = gr.Textbox(label="Repo name on the Hub", placeholder="my-gan", elem_id="hub-repo")
+        c["h_share"] = gr.Button("Share to Hub", variant="primary", elem_id="hub-share")
+    c["h_notice"] = gr.Markdown(elem_id="hub-notice")
+    c["h_file"] = gr.File(label="Export", interactive=False)
+
+
+def wire_hub(page: Any, c: dict[str, Any]) -> None:
+    """The panel's events and their API names: /export_hub, /load_export, /load_export_zip, /share_hub."""
+    h = HubPanel(page)
+    c["h_export"].click(h.export, None, [c["h_file"], c["h_notice"]], api_name="export_hub")
+    c["h_load"].click(h.load, c["h_source"], c["h_notice"], api_name="load_export")
+    c["h_zip"].upload(h.load_zip, c["h_zip"], c["h_notice"], api_name="load_export_zip")
+    c["h_share"].click(h.share, c["h_repo"], c["h_notice"], api_name="share_hub")
+
+
+class HubPanel:
+    """The panel's handlers for one page (its manager, storage and visitor identity)."""
+
+    def __init__(self, page: Any) -> None:
+        self.page, self.manager, self.storage = page, page.manager, page.storage
+
+    def _refuse(self, e: Any) -> gr.Error:
+        return gr.Error(self.storage.public(str(e)), duration=10)
+
+    def export(self, request: gr.Request = None) -> tuple[str, str]:
+        """Your run's checkpoint, saved now and exported in the Hub's conventions, as a zip to download."""
+        visitor = self.page.visitor(request)
+        try:
+            ckpt = self.page.files._own_run(request).save()
+            name = f"{ckpt.stem}-export"
+            with tempfile.TemporaryDirectory(prefix="gan-export-") as tmp:
+                folder = hub.export(ckpt, Path(tmp) / name, where=name)
+                dest = self.page.files.export_path(visitor, f"{name}.zip")
+                with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
+                    for p in sorted(folder.iterdir()):
+                        z.write(p, f"{name}/{p.name}")
+        except (CheckpointError, ConfigError, OSError, TimeoutError, RuntimeError, ValueError) as e:
+            raise self._refuse(f"could not export: {e}") from None
+        return str(dest), (f"Exported as `{dest.name}` (model.safetensors, config.json, README.md, samples.png). "
+                           f"Load it back by that name, or upload the zip to a Hub model repo.")
+
+    def load(self, source: str | None, request: gr.Request = None) -> str:
+        """Load one of your export zips (by name) or a Hub repo id (USER/NAME), to explore."""
+        source = (source or "").strip()
+        if source.lower().endswith(".zip"):
+            folder = self.storage.export_dir(self.page.visitor(request))
+            if "/" in source or "\\" in source or not (folder / source).is_file():
+                raise gr.Error(f"no export named {source[:80]!r} among yours (export one first, or upload it)")
+            return self._load_zip(str(folder / source), source, request)
+        if not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", source):
+            raise gr.Error("give a Hub repo id (USER/NAME) or the name of one of your exports (NAME-export.zip)")
+        try:
+            model = hub.load_pretrained(source)
+        except (CheckpointError, ConfigError) as e:
+            raise self._refuse(e) from None
+        return self._publish(model, source, request)
+
+    def load_zip(self, file: str | None, request: gr.Request = None) -> str:
+        """Load an uploaded export zip (config.json + model.safetensors), to explore."""
+        try:
+            path = present.check_upload(file, int(settings.get("GAN_MAX_UPLOAD_MB") * 2**20))
+        except (ValueError, OSError) as e:
+            raise self._refuse(e) from None
+        return self._load_zip(path, Path(path).name, request)
+
+    def _load_zip(self, path: str, label: str, request: gr.Request | None) -> str:
+        with tempfile.TemporaryDirectory(prefix="gan-import-") as tmp:
+            try:
+                _unpack_export(path, Path(tmp))
+                model = hub.load_pretrained(tmp)
+            except (CheckpointError, ConfigError, ValueError, OSError, zipfile.BadZipFile) as e:
+                raise self._refuse(f"{label} could not be loaded: {e}") from None
+        return self._publish(model, label, request)
+
+    def _publish(self, model: hub.ExportedGAN, label: str, request: gr.Request | None) -> str:
+        try:
+            run = self.manager.load_static(self.page.visitor(request), hub.sampler_state(model), note=EXPORT_NOTE)
+        except (ValueError, OSError, RuntimeError, CheckpointError) as e:
+            raise self._refuse(e) from None
+        return (f"Loaded the export `{label}` ({model.model_config.model}, step {model.step:,}) as `{run.id}`: "
+                f"explore it now. {EXPORT_NOTE[0].upper()}{EXPORT_NOTE[1:]}.")
+
+    def share(self, name: str | None, request: gr.Request = None) -> str:
+        """Push your run's checkpoint to the Hub as a model repo (only when the server has HF_TOKEN)."""
+        token = settings.get("HF_TOKEN").strip()
+        if not token:
+            raise gr.Error("Sharing to the Hub is off on this server (the owner has not set HF_TOKEN).")
+        name = (name or "").strip()
+        if not REPO_NAME.fullmatch(name):
+            raise gr.Error("give the repo a name: letters, digits, '-', '_' or '.', at most 96 characters")
+        try:
+            namespace = settings.get("GAN_HUB_NAMESPACE").strip() or _token_user(token)
+            ckpt = self.page.files._own_run(request).save()
+            url = hub.push(ckpt, f"{namespace}/{name}", token=token)
+        except (CheckpointError, ConfigError, OSError, TimeoutError, RuntimeError, ValueError) as e:
+            raise self._refuse(f"could not share: {e}") from None
+        return f"Shared to the Hub: [{namespace}/{name}]({url}). Anyone can load it with `gan.load_pretrained`."
+
+
+def _token_user(token: str) -> str:
+    """The Hub user a token belongs to, or CheckpointError in one line (offline, a refused token)."""
+    from huggingface_hub import HfApi
+
+    try:
+        return str(HfApi(token=token).whoami()["name"])
+    except Exception as e:  # noqa: BLE001 - offline, refused token: one line for the page
+        raise CheckpointError(f"cannot reach the Hugging Face Hub to check the server's token "
+                              f"({type(e).__name__}); set GAN_HUB_NAMESPACE or try again later") from None
+
+
+def _unpack_export(path: str, dest: Path) -> None:
+    """Copy an export zip's config.json and model.safetensors (found by name, anywhere in it) into `dest`,
+    each capped at GAN_MAX_UPLOAD_MB; nothing else is written."""
+    cap = int(settings.get("GAN_MAX_UPLOAD_MB") * 2**20)
+    with zipfile.ZipFile(path) as z:
+        found = {Path(m.filename).name: m for m in z.infolist() if not m.is_dir()}
+        for want in NEEDED:
+            m = found.get(want)
+            if m is None:
+                raise ValueError(f"not an export: the zip needs {' and '.join(NEEDED)} (it lacks {want})")
+            if m.file_size > cap:
+                raise ValueError(f"{want} is larger than {cap / 2**20:.0f} MB")
+            with z.open(m) as src, open(dest / want, "wb") as out:
+                shutil.copyfileobj(src, out)
+                if out.tell() > cap:
+                    raise ValueError(f"{want} is larger than {cap / 2**20:.0f} MB")
+
+
+__all__ = ["EXPORT_NOTE", "HubPanel", "hub_panel", "share_enabled", "wire_hub"]
