@@ -15,6 +15,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -150,10 +151,12 @@ def test_h3_finished_runs_keep_no_trainer_and_memory_stays_flat(tmp_path, monkey
     m = RunManager(storage=storage, max_runs=1, chunk_runner=None,
                    limits=Limits(autosave_every=0, publish_every=0.2))
     cfg = TrainConfig(dataset="ring8", model="toy", width=512, batch_size=64, seed=0, device="cpu")
+    trainers = []  # weak references: a finished run must leave its Trainer collectable
 
     def cycle(i: int) -> None:
         run = m.start(f"visitor{i % 3}", cfg)
         wait_for(lambda: run.status()["step"] >= 1, timeout=30, what="a step")
+        trainers.append(weakref.ref(run.trainer))
         m.stop(f"visitor{i % 3}")
         assert not run.thread_alive() and run.trainer is None, "a finished run kept its Trainer"
         assert run.checkpoint is not None and run.checkpoint.exists()
@@ -165,14 +168,19 @@ def test_h3_finished_runs_keep_no_trainer_and_memory_stays_flat(tmp_path, monkey
         base = _rss()
         for i in range(1, 7):  # as many as the manager keeps (keep_runs=6): the old code kept 6 trainers here
             cycle(i)
+        gc.collect()
+        kept = [i for i, ref in enumerate(trainers) if ref() is not None]
+        assert not kept, f"the Trainers of finished runs {kept} are still referenced"
         grown = (_rss() - base) / 2**20
-        # each kept run may hold its frozen G (and a little): the old code's 6 trainers were ~7 G each
-        assert grown < 6 * (g + 3) + 12, f"RSS grew {grown:.0f} MiB over 6 cycles (G is {g:.1f} MiB)"
+        # each kept run may hold its frozen G (and a little); the old code's 6 trainers were ~7 G each (~85 MiB
+        # here). RSS after malloc_trim still moves by tens of MiB with the allocator's arenas (68 MiB was seen
+        # in a full CI run on torch 2.10 with G at 2 MiB), hence the wide margin and the weak references above.
+        assert grown < 6 * (g + 3) + 60, f"RSS grew {grown:.0f} MiB over 6 cycles (G is {g:.1f} MiB)"
         mid = _rss()
         for i in range(7, 11):  # past the kept runs: flat
             cycle(i)
         later = (_rss() - mid) / 2**20
-        assert later < 15, f"RSS grew {later:.0f} MiB over 4 more cycles"
+        assert later < 4 * g + 30, f"RSS grew {later:.0f} MiB over 4 more cycles (G is {g:.1f} MiB)"
         assert all(r.trainer is None for r in m.runs())
         assert len(m.runs()) <= m.keep_runs + m.max_runs
         assert len(released) == 11
@@ -670,7 +678,7 @@ def test_every_named_endpoint_survives_bad_values_with_clear_messages(srv):
     report = {}
     for api, info in endpoints.items():
         params = info["parameters"]
-        defaults = list(RING.values()) if api == "/train" else [  # ring8: a /train that succeeds is quick
+        defaults = list(RING.values()) + [None] * (len(params) - len(RING)) if api == "/train" else [  # ring8: quick
             p.get("parameter_default") if p.get("parameter_has_default") else
             (name if p["parameter_name"] == "name" else None) for p in params]
         trials = [(None, None, defaults)] if not params else []
