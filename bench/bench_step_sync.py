@@ -23,7 +23,7 @@ from pathlib import Path
 
 from common import ROOT, machine, now, shared_path, update_results
 
-BEFORE = "982225a^"  # the trainer before issue 15's change
+BEFORE = "cfaad28"  # the trainer before issue 15's change (its commit 982225a did not land; cfaad28 is the last tree without it)
 SNIPPET = r"""
 import json, sys, time, torch
 from gan.config import TrainConfig
