@@ -235,10 +235,10 @@ class Page:
     def subject(self, run: Any, view: str) -> Any:
         """The run a view shows: the watched one when it suits the view, else the view's shipped example."""
         snap = run.snapshot() if run is not None else None
+        # a run suits once it has published its nets (until then, e.g. a CycleGAN's first seconds, the example shows)
+        suits = snap is not None and snap.sampler is not None
         if view == "translate":
-            suits = snap is not None and "translate" in (snap.model.get("explore") or [])
-        else:
-            suits = snap is not None and snap.sampler is not None
+            suits = suits and "translate" in (snap.model.get("explore") or [])
         return run if suits else (self.manager.example(view) or run)
 
     @staticmethod

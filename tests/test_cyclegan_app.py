@@ -260,3 +260,31 @@ def test_pair_of_zips_trains_translates_and_refuses_bad_zips(served, tmp_path):
             eve.predict(dataset, "auto", "lsgan", 2, None, 0, None, 4, api_name="/train")
         assert str(manager.storage.uploads) not in str(e.value)
     dave.predict(api_name="/stop")
+
+
+def test_a_starting_cyclegan_leaves_the_example_on_translate_and_says_it_is_starting():
+    """In a CycleGAN run's first seconds (no published nets yet) Translate keeps showing the shipped example,
+    and with no example the refusal says the run is starting instead of 'No CycleGAN yet'."""
+    from types import SimpleNamespace
+
+    import gradio as gr
+
+    from demo.page import Page
+
+    def run(sampler):
+        snap = SimpleNamespace(model={"explore": ["translate"]}, sampler=sampler, status={"step": 0})
+        return SimpleNamespace(id="r", example=None, snapshot=lambda: snap)
+
+    starting, example = run(None), run(object())
+    examples = {"translate": example}
+    manager = SimpleNamespace(storage=None, watched=lambda visitor: starting, example=examples.get)
+    page = Page(manager)
+    assert page.subject(starting, "translate") is example
+    assert page.subject(starting, "explore") is starting  # no explore example: the run itself
+    examples.clear()
+    assert page.subject(starting, "translate") is starting
+    with pytest.raises(gr.Error, match="starting"):
+        page.translate._need(None)
+    manager.watched = lambda visitor: None
+    with pytest.raises(gr.Error, match="No CycleGAN yet"):
+        page.translate._need(None)
