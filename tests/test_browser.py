@@ -63,18 +63,22 @@ def charts_drawn(page) -> bool:
 
 
 def test_the_check_fails_on_a_chart_that_draws_nothing(browser):
-    """The old defect: a LinePlot created with an empty frame draws axes for later data but no line and no
-    legend. `drawn` must see the difference."""
+    """`drawn` must tell a chart that draws its line from one that shows only axes (the old defect: a LinePlot
+    created with an empty frame drew axes for later data but no line and no legend). That defect reproduces
+    only sometimes in Chromium, so the failing cases here are built to fail every time: a chart sent an empty
+    frame (axes only) and one sent a single point per series (a legend entry, but no line through points)."""
     import gradio as gr
 
     from conftest import free_port
     from demo.present import empty_frame, long_frame
 
     frame = long_frame({"step": [0.0, 1.0, 2.0], "D loss": [1.0, 0.5, 0.7]})
+    dot = long_frame({"step": [0.0], "D loss": [1.0]})
     with gr.Blocks() as demo:
         good = gr.LinePlot(None, x="step", y="value", color="series", elem_id="good")
-        broken = gr.LinePlot(empty_frame(), x="step", y="value", color="series", elem_id="broken")
-        gr.Button("go", elem_id="go").click(lambda: (frame, frame), None, [good, broken])
+        blank = gr.LinePlot(None, x="step", y="value", color="series", elem_id="blank")
+        dots = gr.LinePlot(None, x="step", y="value", color="series", elem_id="dots")
+        gr.Button("go", elem_id="go").click(lambda: (frame, empty_frame(), dot), None, [good, blank, dots])
     port = free_port()
     demo.launch(prevent_thread_lock=True, quiet=True, server_port=port)
     try:
@@ -82,8 +86,10 @@ def test_the_check_fails_on_a_chart_that_draws_nothing(browser):
         page.goto(f"http://127.0.0.1:{port}/")
         page.locator("#go").click()
         wait_until(lambda: drawn(page, "good")[0] >= 1, what="the good chart")
+        wait_until(lambda: drawn(page, "dots")[1] == ["D loss"], what="the single-point chart's legend")
         assert drawn(page, "good") == (1, ["D loss"])
-        assert drawn(page, "broken") == (0, [])  # axes only: what the test must catch
+        assert drawn(page, "blank") == (0, [])  # axes only
+        assert drawn(page, "dots") == (0, ["D loss"])  # a legend entry but no line: not drawn
         page.close()
     finally:
         demo.close()
