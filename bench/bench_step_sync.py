@@ -4,8 +4,8 @@ step), now with stats read every step (stats_every=1, what the app and chunk run
 
 CPU (the check that the CPU path is not slower):
     flock /tmp/gan-bench.lock .venv/bin/python bench/bench_step_sync.py
-GPU (images/s at the default batch and at the best batch, the classic reference loop on the same GPU, and
-nvidia-smi utilisation while training):
+GPU (images/s at the default batch and at the best batch, with bf16 autocast, channels_last and torch.compile
+at both, the classic reference loop on the same GPU, and nvidia-smi utilisation while training):
     .venv/bin/python bench/bench_step_sync.py --device cuda
 """
 from __future__ import annotations
@@ -31,6 +31,9 @@ from gan.trainer import Trainer
 a = json.loads(sys.argv[1])
 torch.set_num_threads(a["threads"])
 kw = {} if a["every"] is None else {"stats_every": a["every"]}
+if a.get("compute"):  # precision / channels_last / compile (gan/compute.py; not in the 'before' tree)
+    from gan.compute import Compute
+    kw["compute"] = Compute(**a["compute"])
 cfg = TrainConfig(dataset=a["dataset"], model=a["model"], batch_size=a["batch"], device=a["device"], seed=0)
 t = Trainer(cfg, **kw)
 t.train(steps=a["warmup"])
@@ -119,6 +122,15 @@ def run_gpu(rounds: int) -> str:
         lines.append(f"| batch {batch} | now, every 16 | {r['img_s']:.0f} |")
         print(lines[-1], flush=True)
         best = max(best, (r["img_s"], batch))
+    for name, compute in (("bf16", {"precision": "bf16"}), ("channels_last", {"channels_last": True}),
+                          ("bf16 + channels_last", {"precision": "bf16", "channels_last": True}),
+                          ("bf16 + channels_last + compile", {"precision": "bf16", "channels_last": True,
+                                                              "compile": True})):
+        for batch in sorted({None, best[1]}, key=lambda b: b or 0):
+            r = measure(str(ROOT), every=16, batch=batch, compute=compute, **{**common, "warmup": 100})
+            lines.append(f"| {'default batch' if batch is None else f'batch {batch}'} | now, every 16, {name} | "
+                         f"{r['img_s']:.0f} |")
+            print(lines[-1], flush=True)
     stop.set()
     ref = shared_path("reference", "classic_gan.py")
     mnist = shared_path("data", "mnist", what="folder")

@@ -25,10 +25,11 @@ from typing import Any, Callable
 
 from gan import settings
 from gan.chunk import train_chunk
+from gan.compute import ZEROGPU_ENV
 from gan.datasets import remember_dataset
 from gan.trainer import TrainingDiverged
 
-ENV = "SPACES_ZERO_GPU"
+ENV = ZEROGPU_ENV
 
 try:  # on a Space this must come before anything initialises CUDA (we never do in the main process)
     import spaces

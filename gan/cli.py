@@ -164,7 +164,7 @@ def _resume(a: argparse.Namespace, state: dict[str, Any], **kw: Any) -> Trainer:
 def cmd_train(a: argparse.Namespace) -> int:
     ckpt = load_state(a.resume) if a.resume else None
     world = cli_dist.setup(a, None if ckpt is None else dict(ckpt["train_config"]))  # torchrun: join the job
-    kw = {"world": world, "stats_every": a.stats_every or 1}
+    kw = {"world": world, "stats_every": a.stats_every or 1, "compute": cli_dist.compute(a)}
     if not world.main:
         a.quiet, a.no_score, a.save_every = True, True, 0  # rank 0 alone saves, prints and logs
     if a.resume:

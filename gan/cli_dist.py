@@ -1,5 +1,6 @@
 """`gan train` under torchrun: join the job, refuse bad combinations up front, agree on when to stop, and
-turn a lost rank into one clear message on rank 0 (gan/distributed.py does the training side)."""
+turn a lost rank into one clear message on rank 0 (gan/distributed.py does the training side); and the flags
+of how a process computes (lazy statistics, bf16, channels_last, torch.compile: gan/compute.py)."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +10,7 @@ import time
 from typing import Any, Callable
 
 from . import distributed
+from .compute import PRECISIONS, Compute
 from .config import TrainConfig
 from .distributed import World
 from .errors import ConfigError
@@ -22,11 +24,22 @@ class RankLost(RuntimeError):
 
 
 def add_flags(t: argparse.ArgumentParser, number: Callable[..., Any]) -> None:
-    """The train flags for torchrun and for the lazy per-step statistics."""
+    """The train flags for torchrun, the lazy per-step statistics and the compute settings."""
     t.add_argument("--backend", choices=distributed.BACKENDS, default="auto",
                    help="under torchrun: nccl (CUDA) or gloo (CPU); auto picks by device")
     t.add_argument("--stats-every", type=number("stats_every", integer=True, lo=1),
                    help="read the per-step losses back every N steps (default: 1 on CPU, 16 on CUDA)")
+    t.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="bf16: autocast the forward passes to bfloat16 (for CUDA; not stored in the checkpoint)")
+    t.add_argument("--channels-last", action="store_true",
+                   help="channels_last memory format for the convolutional models (for CUDA)")
+    t.add_argument("--compile", action="store_true",
+                   help="torch.compile the training nets (slow first steps; not on ZeroGPU)")
+
+
+def compute(a: argparse.Namespace) -> Compute:
+    """The Compute settings the flags ask for."""
+    return Compute(precision=a.precision, channels_last=a.channels_last, compile=a.compile)
 
 
 def setup(a: argparse.Namespace, saved: dict[str, Any] | None) -> World:
@@ -92,4 +105,4 @@ def lost_message(e: BaseException, out: str, saved_step: int) -> str:
     return f"training stopped: another rank of the job ended ({type(e).__name__}: {str(e).splitlines()[0][:160]}); {kept}"
 
 
-__all__ = ["RankLost", "STOP_CHECK_EVERY", "add_flags", "lost_errors", "lost_message", "setup", "stop_rule"]
+__all__ = ["RankLost", "STOP_CHECK_EVERY", "add_flags", "compute", "lost_errors", "lost_message", "setup", "stop_rule"]

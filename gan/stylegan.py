@@ -248,7 +248,8 @@ class StyleGenerator(nn.Module):
     def update_w_avg(self, w: Tensor, *, beta: float = 0.995) -> None:
         """w_avg <- beta * w_avg + (1 - beta) * mean(w); the first call copies the mean. w: (B, w_dim) or (B, n, w_dim)."""
         mean = w.detach().reshape(-1, self.w_dim).mean(0).to(self.w_avg.dtype)
-        self.w_avg.copy_(mean if int(self.w_avg_count) == 0 else torch.lerp(mean, self.w_avg, beta))
+        first = self.w_avg_count == 0  # () on the device: no host read, so a GPU step never waits here
+        self.w_avg.copy_(torch.where(first, mean, torch.lerp(mean, self.w_avg, beta)))
         self.w_avg_count += 1
 
     def mix(self, ws_a: Tensor, ws_b: Tensor, crossover: int | Tensor) -> Tensor:

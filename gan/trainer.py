@@ -26,6 +26,7 @@ from .family import Family, family_of, generate, train_defaults
 from .history import History
 from .losses import get_loss
 from .models import build_nets
+from .compute import Compute
 
 CHECKPOINT_FORMAT = "gan-lab-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -70,10 +71,12 @@ class Trainer:
     `world` (gan/distributed.py) makes it one rank of a torchrun job: each rank trains on its shard of the
     global batch and the updated nets' gradients are averaged. `stats_every` > 1 keeps the per-step numbers on
     the device and reads them back every that many steps (one read instead of ~6 per step; see `step`).
+    `compute` (gan/compute.py) turns on bf16 autocast, channels_last and torch.compile for this process.
     """
 
     def __init__(self, cfg: TrainConfig, *, data: Any = None, model_config: ModelConfig | None = None,
-                 history_points: int = 2000, world: World | None = None, stats_every: int = 1) -> None:
+                 history_points: int = 2000, world: World | None = None, stats_every: int = 1,
+                 compute: Compute | None = None) -> None:
         cfg.validate()
         spec = dataset_spec(cfg.dataset, image_size=cfg.image_size)
         self.data = data if data is not None else load_dataset(
@@ -95,12 +98,15 @@ class Trainer:
             torch.manual_seed(cfg.seed)
             nets = build_nets(mc)
         self.nets: dict[str, nn.Module] = {k: v.to(self.device) for k, v in nets.items()}
+        self.compute = compute or Compute()
+        self.compute.check(self.nets, device=self.device)
         self.ema: dict[str, nn.Module] = {
             name: copy.deepcopy(self.nets[name]).eval().requires_grad_(False)
             for name in self.family.generators} if cfg.ema > 0 else {}
         self.world = world or World()
         if self.world.active and self.device.type == "cuda":  # SyncBatchNorm refuses CPU tensors (gloo)
             self.nets = {k: sync_batchnorm(v) for k, v in self.nets.items()}
+        self.compute.apply(self.nets)  # after the EMA copies, which sample in float32 and are never compiled
         self._buffers = [b for net in self.nets.values() for b in net.buffers() if b.is_floating_point()]
         self.stats_every = max(1, int(stats_every))
         self._pending: list[tuple[int, dict[str, Any], list[tuple[str, Any, Any]]]] = []
@@ -164,7 +170,8 @@ class Trainer:
         as plain numbers, or as device scalars when stats are read lazily (stats_every > 1)."""
         o = self.opts[opt]
         o.zero_grad(set_to_none=True)
-        loss.backward()
+        with self.compute.full_precision(self.device):
+            loss.backward()
         params = [p for net in nets for p in net.parameters() if p.grad is not None]
         value = loss.detach().float().clone()  # ()
         if self.world.active:  # one all-reduce: these grads and the loss, so every rank logs the global loss
@@ -191,7 +198,8 @@ class Trainer:
             for k, o in self.opts.items():
                 for group, lr in zip(o.param_groups, self._base_lr[k]):
                     group["lr"] = lr * f
-        stats = self.family.step(self)
+        with self.compute.autocast(self.device):
+            stats = self.family.step(self)
         if self.world.active and self._buffers:  # batch-norm statistics (and w_avg) identical on every rank
             self.world.average(self._buffers)
         self._update_ema()
@@ -328,13 +336,13 @@ class Trainer:
 
     @classmethod
     def from_state(cls, state: dict[str, Any], *, data: Any = None, world: World | None = None,
-                   stats_every: int = 1, **overrides: Any) -> "Trainer":
+                   stats_every: int = 1, compute: Compute | None = None, **overrides: Any) -> "Trainer":
         """A Trainer that continues a checkpointed run exactly: the one way to rebuild one from a state
         (`overrides`, e.g. device, apply to its TrainConfig; `data` reuses an already loaded dataset; `world`
-        and `stats_every` as in Trainer: a checkpoint of any world size resumes in any other)."""
+        `stats_every` and `compute` as in Trainer: a checkpoint of any world size or precision resumes in any other)."""
         cfg = from_dict(TrainConfig, {**dict(state["train_config"]), **overrides})
         mc = from_dict(ModelConfig, dict(state["model_config"]))
-        trainer = cls(cfg, data=data, model_config=mc, world=world, stats_every=stats_every)
+        trainer = cls(cfg, data=data, model_config=mc, world=world, stats_every=stats_every, compute=compute)
         try:
             trainer.load_state_dict(state)
         except (RuntimeError, KeyError, TypeError, ValueError) as e:
