@@ -136,7 +136,8 @@ def run_gpu(rounds: int) -> str:
     mnist = shared_path("data", "mnist", what="folder")
     r = subprocess.run([sys.executable, str(ref), "--device", "cuda", "--seconds", "20", "--mnist", str(mnist)],
                        capture_output=True, text=True, timeout=300)
-    lines.append(f"| classic_gan.py --device cuda (batch 64) | reference | {r.stdout.strip().splitlines()[-1]} |")
+    said = (r.stdout.strip() or f"failed: {r.stderr.strip()[-300:]}").splitlines()[-1]
+    lines.append(f"| classic_gan.py --device cuda (batch 64) | reference | {said} |")
     print(lines[-1], flush=True)
     return ("## Step with lazy statistics, GPU (issue 15)\n\n"
             f"{now()}, {machine()}; `.venv/bin/python bench/bench_step_sync.py --device cuda`. images/s on digits "
