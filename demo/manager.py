@@ -91,6 +91,17 @@ class RunManager:
         active = self.active_runs()
         return active[-1] if active else None
 
+    def page_mark(self, owner: str) -> tuple[tuple, int | None]:
+        """A cheap fingerprint of what this visitor's page shows, in two parts: what a page should show at once
+        (which run it watches, its state, whose it is, free slots, the examples' publishes) and the watched
+        run's snapshot version (its steady stream of publishes)."""
+        run = self.watched(owner)
+        snap = run.snapshot() if run is not None else None
+        urgent = (getattr(run, "id", None), snap.status.get("state") if snap else None,
+                  run is not None and run.owner == owner, len(self.active_runs()),
+                  tuple(r.snapshot().version for r in list(self._examples.values())))
+        return urgent, snap.version if snap else None
+
     def example(self, view: str) -> Run | None:
         """The shipped example a page shows for `view` (explore, theory, translate, style) before any run."""
         run = self._examples.get(EXAMPLE_FOR.get(view, view))

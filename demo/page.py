@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import threading
 import time
@@ -37,10 +38,14 @@ TRAIN_OUTPUTS = ("status_line", "loss_plot", "d_plot", "grid", "q_warning", "q_s
 THEORY_OUTPUTS = ("t_status", "t_main", "t_main_cap", "t_curves", "t_curves_cap", "t_modes", "t_modes_cap")
 MODEL_OUTPUTS = ("x_class", "x_layers", "x_classic", "x_style", "x_note", "tr_note")
 TICK_OUTPUTS = (*TRAIN_OUTPUTS, *THEORY_OUTPUTS, *MODEL_OUTPUTS)
-# Outputs that change together, one live stream each: the Train tab's (status, grid and charts at every publish,
-# quality every few seconds) and the views' (Theory and the model's Explore/Translate controls, rarely). Every
-# stream holds one of Gradio's queue slots while its page is open, so a page has as few as possible.
-LIVE_GROUPS = {"train": TRAIN_OUTPUTS, "views": (*THEORY_OUTPUTS, *MODEL_OUTPUTS)}
+# One live stream per group of outputs that change together, so a message rarely carries a gr.skip() (Gradio
+# builds a new component, config and all, for every skipped output of a message). Each message costs the server
+# several ms of Gradio's own work whatever it carries, so a group sends at most once per LIVE_EVERY seconds of
+# steady training (a new state, run or slot goes out at once): the Train tab's status, grid and charts together
+# every 2 s, quality as it is scored (every ~5 s), Theory and Explore when they change.
+LIVE_GROUPS = {"train": ("status_line", "grid", "loss_plot", "d_plot"),
+               "quality": ("q_warning", "q_summary", "q_cov", "q_dist"), "views": (*THEORY_OUTPUTS, *MODEL_OUTPUTS)}
+LIVE_EVERY = {"train": 2.0, "quality": 2.0, "views": 0.5}
 TOO_MANY_PAGES = ("**This page does not update live:** the server has as many pages open as it serves live "
                   "(GAN_MAX_PAGES). Everything else works; reload later for live updates.")
 MAX_LIVE_S = 12 * 3600.0  # a page's live stream ends after this long (a reload starts a new one)
@@ -191,10 +196,10 @@ class Page:
 
     def live(self, group: str) -> Any:
         """The live stream of one group of outputs (LIVE_GROUPS), started at page load: it looks at the snapshots
-        every FAST seconds while a run is active (IDLE otherwise) and sends the group's outputs only when one of
-        them changed, so a watching page costs one small message per published change and nothing in between.
-        (Groups, not one stream: Gradio rebuilds a component for every gr.skip() in a message, so a stream
-        should carry few unchanged outputs.) It ends when the page closes (Page.bye) or after MAX_LIVE_S."""
+        every FAST seconds while a run is active (IDLE otherwise), runs the tick only when the page's mark
+        (RunManager.page_mark) moved, and sends the group's outputs only when one of them changed, so a watching
+        page costs one small message per published change and almost nothing in between. (Groups, not one
+        stream: see LIVE_GROUPS.) It ends when the page closes (Page.bye) or after MAX_LIVE_S."""
         names = LIVE_GROUPS[group]
 
         async def stream(request: gr.Request = None) -> AsyncIterator[tuple]:
@@ -206,9 +211,18 @@ class Page:
                     yield (TOO_MANY_PAGES, *(gr.skip() for _ in names[1:]))
                 return
             self._streams[session] += 1
+            owner, mark, sent = self.visitor(request), None, -math.inf
             try:
                 while session not in self._closed and time.monotonic() - t0 < MAX_LIVE_S:
                     try:
+                        now = self.manager.page_mark(owner)
+                        # nothing new, or only more steps of the same run before this group's interval is up
+                        if now == mark or (mark is not None and now[0] == mark[0]
+                                           and time.monotonic() - sent < LIVE_EVERY[group]):
+                            self.manager.seen(owner)
+                            await asyncio.sleep(FAST if self.manager.active_runs() else IDLE)
+                            continue
+                        mark = now
                         *values, seen = self.tick(seen, request)
                         out = dict(zip(TICK_OUTPUTS, values))
                         changed = [out[name] for name in names]
@@ -216,6 +230,7 @@ class Page:
                         log.warning("live update failed: %s", traceback.format_exc())
                         changed = []
                     if any(not _is_skip(v) for v in changed):
+                        sent = time.monotonic()
                         yield tuple(changed) if len(changed) > 1 else changed[0]
                     await asyncio.sleep(FAST if self.manager.active_runs() else IDLE)
             finally:

@@ -121,7 +121,11 @@ def long_frame(columns: dict[str, list[float]]) -> pd.DataFrame:
                            "series": name})
         parts.append(df[np.isfinite(df["value"])])
     parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else empty_frame()
+    if not parts:
+        return empty_frame()
+    # rows in step order (series interleaved), so a grown chart's rows extend the last ones: Gradio sends a
+    # viewer only the difference, which is then a few appended rows (the chart draws each series in x order)
+    return pd.concat(parts, ignore_index=True).sort_values("step", kind="stable", ignore_index=True)
 
 
 def _rows_columns(rows: list[dict[str, Any]], series: dict[str, tuple[str, Any]]) -> pd.DataFrame:
@@ -131,7 +135,11 @@ def _rows_columns(rows: list[dict[str, Any]], series: dict[str, tuple[str, Any]]
         if have:
             parts.append(long_frame({"step": [float(r["step"]) for r in have], name: [float(fn(r)) for r in have]}))
     parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else empty_frame()
+    if not parts:
+        return empty_frame()
+    # rows in step order (series interleaved), so a grown chart's rows extend the last ones: Gradio sends a
+    # viewer only the difference, which is then a few appended rows (the chart draws each series in x order)
+    return pd.concat(parts, ignore_index=True).sort_values("step", kind="stable", ignore_index=True)
 
 
 def quality_frames(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:

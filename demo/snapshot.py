@@ -69,8 +69,8 @@ class Snapshot:
         return self.versions.get(name, 0)
 
 
-CHART_POINTS = 120  # points per series: every viewer is sent them, and Gradio walks them in Python per message
-CHART_EVERY = 2.0  # seconds between chart refreshes (status and grid go out at every publish)
+CHART_POINTS = 120  # at most this many points per series (60-120: see downsample); a viewer is sent only new ones
+CHART_EVERY = 1.0  # seconds between chart refreshes: less than a page's Train-tab interval (demo/page.py LIVE_EVERY)
 
 
 def chart_data(history: dict[str, list[float]], charts: dict[str, dict[str, str]],

@@ -53,12 +53,20 @@ class History:
 
 
 def downsample(columns: dict[str, list[float]], points: int = 300) -> dict[str, list[float]]:
-    """Every k-th row (and always the last) of equal-length columns, so at most `points` rows remain."""
-    n = len(columns.get("step", []))
+    """The rows whose step is a multiple of the smallest power-of-two stride that leaves fewer than `points` of
+    them, and always the last row. The stride only ever doubles as a series grows, so the same rows stay chosen
+    from one call to the next: successive charts of a growing run differ only at their end (small diffs)."""
+    steps = columns.get("step", [])
+    n = len(steps)
     if n <= points:
         return {k: list(v) for k, v in columns.items()}
-    idx = list(range(0, n, -(-n // points)))
-    if idx[-1] != n - 1:
+    stride = 1
+    while True:
+        idx = [i for i, s in enumerate(steps) if int(s) % stride == 0]
+        if len(idx) < points:
+            break
+        stride *= 2
+    if not idx or idx[-1] != n - 1:
         idx.append(n - 1)
     return {k: [v[i] for i in idx] for k, v in columns.items()}
 

@@ -1,0 +1,58 @@
+"""demo.page live streams: a page's Train-tab stream sends status, grid and charts together, at most once per
+LIVE_EVERY seconds of steady training however often the run publishes, and a new state at once."""
+import asyncio
+import time
+
+import pytest
+
+import demo.page as page_mod
+from conftest import wait_for
+from demo.manager import RunManager
+from demo.page import LIVE_GROUPS, Page, _is_skip
+from gan.config import TrainConfig
+
+
+@pytest.fixture
+def manager(tmp_path):
+    m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, publish_every=0.1, chunk_runner=None)
+    yield m
+    m.shutdown()
+
+
+def test_train_stream_is_paced_and_sends_a_new_state_at_once(manager, monkeypatch):
+    monkeypatch.setattr(page_mod, "FAST", 0.05)
+    monkeypatch.setitem(page_mod.LIVE_EVERY, "train", 1.5)  # charts refresh every CHART_EVERY = 1 s
+    page = Page(manager)
+    request = type("R", (), {"session_hash": "alice"})()
+    run = manager.start("alice", TrainConfig(dataset="ring8", batch_size=16, width=16, z_dim=4, seed=0,
+                                             device="cpu"))
+    wait_for(lambda: run.snapshot().status.get("step", 0) > 0 and run.snapshot().charts, what="publishes")
+    names = LIVE_GROUPS["train"]
+
+    async def watch() -> tuple[list, list, int, float]:
+        got: list = []  # (time received, message), read by a task that keeps the stream going like a page does
+
+        async def read() -> None:
+            async for values in page.live("train")(request):
+                got.append((time.monotonic(), dict(zip(names, values))))
+
+        reader = asyncio.create_task(read())
+        t0, v0 = time.monotonic(), run.snapshot().version
+        await asyncio.sleep(4.0)  # steady training: the run publishes every 0.1 s
+        steady, publishes = list(got), run.snapshot().version - v0
+        await asyncio.to_thread(manager.stop, "alice")  # returns once the run has stopped and saved
+        stopped_at = time.monotonic()
+        while not any("stopped" in m["status_line"] for _, m in got[len(steady):]) and time.monotonic() - stopped_at < 5:
+            await asyncio.sleep(0.02)
+        reader.cancel()
+        return steady, got[len(steady):], publishes, stopped_at
+
+    steady, after_stop, publishes, stopped_at = asyncio.run(watch())
+    assert publishes >= 8  # the run published many times (every 0.1 s, stretched to keep its cost under 4%)...
+    assert len(steady) <= 4  # ...but the page got a message at most every 1.5 s
+    gaps = [b[0] - a[0] for a, b in zip(steady, steady[1:])]
+    assert gaps and min(gaps) >= 1.4
+    for _, msg in steady[1:]:  # status, grid and charts travel together: no skipped output in a steady message
+        assert not any(_is_skip(msg[k]) for k in names), msg.keys()
+    when = [t for t, m in after_stop if "stopped" in m["status_line"]]
+    assert when and when[0] - stopped_at < 0.5  # the new state did not wait for the 1.5 s interval
