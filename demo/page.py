@@ -220,12 +220,12 @@ class Page:
                         if now == mark or (mark is not None and now[0] == mark[0]
                                            and time.monotonic() - sent < LIVE_EVERY[group]):
                             self.manager.seen(owner)
-                            await asyncio.sleep(FAST if self.manager.active_runs() else IDLE)
-                            continue
-                        mark = now
-                        *values, seen = self.tick(seen, request)
-                        out = dict(zip(TICK_OUTPUTS, values))
-                        changed = [out[name] for name in names]
+                            changed = []
+                        else:
+                            mark = now
+                            *values, seen = self.tick(seen, request)
+                            out = dict(zip(TICK_OUTPUTS, values))
+                            changed = [out[name] for name in names]
                     except Exception:  # noqa: BLE001 - a bad moment must not end the page's stream
                         log.warning("live update failed: %s", traceback.format_exc())
                         changed = []
@@ -253,7 +253,7 @@ class Page:
         # a run suits once it has published its nets (until then, e.g. a CycleGAN's first seconds, the example shows)
         suits = snap is not None and snap.sampler is not None
         if view == "translate":
-            suits = suits and "translate" in (snap.model.get("explore") or [])
+            suits = suits and snap.offers("translate")
         return run if suits else (self.manager.example(view) or run)
 
     @staticmethod
@@ -329,7 +329,7 @@ class Page:
 
     @staticmethod
     def _translate_note(run: Any) -> str:
-        if run is None or "translate" not in (run.snapshot().model.get("explore") or []):
+        if run is None or not run.snapshot().offers("translate"):
             return ("No CycleGAN yet: train `cyclegan` on `digits2colordigits` (Train tab) and its translations "
                     "appear here.")
         status = run.snapshot().status

@@ -110,6 +110,15 @@ def empty_frame() -> pd.DataFrame:
                          "series": pd.Series([], dtype="object")})
 
 
+def _stacked(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Long frames stacked, rows in step order (series interleaved), so a grown chart's rows extend the last ones:
+    Gradio sends a viewer only the difference, then a few appended rows (the chart draws each series in x order)."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_frame()
+    return pd.concat(parts, ignore_index=True).sort_values("step", kind="stable", ignore_index=True)
+
+
 def long_frame(columns: dict[str, list[float]]) -> pd.DataFrame:
     """{"step": [...], name: [...], ...} -> long format (step, value, series), dropping non-finite values."""
     step = columns.get("step", [])
@@ -120,12 +129,7 @@ def long_frame(columns: dict[str, list[float]]) -> pd.DataFrame:
         df = pd.DataFrame({"step": np.asarray(step, dtype="float64"), "value": np.asarray(values, dtype="float64"),
                            "series": name})
         parts.append(df[np.isfinite(df["value"])])
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return empty_frame()
-    # rows in step order (series interleaved), so a grown chart's rows extend the last ones: Gradio sends a
-    # viewer only the difference, which is then a few appended rows (the chart draws each series in x order)
-    return pd.concat(parts, ignore_index=True).sort_values("step", kind="stable", ignore_index=True)
+    return _stacked(parts)
 
 
 def _rows_columns(rows: list[dict[str, Any]], series: dict[str, tuple[str, Any]]) -> pd.DataFrame:
@@ -134,12 +138,7 @@ def _rows_columns(rows: list[dict[str, Any]], series: dict[str, tuple[str, Any]]
         have = [r for r in rows if isinstance(r.get(key), (int, float)) and math.isfinite(float(r[key]))]
         if have:
             parts.append(long_frame({"step": [float(r["step"]) for r in have], name: [float(fn(r)) for r in have]}))
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return empty_frame()
-    # rows in step order (series interleaved), so a grown chart's rows extend the last ones: Gradio sends a
-    # viewer only the difference, which is then a few appended rows (the chart draws each series in x order)
-    return pd.concat(parts, ignore_index=True).sort_values("step", kind="stable", ignore_index=True)
+    return _stacked(parts)
 
 
 def quality_frames(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:

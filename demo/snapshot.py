@@ -68,6 +68,10 @@ class Snapshot:
     def part_version(self, name: str) -> int:
         return self.versions.get(name, 0)
 
+    def offers(self, view: str) -> bool:
+        """Whether the run's model family offers Explore view `view` ("translate", "mixing", ...)."""
+        return view in (self.model.get("explore") or [])
+
 
 CHART_POINTS = 120  # at most this many points per series (60-120: see downsample); a viewer is sent only new ones
 CHART_EVERY = 2.0  # seconds between chart refreshes (measured: refreshing every 1 s cost viewers more)

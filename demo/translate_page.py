@@ -74,7 +74,7 @@ class Translate:
         if s is None:
             run = self.page.manager.watched(self.page.visitor(request))
             snap = run.snapshot() if run is not None else None
-            if snap is not None and "translate" in (snap.model.get("explore") or []):
+            if snap is not None and snap.offers("translate"):
                 raise gr.Error("Your CycleGAN is starting: its first weights arrive within a few seconds of "
                                "training. Try again then.")
             raise gr.Error("No CycleGAN yet: train model `cyclegan` on `digits2colordigits` (Train tab) first.")

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .budget import check_step_memory
+from .compute import Compute
 from .config import ModelConfig, TrainConfig, from_dict
 from .datasets import dataset_spec, load_dataset
 from .distributed import World, sync_batchnorm
@@ -26,7 +27,6 @@ from .family import Family, family_of, generate, train_defaults
 from .history import History
 from .losses import get_loss
 from .models import build_nets
-from .compute import Compute
 
 CHECKPOINT_FORMAT = "gan-lab-checkpoint"
 CHECKPOINT_VERSION = 1

@@ -270,9 +270,10 @@ def test_a_starting_cyclegan_leaves_the_example_on_translate_and_says_it_is_star
     import gradio as gr
 
     from demo.page import Page
+    from demo.snapshot import Snapshot
 
     def run(sampler):
-        snap = SimpleNamespace(model={"explore": ["translate"]}, sampler=sampler, status={"step": 0})
+        snap = Snapshot("r", 1, {"step": 0}, sampler=sampler, model={"explore": ["translate"]})
         return SimpleNamespace(id="r", example=None, snapshot=lambda: snap)
 
     starting, example = run(None), run(object())
