@@ -94,7 +94,9 @@ def main() -> None:
                 pages = [browser.new_page(viewport={"width": 1280, "height": 1000}) for _ in range(k)]
                 for page in pages:
                     page.goto(url, wait_until="domcontentloaded")
-                time.sleep(6)  # pages loaded and ticking
+                for page in pages:  # steady state: every page loaded and showing the run live (10 take >6 s)
+                    page.locator("#status-line").filter(has_text="running").wait_for(timeout=120_000)
+                time.sleep(4)
                 s0 = client.predict(api_name="/status")["step"]
                 c0, t0 = thread_cpu(app.pid), time.monotonic()
                 time.sleep(a.seconds)

@@ -27,7 +27,8 @@ from demo.inputs import guard_inputs  # noqa: E402
 from demo.layout import (FAST, INTRO, TITLE, checkpoints_tab, explore_tab, theory_tab, train_tab,  # noqa: E402
                          translate_tab)
 from demo.manager import RunManager  # noqa: E402
-from demo.page import LIVE_GROUPS, Page  # noqa: E402
+from demo.live import LIVE_GROUPS, RAW_GROUPS  # noqa: E402
+from demo.page import Page  # noqa: E402
 from gan import settings  # noqa: E402
 
 
@@ -91,9 +92,10 @@ def _wire(p: Page, c: dict[str, Any], demo: gr.Blocks) -> None:
     hello = demo.load(p.hello, c["visitor"], c["visitor"], api_visibility="private")
     hello.then(f.table, None, c["c_table"], api_visibility="private").then(
         f.choices, None, c["c_choice"], api_visibility="private")
-    # the page's live streams: each group of outputs, sent only when it changed (demo/page.py Page.live)
+    # the page's live streams: each group of outputs, sent only when it changed (demo/live.py Live.stream)
     for group, names in LIVE_GROUPS.items():
-        hello.then(p.live(group), None, [c[k] for k in names], api_visibility="private", **FAST)
+        hello.then(p.live.stream(group), None, [c[k] for k in names], api_visibility="private",
+                   postprocess=group not in RAW_GROUPS, **FAST)
     demo.unload(p.bye)
 
 
@@ -134,7 +136,7 @@ def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | N
                 translate_tab(c)
             with gr.Tab("Checkpoints", id="checkpoints"):
                 checkpoints_tab(c)
-        page.plots = {k: c[k] for k in ("loss_plot", "d_plot", "q_cov", "q_dist", "t_modes")}
+        page.live.plots = {k: c[k] for k in ("loss_plot", "d_plot", "q_cov", "q_dist", "t_modes")}
         _wire(page, c, demo)
         guard_inputs(demo)  # API values Gradio's components cannot read get a clear message
     demo.page = page  # for tests and benches

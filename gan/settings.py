@@ -40,7 +40,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("GAN_RUN_MAX_STEPS", 0, int, "a run stops (and saves) after this many steps; 0: never", shared=200_000),
     Setting("GAN_IDLE_STOP_S", 0.0, float, "a run stops (and saves) when no page of its owner has been open this "
             "long; 0: never", shared=120.0),
-    Setting("GAN_MAX_PAGES", 100, int, "pages that get live updates at once (each holds 3 of Gradio's queue "
+    Setting("GAN_MAX_PAGES", 100, int, "pages that get live updates at once (each holds 2 of Gradio's queue "
             "slots, one per live stream); a page past it is told so and still works, without live updates"),
     Setting("GAN_AUTOSAVE_EVERY", 500, int, "steps between automatic checkpoints (also saved on Stop)"),
     Setting("GAN_KEEP_CHECKPOINTS", 0, int, "checkpoints kept per visitor (the oldest are deleted); 0: all",

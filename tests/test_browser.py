@@ -137,7 +137,7 @@ def test_train_watch_every_chart_explore_stop(browser, quick_quality, tmp_path, 
 def test_live_streams_end_when_pages_close(browser, tmp_path, monkeypatch):
     """Each open page holds one live stream per output group; closing the pages ends them all (no stream keeps
     polling snapshots for a page nobody has open)."""
-    from demo.page import LIVE_GROUPS
+    from demo.live import LIVE_GROUPS
 
     monkeypatch.setenv("GRADIO_HEARTBEAT_INTERVAL", "1")  # Gradio notices a closed page within ~a second
     manager = RunManager(max_runs=1, checkpoint_dir=tmp_path / "ckpt", autosave_every=0)
@@ -145,10 +145,10 @@ def test_live_streams_end_when_pages_close(browser, tmp_path, monkeypatch):
         pages = [browser.new_page() for _ in range(2)]
         for page in pages:
             page.goto(url, wait_until="domcontentloaded")
-        wait_until(lambda: app.page.streams == 2 * len(LIVE_GROUPS), timeout=30, what="one stream per group per page")
+        wait_until(lambda: app.page.live.running == 2 * len(LIVE_GROUPS), timeout=30, what="one stream per group per page")
         for page in pages:
             page.close()
-        wait_until(lambda: app.page.streams == 0, timeout=30, what="the streams to end after the pages closed")
+        wait_until(lambda: app.page.live.running == 0, timeout=30, what="the streams to end after the pages closed")
 
 
 def test_a_page_past_the_live_limit_is_told_and_the_app_still_answers(browser, tmp_path, monkeypatch):
@@ -157,7 +157,7 @@ def test_a_page_past_the_live_limit_is_told_and_the_app_still_answers(browser, t
     from gradio_client import Client
 
     from demo.app import launch_kwargs
-    from demo.page import LIVE_GROUPS
+    from demo.live import LIVE_GROUPS
 
     monkeypatch.setenv("GAN_MAX_PAGES", "1")
     manager = RunManager(max_runs=1, checkpoint_dir=tmp_path / "ckpt", autosave_every=0)
@@ -165,11 +165,11 @@ def test_a_page_past_the_live_limit_is_told_and_the_app_still_answers(browser, t
     with serve_app(manager) as (url, app):
         first, second = browser.new_page(), browser.new_page()
         first.goto(url, wait_until="domcontentloaded")
-        wait_until(lambda: app.page.streams == len(LIVE_GROUPS), timeout=30, what="the first page's streams")
+        wait_until(lambda: app.page.live.running == len(LIVE_GROUPS), timeout=30, what="the first page's streams")
         second.goto(url, wait_until="domcontentloaded")
         wait_until(lambda: "does not update live" in second.locator("#status-line").inner_text(), timeout=30,
                    what="the second page to say it gets no live updates")
-        assert app.page.streams == len(LIVE_GROUPS)
+        assert app.page.live.running == len(LIVE_GROUPS)
         assert "does not update live" not in first.locator("#status-line").inner_text()
         assert Client(url, verbose=False).predict(api_name="/status")["state"] == "idle"
         first.close(), second.close()

@@ -34,7 +34,7 @@ import gan.folder as folder_mod  # noqa: E402
 import gan.trainer as trainer_mod  # noqa: E402
 from conftest import poll_status, serve_app, wait_for  # noqa: E402
 from demo.manager import RunManager  # noqa: E402
-from demo.page import TICK_OUTPUTS  # noqa: E402
+from demo.live import TICK_OUTPUTS  # noqa: E402
 from demo.run import Limits  # noqa: E402
 from demo.storage import ROOT, Storage  # noqa: E402
 from gan.checkpoint import save_checkpoint, save_state  # noqa: E402
@@ -422,7 +422,7 @@ def test_h8_no_server_path_in_status_quality_theory_table_or_page(srv, tmp_path)
         replies.append(without_files(out, cache))
     page, r = srv.page, req(a.session_hash)
     replies.append(page.files.table(r))
-    out = page.tick({}, r)
+    out = page.live.tick({}, r)
     replies += [out[TICK_OUTPUTS.index(k)] for k in ("status_line", "q_summary", "t_status")]
     # refusals that involve paths
     for bad in ("folder:/root/.ssh", f"upload:cats-{'0' * 8}", "folder:../../etc"):

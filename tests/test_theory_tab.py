@@ -11,9 +11,10 @@ from gradio_client import Client  # noqa: E402
 
 from conftest import serve_app, tiny_config, wait_for  # noqa: E402
 from demo.app import build_app  # noqa: E402
+from demo.live import TICK_OUTPUTS  # noqa: E402
 from demo.manager import RunManager  # noqa: E402
 from demo.monitors import Meters, QualityMonitor, Rows, TheoryMonitor  # noqa: E402
-from demo.page import TICK_OUTPUTS, Page  # noqa: E402
+from demo.page import Page  # noqa: E402
 from demo.present import WARNING_PREFIX, modes_frame, quality_frames  # noqa: E402
 from demo.snapshot import Sampler, Snapshot  # noqa: E402
 
@@ -90,17 +91,17 @@ def test_theory_view_outputs_for_points_and_images(served):
     page = demo.page
     status = {"state": "running", "dataset": "digits", "loss": "bce", "step": 10}
     image = Snapshot("x", 5, status, model={"kind": "image", "n_classes": 10}, versions={"status": 5, "model": 5})
-    out = page._theory("x", image)
+    out = page.live._theory("x", image)
     assert "applies to the 1-D and 2-D datasets" in out["t_status"]
     assert all(out[k]["visible"] is False for k in ("t_main", "t_curves", "t_main_cap", "t_curves_cap"))
     empty = Page(RunManager(max_runs=1, checkpoint_dir=manager.checkpoint_dir, chunk_runner=None))
-    ticked = dict(zip([*TICK_OUTPUTS, "seen"], empty.tick(None)))
+    ticked = dict(zip([*TICK_OUTPUTS, "seen"], empty.live.tick(None)))
     assert "No run yet" in ticked["t_status"]
     th = {"dim": 2, "main": "main.png", "curves": "curves.png",
           "numbers": {"v": -1.3, "js": 0.1, "d_real": 0.5, "d_fake": 0.5, "step": 10}}
     points = dict(model={"kind": "points", "n_classes": 0}, theory=th, versions={"theory": 5, "model": 5})
-    bce = page._theory("p", Snapshot("p", 5, {**status, "dataset": "ring8", "loss": "bce"}, **points))
-    hinge = page._theory("h", Snapshot("h", 5, {**status, "dataset": "ring8", "loss": "hinge"}, **points))
+    bce = page.live._theory("p", Snapshot("p", 5, {**status, "dataset": "ring8", "loss": "bce"}, **points))
+    hinge = page.live._theory("h", Snapshot("h", 5, {**status, "dataset": "ring8", "loss": "hinge"}, **points))
     assert "V(D,G) = -1.300" in bce["t_status"].replace("−", "-") and bce["t_main"]["value"] == "main.png"
     assert "hinge" not in _value(bce["t_main_cap"]) and "hinge" not in _value(bce["t_curves_cap"])
     assert "**hinge** loss" in _value(hinge["t_main_cap"]) and "**hinge** loss" in _value(hinge["t_curves_cap"])
@@ -175,7 +176,7 @@ def test_collapse_warning_shows_for_a_collapsing_history(tmp_path):
     def view(version):  # what the page's tick shows of a snapshot holding these rows
         mon = QualityMonitor(rows)
         snap = Snapshot("r1", version, {"state": "running"}, quality=mon.part(), versions={"quality": version})
-        return page._quality("r1", snap)
+        return page.live._quality("r1", snap)
 
     out = view(1)
     warn = out["q_warning"]
