@@ -27,19 +27,21 @@ from typing import Any
 from common import fmt_mean_sd, machine, mean_sd, now, shared_path, update_results
 
 # The bench's configurations, as TrainConfig overrides of the stacked-mnist defaults.
-CLASSIC = {"loss": "bce", "r1": 0.0, "r2": 0.0, "pac": 1, "ema": 0.0, "lr": 2e-4, "lr_d_mult": 1.0,
-           "beta1": 0.5, "beta2": 0.999, "batch_size": 64}  # DCGAN's recipe (Radford et al.), no tricks
+CLASSIC = {"loss": "bce", "r1": 0.0, "r2": 0.0, "r1_every": 1, "pac": 1, "ema": 0.0, "lr": 2e-4, "lr_d_mult": 1.0,
+           "beta1": 0.5, "beta2": 0.999, "batch_size": 64, "width": 16}  # DCGAN's recipe (Radford et al.), no tricks
 CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
     "bce": dict(CLASSIC),
-    "rpgan-r1-r2": {"loss": "rpgan", "r1": 1.0, "r2": 1.0, "pac": 1},
+    "rpgan-r1-r2": {"loss": "rpgan", "r1": 1.0, "r2": 1.0, "r1_every": 1, "pac": 1, "width": 16},
     "pacgan2": {**CLASSIC, "pac": 2},
+    "classic-mlp": {**CLASSIC, "model": "mlp", "width": None},
 }
 DESCRIBE = {
     "default": "the stacked-mnist defaults",
-    "bce": "bce, no tricks (DCGAN recipe: lr 2e-4, β1 0.5, batch 64, no EMA, no penalty, no packing)",
-    "rpgan-r1-r2": "rpgan + R1 + R2 (γ 1 each), other settings the defaults",
+    "bce": "bce, no tricks (DCGAN recipe: lr 2e-4, β1 0.5, batch 64, no EMA, no penalty, no packing), width 16",
+    "rpgan-r1-r2": "rpgan + R1 + R2 (γ 1 each, every step), width 16, other settings the defaults",
     "pacgan2": "PacGAN2: the bce row with D judging packs of 2",
+    "classic-mlp": "the classic tutorial GAN: the bce row's recipe on the MLP (the collapse row)",
 }
 PUBLISHED = [("DCGAN", "99", "3.40"), ("Unrolled GAN", "48.7", "4.32"), ("VEEGAN", "150", "2.95"),
              ("PacDCGAN2", "1000", "0.06")]  # PacGAN's Table 2 (first rows from VEEGAN)
