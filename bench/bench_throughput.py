@@ -5,10 +5,12 @@ Four runs per round, one after another in this one command:
      it, with torch's default thread count (one per core);
   2. the same loop pinned to one thread (OMP_NUM_THREADS=1), its fastest setting on a 2-vCPU machine;
   3. our CLI with the same model and batch: `python -m gan train --dataset mnist --model mlp --loss bce
-     --batch-size 64 --lr 2e-4 --no-conditional --seconds N --quiet` (the classic model is unconditional);
-  4. our CLI, same model and batch, with `--threads` = all cores (the CLI's default is one thread per two
-     cores, which a busy core cannot stall);
-  5. our CLI with our defaults for MNIST (its default model and batch size).
+     --batch-size 64 --lr 2e-4 --no-conditional --seconds N --quiet` (the classic model is unconditional),
+     with the CLI's default `--threads auto` (gan/threads.py: the faster of half and all the cores, timed
+     every 20 s);
+  4. the same with `--threads` = half the cores (the previous default, which a busy core cannot stall);
+  5. the same with `--threads` = all cores;
+  6. our CLI with our defaults for MNIST (its default model and batch size).
 With --busy, a process spinning on one core runs through every run: the load a browser, a second job or a
 noisy neighbour puts on a small machine. It shows why the ratio to the classic loop moves from one machine
 to another (its section in RESULTS is "throughput_busy").
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     env = thread_env(a.threads)
     env1 = thread_env(1)
     cores = os.cpu_count() or 2
-    names = ["classic", "classic-1t", "ours-same", "ours-same-all", "ours-default"]
+    names = ["classic", "classic-1t", "ours-same", "ours-same-half", "ours-same-all", "ours-default"]
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if a.busy else None
     res: dict[str, list[dict]] = {n: [] for n in names}
     t0 = time.perf_counter()
@@ -99,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                 if n.startswith("classic"):
                     r = run_classic(a.classic, mnist, a.seconds, env1 if n == "classic-1t" else env)
                 elif n.startswith("ours-same"):
-                    threads = ["--threads", str(cores)] if n == "ours-same-all" else []
+                    threads = {"ours-same-all": ["--threads", str(cores)],
+                               "ours-same-half": ["--threads", str(max(1, cores // 2))]}.get(n, [])
                     r = run_ours(mnist, a.seconds, env, ["--model", "mlp", "--loss", "bce", "--batch-size", "64",
                                                          "--lr", "2e-4", "--no-conditional", *threads], f"{tmp}/same.pt")
                 else:
@@ -125,8 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         "| --- | --- | --- | --- | --- | --- | --- |",
         f"| classic loop (`classic_gan.py`) | {classic} | 64 | torch default | {fmt_mean_sd(ips['classic'], 0)} | 1 | {ratios('classic').split(' | ')[1]} |",
         f"| classic loop, 1 thread | {classic} | 64 | 1 | {fmt_mean_sd(ips['classic-1t'], 0)} | {ratios('classic-1t')} |",
-        f"| ours, same model and batch | mlp, uncond., bce, lr 2e-4 | 64 | CLI default | "
+        f"| ours, same model and batch | mlp, uncond., bce, lr 2e-4 | 64 | CLI default (auto) | "
         f"{fmt_mean_sd(ips['ours-same'], 0)} | {ratios('ours-same')} |",
+        f"| ours, same model and batch | mlp, uncond., bce, lr 2e-4 | 64 | {max(1, cores // 2)} (half the cores) | "
+        f"{fmt_mean_sd(ips['ours-same-half'], 0)} | {ratios('ours-same-half')} |",
         f"| ours, same model and batch | mlp, uncond., bce, lr 2e-4 | 64 | {cores} (all cores) | "
         f"{fmt_mean_sd(ips['ours-same-all'], 0)} | {ratios('ours-same-all')} |",
         f"| ours, defaults | {d['model']}{', cond.' if d['conditional'] else ''} | {d['batch']} | CLI default | "
@@ -146,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
            "benchmark.**", ""] if smoke else []),
         f"Measured {now()} on {info}.",
         f"{a.rounds} round(s) of {a.seconds:g} s training per run, runs one after another in one command (order "
-        f"alternating by round), threads: {a.threads or 'as in the table (ours: the CLI default, 1 per 2 cores)'}. Images/s = images trained / training "
+        f"alternating by round), threads: {a.threads or 'as in the table (ours: the CLI default, auto)'}. Images/s = images trained / training "
         f"seconds; mean ± sd over rounds (range in brackets); ratios are taken within each round. Total {time.perf_counter() - t0:.0f} s.",
         "", md, "", "Images/s per round:", "", "```", per_round, "```", "",
         "Command: `" + " ".join(["python bench/bench_throughput.py", *(argv if argv is not None else sys.argv[1:])]).strip() + "`",

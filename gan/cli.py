@@ -25,7 +25,8 @@ from .hub import open_model
 from .images import picture, save_png
 from .registry import LOSSES, MODELS
 from .scores import run_scores
-from .trainer import Trainer, TrainingDiverged, default_threads
+from .threads import set_threads
+from .trainer import Trainer, TrainingDiverged
 
 EXIT_USAGE = 2
 
@@ -48,6 +49,11 @@ def number(name: str, *, integer: bool = False, lo: float | None = None, lo_open
             raise argparse.ArgumentTypeError(str(e)) from None
     parse.__name__ = name
     return parse
+
+
+def threads_arg(text: str) -> int | str:
+    """--threads: a count of at least 1, or auto."""
+    return "auto" if text.strip().lower() == "auto" else number("threads", integer=True, lo=1)(text)
 
 
 def _choices(registry: Any) -> str:
@@ -101,8 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="class-conditional G and D on labelled datasets")
     t.add_argument("--seed", type=number("seed", integer=True), default=0)
     t.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    t.add_argument("--threads", type=number("threads", integer=True, lo=1),
-                   help="CPU threads (default: 1 for points, half the cores for images)")
+    t.add_argument("--threads", type=threads_arg,
+                   help="CPU threads, or auto: the faster of half and all the cores, re-checked as the load "
+                        "changes (default: 1 for points, auto for images)")
     t.add_argument("--out", help="checkpoint to write (default checkpoints/<dataset>.pt; with --resume, that file)")
     t.add_argument("--resume", help="checkpoint to continue from; its config is kept, and a flag that "
                                     "contradicts it is refused")
@@ -179,7 +186,7 @@ def cmd_train(a: argparse.Namespace) -> int:
                           device=a.device, **values)
         cfg.validate()
         trainer = Trainer(cfg, **kw)
-    torch.set_num_threads(a.threads or default_threads(trainer.data.kind))
+    set_threads(a.threads, trainer, distributed=world.active)
     out = a.out or (a.resume if a.resume and not _shipped(a.resume) else _default_out(trainer.cfg.dataset))
     steps, seconds = a.steps, a.seconds if a.seconds else (None if a.steps else 60.0)
     bar = None

@@ -219,11 +219,14 @@ def family_of(model: str) -> Family:
     return FAMILIES.get(MODELS.get(model).family)
 
 
-def train_defaults(dataset: str | DatasetSpec, model: str | None = None) -> dict[str, Any]:
+def train_defaults(dataset: str | DatasetSpec, model: str | None = None, *, data: Any = None) -> dict[str, Any]:
     """Training defaults for a dataset (by name or spec) and a model (None: the dataset's default model):
-    its kind's, the dataset's own, the model family's for that kind, then the dataset's for that model."""
+    its kind's, the dataset's own (with `data`, the loaded set, also those that depend on it), the model
+    family's for that kind, then the dataset's for that model."""
     spec = dataset if isinstance(dataset, DatasetSpec) else dataset_spec(dataset)
     base = spec_defaults(spec)
+    if data is not None and spec.data_defaults is not None:
+        base = {**base, **spec.data_defaults(data)}
     model = model or base["model"]
     fam = family_of(model)
     return {**base, **fam.defaults.get(spec.kind, {}), **spec.model_defaults.get(model, {}), "model": model}

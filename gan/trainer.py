@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import time
 from collections import defaultdict
 from dataclasses import asdict
@@ -27,6 +26,7 @@ from .family import Family, family_of, generate, train_defaults
 from .history import History
 from .losses import get_loss
 from .models import build_nets
+from .threads import default_threads
 
 CHECKPOINT_FORMAT = "gan-lab-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -43,17 +43,6 @@ def pick_device(name: str = "auto") -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
     return torch.device(name)
-
-
-def default_threads(kind: str) -> int:
-    """CPU threads that train fastest: 1 for points (tiny ops), half the cores (at most 8) for images.
-
-    Intra-op threads spin while they wait, so on a small or shared machine (2 vCPUs, a page to serve)
-    more threads make every step several times slower; one thread per two cores avoids that.
-    """
-    if kind == "points":
-        return 1
-    return max(1, min((os.cpu_count() or 2) // 2, 8))
 
 
 def lr_factor(step: int, decay_steps: int | None) -> float:
@@ -82,7 +71,7 @@ class Trainer:
         self.data = data if data is not None else load_dataset(
             cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed, image_size=cfg.image_size)
         model = cfg.model or (model_config.model if model_config is not None else None)
-        cfg = cfg.resolved(train_defaults(spec, model))
+        cfg = cfg.resolved(train_defaults(spec, model, data=self.data))
         if self.data.n_classes == 0:
             cfg.conditional = False
         self.cfg = cfg
