@@ -43,6 +43,17 @@ def run_one(dataset: str, seed: int, at: list[float], overrides: dict) -> dict:
         base = gan.trainer.lr_factor
         gan.trainer.lr_factor = lambda step, d: max(float(floor), base(step, d))
 
+    d_width = overrides.pop("d_width", None)
+    if d_width is not None:  # probe only: a wider (or narrower) D than G
+        import dataclasses
+
+        import gan.models as gm
+        from gan.registry import MODELS
+
+        def build(cfg):
+            return {**gm._build_toy(cfg), "D": gm.MLPDiscriminator(cfg, [int(d_width)] * 3, act=gm._leaky)}
+        MODELS.register("toy", dataclasses.replace(MODELS.get("toy"), build=build), replace=True)
+
     dataset = overrides.pop("dataset", dataset)
     t = Trainer(TrainConfig(dataset=dataset, seed=seed, device="cpu", **overrides))
     used, points = 0.0, []
@@ -64,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--at", default="10,20,30,45,60", help="CPU-second checkpoints")
     ap.add_argument("--try", dest="tries", action="append", default=[],
-                    help="a variant: comma-separated TrainConfig overrides key=value (floor=F: lr decays to F)")
+                    help="a variant: comma-separated TrainConfig overrides key=value (floor=F: lr decays to F; d_width=W: D's hidden width)")
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args(argv)
     at = [float(x) for x in a.at.split(",")]
@@ -72,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
                 for t in (a.tries or [""])]
     seeds = [int(s) for s in a.seeds.split(",")]
     jobs = [(v, s) for v in variants for s in seeds]
-    with cf.ProcessPoolExecutor(max_workers=a.jobs, mp_context=mp.get_context("spawn")) as ex:
+    # a fresh process per run: a probe-only patch (floor, d_width) must not leak into the next run
+    with cf.ProcessPoolExecutor(max_workers=a.jobs, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as ex:
         futs = [ex.submit(run_one, a.dataset, s, at, v) for v, s in jobs]
         rows = [f.result() for f in futs]
     for i, v in enumerate(variants):

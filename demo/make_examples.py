@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "checkpoints" / "examples"
 # name -> (the CLI's train flags, what the example shows); seeds fixed so anyone regenerates the same files
 EXAMPLES: dict[str, tuple[list[str], str]] = {
-    "digits-dcgan": (["--dataset", "digits", "--steps", "3000"], "Explore: the default image model"),
+    "digits-dcgan": (["--dataset", "digits", "--model", "dcgan", "--steps", "3000"],
+                     "Explore: the convolutional image model"),
     "ring8-toy": (["--dataset", "ring8", "--steps", "8000"], "Theory: the 2-D game on the ring of 8 modes"),
     "digits-stylegan": (["--dataset", "digits", "--model", "stylegan", "--steps", "2000"],
                         "Explore: W sliders, style mixing and noise"),

@@ -77,6 +77,24 @@ def test_folder_of_mixed_images_is_resized_and_non_images_counted(tmp_path):
     assert data.x[0, 0].mean() > 0.9 and data.x[0, 2].mean() < -0.9  # the red one stays red
 
 
+def test_a_folder_of_grey_images_trains_the_mlp_and_a_colour_one_dcgan(tmp_path):
+    from PIL import Image
+
+    from gan.trainer import Trainer
+    from conftest import tiny_config
+
+    for mode, sub in (("L", "grey"), ("RGB", "colour")):
+        (tmp_path / sub).mkdir()
+        for i in range(4):
+            Image.new(mode, (16, 16), (40 * i,) * (1 if mode == "L" else 3)).save(tmp_path / sub / f"{i}.png")
+    models = {}
+    for sub in ("grey", "colour"):
+        t = Trainer(tiny_config(dataset=f"folder:{tmp_path / sub}", image_size=16, batch_size=4))
+        t.train(steps=1)
+        models[sub] = (t.cfg.model, t.model_config.model, tuple(t.data.shape))
+    assert models == {"grey": ("mlp", "mlp", (1, 16, 16)), "colour": ("dcgan", "dcgan", (3, 16, 16))}
+
+
 def test_empty_folder_and_unknown_name_fail_clearly(tmp_path):
     (tmp_path / "x.txt").write_text("hi")
     with pytest.raises(DatasetError, match="no images found"):
@@ -103,6 +121,15 @@ def test_measured_defaults_reach_the_train_form():
     from gan.family import train_defaults
 
     assert train_defaults("mnist")["model"] == "mlp" and train_defaults("fashion-mnist")["model"] == "dcgan"
+    assert train_defaults("digits")["model"] == "mlp"
+    assert train_defaults("folder:/x")["model"] == "dcgan"  # before loading: colour at most
+    from gan.datasets import Dataset
+
+    grey = Dataset("folder:/x", "image", (1, 32, 32), x=torch.zeros(4, 1, 32, 32))
+    colour = Dataset("folder:/x", "image", (3, 32, 32), x=torch.zeros(4, 3, 32, 32))
+    assert train_defaults("folder:/x", data=grey)["model"] == "mlp"  # measured: grey folders train best as mlp
+    assert train_defaults("folder:/x", data=colour)["model"] == "dcgan"
+    assert train_defaults("folder:/x", "dcgan", data=grey)["model"] == "dcgan"  # a chosen model is kept
     assert train_defaults("ring8")["lr"] == 2e-3 and train_defaults("grid25")["lr"] == 1e-3
     assert control_defaults("ring8", "auto")["lr"] == 2e-3
     assert control_defaults("mnist", "dcgan")["width"] == train_defaults("mnist", "dcgan")["width"]

@@ -85,7 +85,7 @@ def test_bad_values_get_a_clear_message_and_leave_the_running_run_alone(clean):
     for key, value, words in BAD_VALUES:
         args = {**TRAIN, key: value}
         if words.startswith("per training step"):
-            args.update(dataset="digits", width=4096)
+            args.update(dataset="digits", model="dcgan", width=4096)  # a wide dcgan (the mlp has no width)
         for who in ((bob, alice) if key in ("lr", "dataset") else (bob,)):  # bad values come before "busy"
             with pytest.raises(Exception) as e:
                 who.predict(**args, api_name="/train")

@@ -14,7 +14,7 @@ from gan.trainer import Trainer
 
 @pytest.fixture(scope="module")
 def digits_ckpt(tmp_path_factory, small_digits):
-    t = Trainer(tiny_config(dataset="digits"), data=small_digits)
+    t = Trainer(tiny_config(dataset="digits", model="dcgan"), data=small_digits)  # a convolutional export
     t.train(steps=3)
     t.metrics.update(frechet=12.5, classes_covered=10)
     return save_checkpoint(t, str(tmp_path_factory.mktemp("ck") / "digits.pt"))

@@ -137,7 +137,7 @@ def test_pacgan_packs_samples_for_d_and_still_scores_single_points():
 
 
 def test_pacgan_packs_images_for_the_convolutional_d(small_digits):
-    t = Trainer(tiny_config(dataset="digits", conditional=False, pac=2, batch_size=8), data=small_digits)
+    t = Trainer(tiny_config(dataset="digits", model="dcgan", conditional=False, pac=2, batch_size=8), data=small_digits)
     assert t.D.convs[0].in_channels == 2  # two grey images stacked along the channels
     before = [p.detach().clone() for p in t.D.parameters()]
     _two_steps(t)
