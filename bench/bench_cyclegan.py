@@ -28,7 +28,8 @@ from gan.datasets import load_dataset
 from gan.family import family_of, train_defaults
 from gan.images import picture, save_png
 from gan.scores import build_meter
-from gan.trainer import Trainer, default_threads
+from gan.threads import default_threads
+from gan.trainer import Trainer
 
 COLUMNS = ("label_kept_ab", "label_kept_ba", "domain_ab", "domain_ba", "cycle_aba", "cycle_bab")
 

@@ -55,7 +55,7 @@ def make_folder(kind: str, mnist: Path) -> Path:
     out = FOLDERS / f"mnist-{kind}"
     if (out / "done").exists():
         return out
-    import numpy as np
+    import torch
     from PIL import Image
 
     from gan.colordigits import colorize
@@ -63,21 +63,13 @@ def make_folder(kind: str, mnist: Path) -> Path:
 
     data = load_dataset("mnist", data_dir=str(mnist))
     x = colorize(data.x, seed=3) if kind == "colour" else data.x
-    img = ((x + 1) * 127.5).round().clamp(0, 255).to(torch_uint8()).permute(0, 2, 3, 1).numpy()
+    img = ((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()  # (N, H, W, C)
     for i, (a, label) in enumerate(zip(img, data.y.tolist())):
         d = out / str(label)
         d.mkdir(parents=True, exist_ok=True)
         Image.fromarray(a[:, :, 0] if a.shape[2] == 1 else a).save(d / f"{i:05d}.png")
-    np.save(out / "labels.npy", np.array(data.y.tolist()))
     (out / "done").write_text("ok\n")
     return out
-
-
-def torch_uint8():
-    """torch.uint8, imported late (the parent process imports torch only when it needs it)."""
-    import torch
-
-    return torch.uint8
 
 
 def folder_labels(path: Path) -> "torch.Tensor":
@@ -99,11 +91,9 @@ def worker(a: argparse.Namespace) -> int:
     cfg = TrainConfig(dataset=a.dataset, data_dir=str(a.mnist), model=model, seed=a.seed, device="cpu",
                       conditional=None if conditional else False, **over)
     t = Trainer(cfg)
-    if not os.environ.get("OMP_NUM_THREADS"):  # as the CLI and the app do: 1 thread per 2 cores
-        import torch
-
-        from gan.trainer import default_threads
-        torch.set_num_threads(default_threads(t.data.kind))
+    if not os.environ.get("OMP_NUM_THREADS"):  # as the CLI does (--threads auto)
+        from gan.threads import set_threads
+        set_threads(None, t)
     trained = 0.0
     for mark in [float(m) for m in a.marks.split(",")]:
         t0 = time.perf_counter()
@@ -282,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{meter.accuracy:.3f}) for {a.n} generated vs {a.n} real images, and classes covered (of 10: classes "
         f"predicted with confidence ≥ 0.5 for ≥ 1% of the samples). For reference, {a.n} other real images score "
         f"FD {ref['frechet']:.2f} / {ref['classes_covered']} classes. Times are training seconds (sampling "
-        f"excluded); {a.jobs} of our runs at a time, threads: {a.threads or ('1 per run' if a.jobs > 1 else 'classic loop torch default, ours 1 per 2 cores (as the CLI)')}. Our runs sample the EMA "
+        f"excluded); {a.jobs} of our runs at a time, threads: {a.threads or ('1 per run' if a.jobs > 1 else 'classic loop torch default, ours as the CLI (auto)')}. Our runs sample the EMA "
         f"generator; a class-conditional G is asked for balanced classes.",
         "", md, "", verdict, "",
         "Command: `" + " ".join(["python bench/bench_mnist_quality.py", *(argv if argv is not None else sys.argv[1:])]).strip() + "`",

@@ -49,7 +49,8 @@ def worker(a: argparse.Namespace) -> int:
     """Train one model on MNIST (unconditional) and save a checkpoint at each training-time mark."""
     from gan.checkpoint import save_checkpoint
     from gan.config import TrainConfig
-    from gan.trainer import Trainer, default_threads
+    from gan.threads import default_threads
+from gan.trainer import Trainer
 
     cfg = TrainConfig(dataset="mnist", data_dir=str(a.mnist), model=a.worker, seed=a.seed, device="cpu",
                       conditional=False, **parse_set(a.set if a.worker == "stylegan" else a.dcgan_set))

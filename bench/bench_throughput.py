@@ -38,6 +38,9 @@ from pathlib import Path
 
 from common import ROOT, SHARED, fmt_mean_sd, machine, now, thread_env, update_results  # noqa: E402
 
+sys.path.insert(0, str(ROOT))
+from gan.threads import default_threads  # noqa: E402
+
 DEFAULT_SECONDS, DEFAULT_ROUNDS = 20.0, 5
 
 
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print(info, flush=True)
     env = thread_env(a.threads)
     env1 = thread_env(1)
-    cores = os.cpu_count() or 2
+    cores, half = os.cpu_count() or 2, default_threads("image")
     names = ["classic", "classic-1t", "ours-same", "ours-same-half", "ours-same-all", "ours-default"]
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if a.busy else None
     res: dict[str, list[dict]] = {n: [] for n in names}
@@ -102,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                     r = run_classic(a.classic, mnist, a.seconds, env1 if n == "classic-1t" else env)
                 elif n.startswith("ours-same"):
                     threads = {"ours-same-all": ["--threads", str(cores)],
-                               "ours-same-half": ["--threads", str(max(1, cores // 2))]}.get(n, [])
+                               "ours-same-half": ["--threads", str(half)]}.get(n, [])
                     r = run_ours(mnist, a.seconds, env, ["--model", "mlp", "--loss", "bce", "--batch-size", "64",
                                                          "--lr", "2e-4", "--no-conditional", *threads], f"{tmp}/same.pt")
                 else:
@@ -130,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| classic loop, 1 thread | {classic} | 64 | 1 | {fmt_mean_sd(ips['classic-1t'], 0)} | {ratios('classic-1t')} |",
         f"| ours, same model and batch | mlp, uncond., bce, lr 2e-4 | 64 | CLI default (auto) | "
         f"{fmt_mean_sd(ips['ours-same'], 0)} | {ratios('ours-same')} |",
-        f"| ours, same model and batch | mlp, uncond., bce, lr 2e-4 | 64 | {max(1, cores // 2)} (half the cores) | "
+        f"| ours, same model and batch | mlp, uncond., bce, lr 2e-4 | 64 | {half} (half the cores) | "
         f"{fmt_mean_sd(ips['ours-same-half'], 0)} | {ratios('ours-same-half')} |",
         f"| ours, same model and batch | mlp, uncond., bce, lr 2e-4 | 64 | {cores} (all cores) | "
         f"{fmt_mean_sd(ips['ours-same-all'], 0)} | {ratios('ours-same-all')} |",

@@ -53,14 +53,14 @@ class ThreadTuner:
         self.clock, self.set_threads = clock, set_threads
         self.best = self.choices[0]
         self.picks: list[tuple[int, int, dict[int, float]]] = []
-        self._queue: list[int] = []
-        self._timed: dict[int, float] = {}
         self._start_trial(skip=first_steps)
 
     def _start_trial(self, skip: int | None = None) -> None:
         """Queue every count, the current best last so that the trial ends where it will stay."""
-        self._queue = [c for c in self.choices if c != self.best] + [self.best]
-        self._timed, self._times, self._last = {}, [], None
+        self._queue: list[int] = [c for c in self.choices if c != self.best] + [self.best]
+        self._timed: dict[int, float] = {}
+        self._times: list[float] = []
+        self._last: float | None = None
         self._skip = self.warm_steps if skip is None else skip
         self.set_threads(self._queue[0])
 
@@ -90,16 +90,17 @@ class ThreadTuner:
 
 
 def set_threads(threads: int | str | None, trainer: Any, *, distributed: bool = False) -> None:
-    """Set torch's CPU threads for a trainer: a given count; None means 1 for points and auto for images;
-    auto adds a ThreadTuner to the trainer, except on a GPU or in a torchrun job (half the cores there)."""
+    """Set torch's CPU threads for a trainer: a given count, or (None, auto) a ThreadTuner on the trainer when
+    its data has more than one count to compare (not points), on the CPU and outside a torchrun job;
+    otherwise default_threads (1 for points, half the cores for images)."""
     kind = trainer.data.kind
-    if threads is None:
-        threads = "auto" if kind != "points" else 1
-    auto = threads == "auto" and trainer.device.type == "cpu" and not distributed
-    if auto and len(thread_choices(kind)) > 1:
-        trainer.add_callback("on_step", ThreadTuner(thread_choices(kind)))
+    choices = thread_choices(kind)
+    if threads not in (None, "auto"):
+        torch.set_num_threads(int(threads))
+    elif len(choices) > 1 and trainer.device.type == "cpu" and not distributed:
+        trainer.add_callback("on_step", ThreadTuner(choices))
     else:
-        torch.set_num_threads(default_threads(kind) if threads == "auto" else int(threads))
+        torch.set_num_threads(default_threads(kind))
 
 
 __all__ = ["ThreadTuner", "default_threads", "set_threads", "thread_choices"]

@@ -26,7 +26,7 @@ from .family import Family, family_of, generate, train_defaults
 from .history import History
 from .losses import get_loss
 from .models import build_nets
-from .threads import default_threads
+from .threads import default_threads  # noqa: F401  (re-exported: gan.trainer.default_threads was its home)
 
 CHECKPOINT_FORMAT = "gan-lab-checkpoint"
 CHECKPOINT_VERSION = 1
