@@ -122,13 +122,13 @@ def run_ours(a: argparse.Namespace, entry: str, seed: int, prefix: str, env: dic
 
 
 def label_of(r: dict) -> str:
-    """'ours mlp (cond., batch 32, lr 0.0005, width 16)' plus any override not shown."""
+    """'ours mlp (cond., batch 32, lr 0.0005, width 16, loss bce)' plus any override not shown."""
     f, (model, _, over) = r["first"], parse_entry(r["entry"])
-    shown = {"batch_size", "lr", "width"}
+    shown = {"batch_size", "lr", "width", "loss"}
     extra = "".join(f", {k} {v:g}" if not isinstance(v, str) else f", {k} {v}" for k, v in over.items()
                     if k not in shown)
     return (f"ours {model} ({'cond.' if f.get('conditional') else 'uncond.'}, batch {f.get('batch')}, "
-            f"lr {f.get('lr'):g}, width {f.get('width')}{extra})")
+            f"lr {f.get('lr'):g}, width {f.get('width')}, loss {f.get('loss')}{extra})")
 
 
 def main(argv: list[str] | None = None) -> int:

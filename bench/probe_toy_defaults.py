@@ -54,8 +54,21 @@ def run_one(dataset: str, seed: int, at: list[float], overrides: dict) -> dict:
             return {**gm._build_toy(cfg), "D": gm.MLPDiscriminator(cfg, [int(d_width)] * 3, act=gm._leaky)}
         MODELS.register("toy", dataclasses.replace(MODELS.get("toy"), build=build), replace=True)
 
+    la_k, la_a = int(overrides.pop("lookahead", 0)), float(overrides.pop("la_alpha", 0.5))
     dataset = overrides.pop("dataset", dataset)
     t = Trainer(TrainConfig(dataset=dataset, seed=seed, device="cpu", **overrides))
+    if la_k:  # probe only: Lookahead-minmax (Chavdarova et al. 2021) over G and D together
+        slow = {k: [p.detach().clone() for p in net.parameters()] for k, net in t.nets.items()}
+
+        def lookahead(tr, _stats):
+            if tr.step_count % la_k:
+                return
+            with torch.no_grad():
+                for k, net in tr.nets.items():
+                    for s, p in zip(slow[k], net.parameters()):
+                        s.add_(p - s, alpha=la_a)
+                        p.copy_(s)
+        t.add_callback("on_step", lookahead)
     used, points = 0.0, []
     for cp in at:
         c0 = time.process_time()
@@ -75,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--at", default="10,20,30,45,60", help="CPU-second checkpoints")
     ap.add_argument("--try", dest="tries", action="append", default=[],
-                    help="a variant: comma-separated TrainConfig overrides key=value (floor=F: lr decays to F; d_width=W: D's hidden width)")
+                    help="a variant: comma-separated TrainConfig overrides key=value (floor=F: lr decays to F; d_width=W: D's hidden width; lookahead=K, la_alpha=A: Lookahead-minmax)")
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args(argv)
     at = [float(x) for x in a.at.split(",")]

@@ -49,7 +49,8 @@ def train_tab(c: dict[str, Any], defaults: dict[str, Any]) -> None:
         c["lr"] = gr.Number(d["lr"], label="Learning rate")
         c["seed"] = gr.Number(0, label="Seed", step=1)
         c["z_dim"] = gr.Number(d["z_dim"], label="z dimensions", step=1)
-        c["width"] = gr.Number(d["width"], label="Width", step=1, info="hidden units / base channels")
+        c["width"] = gr.Number(d["width"], label="Width", step=1, info="hidden units / base channels",
+                               elem_id="width")
     with gr.Accordion("Penalties and packing: R1, R2, PacGAN (blank: the dataset's default)", open=False):
         with gr.Row():
             c["r1"] = gr.Number(None, label="R1 γ", elem_id="r1",
@@ -68,7 +69,7 @@ def train_tab(c: dict[str, Any], defaults: dict[str, Any]) -> None:
     with gr.Accordion("Your own images: upload a zip", open=False):
         mb = settings.get("GAN_MAX_UPLOAD_MB")
         c["zip_upload"] = gr.File(label=f"Upload a zip of images (PNG/JPEG, at most {mb:.0f} MiB); it becomes the "
-                                        f"dataset", file_types=[".zip"], type="filepath")
+                                        f"dataset", file_types=[".zip"], type="filepath", elem_id="zip-upload")
     with gr.Accordion("Your own pair of domains (CycleGAN): a zip per domain", open=False):
         with gr.Row():
             for tag in ("a", "b"):

@@ -138,7 +138,7 @@ class RunManager:
         cfg.validate()
         cfg = self._host(self.storage.safe_config(cfg, owner))
         check_train_config(cfg)  # a batch too large for memory is refused here, before any thread
-        run = self._new_run(owner, lambda: Trainer(cfg, data=self._data(cfg)), cfg)
+        run = self._new_run(owner, lambda: Trainer(cfg, data=self.dataset(cfg)), cfg)
         self._admit(owner, run)
         run.start()
         return run
@@ -153,7 +153,7 @@ class RunManager:
         try:
             cfg = self._host(self.storage.safe_config(cfg, owner))
             if not resume:
-                self._data(cfg)  # a dataset this server does not have (say, MNIST files): explore only too
+                self.dataset(cfg)  # a dataset this server does not have (say, MNIST files): explore only too
         except ConfigError:
             if resume:
                 raise
@@ -254,14 +254,15 @@ class RunManager:
         return dataclasses.replace(cfg, device="cpu") if self.chunk_runner is not None else cfg
 
     @staticmethod
-    def _data(cfg: TrainConfig) -> Any:
+    def dataset(cfg: TrainConfig) -> Any:
+        """The data a run of `cfg` trains on, from the process's one dataset cache."""
         return cached_dataset(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed, image_size=cfg.image_size)
 
     def _from_state(self, state: dict[str, Any], cfg: TrainConfig | None) -> Callable[[], Trainer]:
         def build() -> Trainer:
             if cfg is None:
                 raise CheckpointError("this checkpoint's dataset is not available here")
-            return Trainer.from_state(state, data=self._data(cfg), device=cfg.device, data_dir=cfg.data_dir)
+            return Trainer.from_state(state, data=self.dataset(cfg), device=cfg.device, data_dir=cfg.data_dir)
         return build
 
     def _new_run(self, owner: str, build: Callable[[], Trainer], cfg: TrainConfig | None,

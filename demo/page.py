@@ -16,6 +16,7 @@ from typing import Any
 
 import gradio as gr
 
+from gan.config import TrainConfig
 from gan.errors import CheckpointError, ConfigError, DatasetError
 from gan.quality import loss_help
 
@@ -136,11 +137,17 @@ class Page:
                 st[k] = self.storage.public(st[k])
         return st
 
-    def defaults(self, dataset: str, model: str) -> list[Any]:
-        """The Train tab's numbers for a dataset and model (they follow both dropdowns)."""
+    def defaults(self, dataset: str, model: str, request: gr.Request = None) -> list[Any]:
+        """The Train tab's numbers for a dataset and model (they follow both dropdowns). An upload of yours is
+        loaded (into the cache its run will read) for the defaults that depend on its images."""
         try:
-            d = present.control_defaults(dataset, model)
-        except ConfigError:
+            data = None
+            if str(dataset).startswith("upload:"):
+                owner = self.visitor(request)
+                cfg = TrainConfig(dataset=self.storage.resolve(dataset, owner))
+                data = self.manager.dataset(self.storage.safe_config(cfg, owner))
+            d = present.control_defaults(dataset, model, data=data)
+        except (ConfigError, DatasetError, OSError):
             return [gr.skip()] * len(present.NUMBERS)
         return [d[k] for k in present.NUMBERS]
 

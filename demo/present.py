@@ -29,11 +29,12 @@ LIKELIHOOD_LOSSES = ("bce", "minimax")  # the losses whose D is trained to be th
 
 # ---- the Train form ------------------------------------------------------------------------------
 
-def control_defaults(dataset: str, model: str | None = None) -> dict[str, Any]:
+def control_defaults(dataset: str, model: str | None = None, *, data: Any = None) -> dict[str, Any]:
     """The Train tab's numbers for a dataset (and model): its training defaults, shown so they can be edited.
-    An upload (upload:NAME-ID, as the page names it) takes a folder of images' defaults."""
+    An upload (upload:NAME-ID, as the page names it) takes a folder of images' defaults; given its loaded `data`,
+    those that depend on the images (grey or colour), as the trainer will."""
     dataset = "folder:upload" if str(dataset).startswith("upload:") else str(dataset)
-    d = train_defaults(dataset, None if model in (None, "", AUTO) else model)
+    d = train_defaults(dataset, None if model in (None, "", AUTO) else model, data=data)
     return {k: d[k] for k in NUMBERS}
 
 

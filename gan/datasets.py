@@ -133,7 +133,7 @@ class DatasetSpec:
     `load(data_dir=..., seed=..., image_size=...)` returns the Dataset (or PairDataset). `defaults` are its
     training defaults over its kind's (`KIND_DEFAULTS`); `model_defaults[model]` apply on top when that
     model trains it; `data_defaults(data)`, when given, adds defaults known only once the data is loaded (a
-    folder's channel count). Toy sets give `density` (exact p_data, for the Theory view) and, for the mode-collapse
+    folder's channel count), as a pair (defaults, model_defaults). Toy sets give `density` (exact p_data, for the Theory view) and, for the mode-collapse
     benchmarks, `modes` (scored by the VEEGAN / PacGAN protocol).
     """
 
@@ -150,7 +150,8 @@ class DatasetSpec:
     shape_b: tuple[int, ...] = ()  # pairs: domain B
     scale: float = 1.0  # typical magnitude of point data (the toy generator's output scale)
     files: str = ""  # what files it reads from --data-dir, for help and errors ("" = built in)
-    data_defaults: Callable[[Any], dict[str, Any]] | None = None  # defaults that depend on the loaded data
+    # defaults that depend on the loaded data: data -> (defaults, model_defaults), laid over the two above
+    data_defaults: Callable[[Any], tuple[dict[str, Any], dict[str, dict[str, Any]]]] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

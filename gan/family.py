@@ -224,12 +224,14 @@ def train_defaults(dataset: str | DatasetSpec, model: str | None = None, *, data
     its kind's, the dataset's own (with `data`, the loaded set, also those that depend on it), the model
     family's for that kind, then the dataset's for that model."""
     spec = dataset if isinstance(dataset, DatasetSpec) else dataset_spec(dataset)
-    base = spec_defaults(spec)
+    base, by_model = spec_defaults(spec), {}
     if data is not None and spec.data_defaults is not None:
-        base = {**base, **spec.data_defaults(data)}
+        extra, by_model = spec.data_defaults(data)
+        base = {**base, **extra}
     model = model or base["model"]
     fam = family_of(model)
-    return {**base, **fam.defaults.get(spec.kind, {}), **spec.model_defaults.get(model, {}), "model": model}
+    return {**base, **fam.defaults.get(spec.kind, {}), **spec.model_defaults.get(model, {}),
+            **by_model.get(model, {}), "model": model}
 
 
 __all__ = ["Family", "GanFamily", "R1_SAMPLES", "StepContext", "adam", "family_of", "generate", "train_defaults",

@@ -19,7 +19,7 @@ import torch
 
 from .datasets import Dataset, DatasetError, DatasetSpec, register_dataset
 from .digits import make_digits
-from .imagesets import IDX_FILES, idx_images, to_unit
+from .imagesets import IDX_FILES, R3GAN_RECIPE, idx_images, to_unit
 from .metrics import class_kl
 from .quality import DEFAULT_CACHE_DIR, Classifier, load_or_train_classifier
 
@@ -154,8 +154,7 @@ class StackedMeter:
 _DEFAULTS: dict[str, Any] = {"conditional": False}
 # R3GAN's recipe (rpgan + R1 + R2, lazily every 4 steps) at twice the image sets' width, chosen with
 # bench/bench_stacked.py: at 10 CPU-minutes it roughly halves the KL of the width-16 bce defaults (README, RESULTS).
-_MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dcgan": {"loss": "rpgan", "r1": 1.0, "r2": 1.0, "r1_every": 4, "width": 32}}
+_MODEL_DEFAULTS: dict[str, dict[str, Any]] = {"dcgan": R3GAN_RECIPE}
 
 register_dataset(DatasetSpec(
     "stacked-mnist", "image", (3, 28, 28), stacked_mnist, n_classes=N_MODES, files=IDX_FILES,

@@ -173,3 +173,28 @@ def test_a_page_past_the_live_limit_is_told_and_the_app_still_answers(browser, t
         assert "does not update live" not in first.locator("#status-line").inner_text()
         assert Client(url, verbose=False).predict(api_name="/status")["state"] == "idle"
         first.close(), second.close()
+
+
+def test_an_uploaded_colour_zip_fills_the_form_with_its_own_defaults(browser, tmp_path):
+    """A user unpacks a zip of colour images: the form switches to the upload and shows the defaults measured for
+    colour folders (R3GAN's loss at width 32), the numbers the trainer would pick from the CLI."""
+    import zipfile
+
+    from PIL import Image
+
+    with zipfile.ZipFile(tmp_path / "paint.zip", "w") as z:
+        for i in range(6):
+            Image.new("RGB", (12, 12), (40 * i, 200 - 30 * i, 90)).save(tmp_path / f"{i}.png")
+            z.write(tmp_path / f"{i}.png", f"{i}.png")
+    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path / "ckpt", autosave_every=0)
+    with serve_app(manager) as (url, _):
+        page = browser.new_page()
+        page.goto(url, wait_until="domcontentloaded")
+        wait_until(lambda: page.locator("#loss input").input_value() == "bce", timeout=30, what="the page")
+        page.get_by_role("button", name="Your own images: upload a zip").click()  # the accordion, closed at first
+        page.locator("#zip-upload input[type=file]").set_input_files(str(tmp_path / "paint.zip"))
+        wait_until(lambda: page.locator("#loss input").input_value() == "rpgan", timeout=30,
+                   what="the form to show the colour folder's loss")
+        assert page.locator("#width input").input_value() == "32"
+        assert "upload:paint-" in page.locator("#notice").inner_text()
+        page.close()

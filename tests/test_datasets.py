@@ -91,8 +91,9 @@ def test_a_folder_of_grey_images_trains_the_mlp_and_a_colour_one_dcgan(tmp_path)
     for sub in ("grey", "colour"):
         t = Trainer(tiny_config(dataset=f"folder:{tmp_path / sub}", image_size=16, batch_size=4))
         t.train(steps=1)
-        models[sub] = (t.cfg.model, t.model_config.model, tuple(t.data.shape))
-    assert models == {"grey": ("mlp", "mlp", (1, 16, 16)), "colour": ("dcgan", "dcgan", (3, 16, 16))}
+        models[sub] = (t.cfg.model, t.model_config.model, tuple(t.data.shape), t.cfg.loss, t.cfg.r2)
+    assert models == {"grey": ("mlp", "mlp", (1, 16, 16), "bce", 0.0),
+                      "colour": ("dcgan", "dcgan", (3, 16, 16), "rpgan", 1.0)}  # colour: R3GAN's recipe
 
 
 def test_empty_folder_and_unknown_name_fail_clearly(tmp_path):
@@ -129,6 +130,11 @@ def test_measured_defaults_reach_the_train_form():
     colour = Dataset("folder:/x", "image", (3, 32, 32), x=torch.zeros(4, 3, 32, 32))
     assert train_defaults("folder:/x", data=grey)["model"] == "mlp"  # measured: grey folders train best as mlp
     assert train_defaults("folder:/x", data=colour)["model"] == "dcgan"
+    recipe = {k: train_defaults("folder:/x", data=colour)[k] for k in ("loss", "r1", "r2", "r1_every", "width")}
+    assert recipe == {"loss": "rpgan", "r1": 1.0, "r2": 1.0, "r1_every": 4, "width": 32}  # measured on colour folders
+    assert train_defaults("folder:/x", "dcgan", data=grey)["loss"] == "bce"  # the recipe is for colour images
+    assert train_defaults("folder:/x", "mlp", data=colour)["loss"] == "bce"  # and for dcgan only
+    assert control_defaults("upload:x-1234", data=colour)["loss"] == "rpgan"  # the page shows what will train
     assert train_defaults("folder:/x", "dcgan", data=grey)["model"] == "dcgan"  # a chosen model is kept
     assert train_defaults("ring8")["lr"] == 2e-3 and train_defaults("grid25")["lr"] == 1e-3
     assert control_defaults("ring8", "auto")["lr"] == 2e-3

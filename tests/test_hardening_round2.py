@@ -409,6 +409,29 @@ def test_h8_visitor_b_cannot_list_load_download_or_train_on_visitor_as_files(srv
     assert name not in a.predict(api_name="/checkpoints") and not ckpt.exists()
 
 
+def test_an_uploads_form_defaults_follow_its_images_and_only_for_its_owner(srv, tmp_path):
+    """The Train form shows a loaded upload's own defaults (colour: dcgan with R3GAN's recipe; grey: the mlp),
+    and /train with those numbers and blank penalties gets the same run the CLI would; nobody else's upload loads."""
+    from demo.present import NUMBERS
+
+    a, b = client(srv.url), client(srv.url)
+    colour, _ = a.predict(handle_file(image_zip(tmp_path / "paint.zip")), api_name="/upload_zip")
+    grey_zip = make_zip(tmp_path / "ink.zip", {f"g{i}.png": png_bytes(12, 12, 30 * i, mode="L") for i in range(8)})
+    grey, _ = a.predict(handle_file(grey_zip), api_name="/upload_zip")
+    page = srv.page
+    shown = dict(zip(NUMBERS, page.defaults(colour, "auto", req(a.session_hash))))
+    assert (shown["loss"], shown["width"]) == ("rpgan", 32), shown
+    assert dict(zip(NUMBERS, page.defaults(colour, "mlp", req(a.session_hash))))["loss"] == "bce"  # recipe is dcgan's
+    assert dict(zip(NUMBERS, page.defaults(grey, "auto", req(a.session_hash))))["loss"] == "bce"
+    skipped = page.defaults("nope", "auto", None)  # an unknown dataset leaves the form as it is
+    assert page.defaults(colour, "auto", req(b.session_hash)) == skipped, "B was shown A's upload's numbers"
+    a.predict(**{**RING, **shown, "dataset": colour, "seed": 0}, api_name="/train")
+    poll_status(a, lambda s: s["state"] == "running" and s["step"] >= 1, what="the colour upload's run")
+    cfg = srv.manager.active_runs()[0].trainer.cfg
+    assert (cfg.model, cfg.loss, cfg.width, cfg.r1, cfg.r2, cfg.r1_every) == ("dcgan", "rpgan", 32, 1.0, 1.0, 4)
+    a.predict(api_name="/stop")
+
+
 def test_h8_no_server_path_in_status_quality_theory_table_or_page(srv, tmp_path):
     a = client(srv.url)
     token, _ = a.predict(handle_file(image_zip(tmp_path / "cats.zip")), api_name="/upload_zip")
