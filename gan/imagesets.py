@@ -127,7 +127,7 @@ def _idx_set(name: str):
 # and 120 s on 2 cores (bench/bench_mnist_quality.py, 3 seeds; README "Defaults, and why"). Fashion-MNIST
 # cannot be measured here (no files) and keeps dcgan. Folders: the mlp for grey images, far ahead from 60 s on
 # (FD 17.7 / 13.6 against dcgan's 46.2 / 45.7 at 60 / 120 s); dcgan with R3GAN_RECIPE for colour ones
-# (285 / 310 / 306 against the plain image defaults' 341 / 570 / 575 at 30 / 60 / 120 s).
+# (278 / 311 / 301 against the plain image defaults' 356 / 479 / 571 at 30 / 60 / 120 s, one run).
 R3GAN_RECIPE: dict[str, Any] = {"loss": "rpgan", "r1": 1.0, "r2": 1.0, "r1_every": 4, "width": 32}
 """R3GAN's loss and penalties (rpgan + R1 + R2, gamma 1, lazily every 4 steps) on dcgan at twice the image width:
 the default of the colour sets (Stacked MNIST, colour folders), measured by bench_stacked / bench_mnist_quality."""
