@@ -43,15 +43,20 @@ def run_one(dataset: str, seed: int, at: list[float], overrides: dict) -> dict:
         base = gan.trainer.lr_factor
         gan.trainer.lr_factor = lambda step, d: max(float(floor), base(step, d))
 
-    d_width = overrides.pop("d_width", None)
-    if d_width is not None:  # probe only: a wider (or narrower) D than G
+    d_width, g_layers = overrides.pop("d_width", None), overrides.pop("g_layers", None)
+    if d_width is not None or g_layers is not None:  # probe only: another D width, or G depth, than the toy's
         import dataclasses
 
         import gan.models as gm
         from gan.registry import MODELS
 
         def build(cfg):
-            return {**gm._build_toy(cfg), "D": gm.MLPDiscriminator(cfg, [int(d_width)] * 3, act=gm._leaky)}
+            nets = gm._build_toy(cfg)
+            if d_width is not None:
+                nets["D"] = gm.MLPDiscriminator(cfg, [int(d_width)] * 3, act=gm._leaky)
+            if g_layers is not None:
+                nets["G"] = gm.MLPGenerator(cfg, [cfg.width] * int(g_layers), act=torch.nn.ReLU, tanh=False)
+            return nets
         MODELS.register("toy", dataclasses.replace(MODELS.get("toy"), build=build), replace=True)
 
     la_k, la_a = int(overrides.pop("lookahead", 0)), float(overrides.pop("la_alpha", 0.5))
@@ -88,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--at", default="10,20,30,45,60", help="CPU-second checkpoints")
     ap.add_argument("--try", dest="tries", action="append", default=[],
-                    help="a variant: comma-separated TrainConfig overrides key=value (floor=F: lr decays to F; d_width=W: D's hidden width; lookahead=K, la_alpha=A: Lookahead-minmax)")
+                    help="a variant: comma-separated TrainConfig overrides key=value (floor=F: lr decays to F; d_width=W: D's hidden width; g_layers=N: G's hidden layers; lookahead=K, la_alpha=A: Lookahead-minmax)")
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args(argv)
     at = [float(x) for x in a.at.split(",")]

@@ -137,5 +137,6 @@ def test_measured_defaults_reach_the_train_form():
     assert control_defaults("upload:x-1234", data=colour)["loss"] == "rpgan"  # the page shows what will train
     assert train_defaults("folder:/x", "dcgan", data=grey)["model"] == "dcgan"  # a chosen model is kept
     assert train_defaults("ring8")["lr"] == 2e-3 and train_defaults("grid25")["lr"] == 1e-3
+    assert train_defaults("ring8")["ema"] == 0.997 and train_defaults("grid25")["ema"] == 0.999
     assert control_defaults("ring8", "auto")["lr"] == 2e-3
     assert control_defaults("mnist", "dcgan")["width"] == train_defaults("mnist", "dcgan")["width"]

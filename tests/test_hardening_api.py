@@ -217,8 +217,8 @@ def test_zip_of_images_through_the_page(clean, tmp_path, monkeypatch):
     # eve may load dave's checkpoint (this laptop server shares one folder) to explore only: its dataset is a
     # folder that is not her upload, so it is never read, and Resume is refused
     reads = []
-    real_data = manager._data
-    monkeypatch.setattr(manager, "_data", lambda cfg: reads.append(cfg.dataset) or real_data(cfg))
+    real_data = manager.dataset
+    monkeypatch.setattr(manager, "dataset", lambda cfg: reads.append(cfg.dataset) or real_data(cfg))
     note = eve.predict(ckpt, api_name="/load")
     assert "explore only" in note and str(folder) not in note
     st = poll(eve, lambda s: s["yours"] and s["state"] == "stopped", what="eve's explore-only run")
@@ -253,14 +253,14 @@ def test_zip_of_images_through_the_page(clean, tmp_path, monkeypatch):
 def test_error_in_the_training_thread_shows_and_a_new_run_starts(clean, monkeypatch):
     url, manager = clean
     erin = Client(url, verbose=False)
-    real = manager._data
+    real = manager.dataset
 
     def flaky(cfg):
         if cfg.seed == 13:
             raise RuntimeError("disk on fire")
         return real(cfg)
 
-    monkeypatch.setattr(manager, "_data", flaky)
+    monkeypatch.setattr(manager, "dataset", flaky)
     erin.predict(**{**TRAIN, "seed": 13}, api_name="/train")
     st = poll(erin, lambda s: s["state"] == "error", what="the error state")
     assert "disk on fire" in st["error"]
