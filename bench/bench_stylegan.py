@@ -50,7 +50,7 @@ def worker(a: argparse.Namespace) -> int:
     from gan.checkpoint import save_checkpoint
     from gan.config import TrainConfig
     from gan.threads import default_threads
-from gan.trainer import Trainer
+    from gan.trainer import Trainer
 
     cfg = TrainConfig(dataset="mnist", data_dir=str(a.mnist), model=a.worker, seed=a.seed, device="cpu",
                       conditional=False, **parse_set(a.set if a.worker == "stylegan" else a.dcgan_set))

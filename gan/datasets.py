@@ -133,8 +133,8 @@ class DatasetSpec:
     `load(data_dir=..., seed=..., image_size=...)` returns the Dataset (or PairDataset). `defaults` are its
     training defaults over its kind's (`KIND_DEFAULTS`); `model_defaults[model]` apply on top when that
     model trains it; `data_defaults(data)`, when given, adds defaults known only once the data is loaded (a
-    folder's channel count), as a pair (defaults, model_defaults). Toy sets give `density` (exact p_data, for the Theory view) and, for the mode-collapse
-    benchmarks, `modes` (scored by the VEEGAN / PacGAN protocol).
+    folder's channel count), as a pair (defaults, model_defaults). Toy sets give `density` (exact p_data, for
+    the Theory view) and, for the mode-collapse benchmarks, `modes` (scored by the VEEGAN / PacGAN protocol).
     """
 
     name: str

@@ -149,10 +149,10 @@ def _folder_spec(path: str, image_size: int | None) -> DatasetSpec:
 
     # colour at most: the exact channel count is known once loaded (1 if every image is grey)
     return DatasetSpec(f"folder:{path}", "image", (3, size, size), load, doc="your own images",
-                       defaults={"conditional": False}, data_defaults=_folder_model)
+                       defaults={"conditional": False}, data_defaults=_folder_defaults)
 
 
-def _folder_model(data: Dataset) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def _folder_defaults(data: Dataset) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """A folder's defaults by its loaded images: the mlp for grey ones; for colour ones dcgan (the image default),
     trained with R3GAN_RECIPE."""
     return ({"model": "mlp"}, {}) if data.shape[0] == 1 else ({}, {"dcgan": R3GAN_RECIPE})
