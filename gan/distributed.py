@@ -142,6 +142,12 @@ def init(world: World, *, backend: str, timeout_s: float = 120.0) -> World:
     if backend == "nccl":
         torch.cuda.set_device(world.local_rank)
     if not dist.is_initialized():
+        # Measured on torch 2.10 and 2.14: when torch._dynamo is first imported after the group exists (the
+        # first optimizer imports it lazily), destroy_process_group no longer frees the group, so gloo's
+        # worker threads live on into interpreter exit, where one that frees a tensor aborts the rank
+        # ("terminate called without an active exception", about 1 torchrun run in 8). Imported first,
+        # shutdown() joins them (tests/test_distributed.py counts the threads).
+        import torch._dynamo  # noqa: F401
         dist.init_process_group(backend=backend, rank=world.rank, world_size=world.size,
                                 timeout=datetime.timedelta(seconds=timeout_s))
     return World(rank=world.rank, size=world.size, local_rank=world.local_rank, backend=backend)

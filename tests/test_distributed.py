@@ -10,7 +10,7 @@ import torch
 import torch.multiprocessing as mp
 
 from gan.config import TrainConfig
-from gan.distributed import World, check_launch, world_from_env
+from gan.distributed import World, check_launch, shutdown, world_from_env
 from gan.errors import ConfigError
 from gan.trainer import Trainer, TrainingDiverged
 
@@ -23,8 +23,6 @@ def _port() -> int:
 
 def _worker(rank: int, size: int, port: int, scenario: str, out: str, args: dict[str, Any]) -> None:
     """One rank: join the gloo group, run `scenario`, save what it returns to out/rank<rank>.pt."""
-    import torch.distributed as dist
-
     from gan.distributed import init
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
@@ -32,7 +30,7 @@ def _worker(rank: int, size: int, port: int, scenario: str, out: str, args: dict
     try:
         torch.save(SCENARIOS[scenario](world, **args), os.path.join(out, f"rank{rank}.pt"))
     finally:
-        dist.destroy_process_group()
+        shutdown()
 
 
 def _spawn(tmp_path: Any, scenario: str, size: int = 2, **args: Any) -> list[Any]:
@@ -107,11 +105,20 @@ def _one_to_two(world: World, steps: int) -> dict[str, Any]:
     return {"w": _weights(t), "step": t.step_count}
 
 
+def _threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
 def _all(world: World) -> dict[str, Any]:
-    """Every scenario, in one spawn (starting two processes costs seconds on a small machine)."""
-    return {"which_grads": _which_grads(world), "mlp": _train(world, 6),
-            "dcgan": _train(world, 3, dataset="digits", model="dcgan", batch_size=16, width=8),
-            "resume": _resume(world, 5, 2), "one_to_two": _one_to_two(world, 3)}
+    """Every scenario, in one spawn (starting two processes costs seconds on a small machine); then leave."""
+    out = {"which_grads": _which_grads(world), "mlp": _train(world, 6),
+           "dcgan": _train(world, 3, dataset="digits", model="dcgan", batch_size=16, width=8),
+           "resume": _resume(world, 5, 2), "one_to_two": _one_to_two(world, 3)}
+    if os.path.isdir("/proc/self/task"):  # Linux: count this process's threads around leaving the group
+        before = _threads()
+        shutdown()
+        out["threads"] = (before, _threads())
+    return out
 
 
 SCENARIOS = {"all": _all}
@@ -179,6 +186,15 @@ def test_checkpoints_cross_world_sizes(ranks: list[dict[str, Any]]) -> None:
     for k, v in _weights(ref6).items():
         torch.testing.assert_close(two["w"][k], v, rtol=1e-4, atol=1e-5)
         assert torch.equal(two["w"][k], ranks[1]["one_to_two"]["w"][k])
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through Linux /proc")
+def test_leaving_the_group_stops_its_threads_after_training(ranks: list[dict[str, Any]]) -> None:
+    # gloo's worker threads must be joined before the interpreter exits, or one that frees a tensor there
+    # aborts the rank; the optimizers' lazy import of torch._dynamo once kept them alive (gan/distributed.py)
+    for r in ranks:
+        before, after = r["threads"]
+        assert after < before, r["threads"]  # (threads in the group, after leaving it)
 
 
 def test_refusals_are_one_line() -> None:
