@@ -60,8 +60,25 @@ def run_one(dataset: str, seed: int, at: list[float], overrides: dict) -> dict:
         MODELS.register("toy", dataclasses.replace(MODELS.get("toy"), build=build), replace=True)
 
     la_k, la_a = int(overrides.pop("lookahead", 0)), float(overrides.pop("la_alpha", 0.5))
+    topk, topk_steps = overrides.pop("topk", None), int(overrides.pop("topk_steps", 0))
+    nu = [1.0]
+    if topk is not None:  # probe only: top-k G updates (Sinha et al. 2020) on the hinge loss's G side
+        from gan.losses import Loss, d_hinge
+        from gan.registry import LOSSES
+
+        def g_topk(fake):
+            k = max(1, int(round(nu[0] * fake.shape[0])))
+            return -fake.reshape(fake.shape[0], -1).mean(1).topk(k).values.mean()
+        LOSSES.register("hinge-topk", Loss(d_hinge, g_topk, doc="probe"), replace=True)
+        overrides["loss"] = "hinge-topk"
     dataset = overrides.pop("dataset", dataset)
     t = Trainer(TrainConfig(dataset=dataset, seed=seed, device="cpu", **overrides))
+    if topk is not None:  # nu falls linearly from 1 to `topk` over `topk_steps` steps (0: at once)
+        def anneal(tr, _stats):
+            frac = 1.0 if topk_steps <= 0 else min(1.0, tr.step_count / topk_steps)
+            nu[0] = 1.0 - frac * (1.0 - float(topk))
+        anneal(t, None)
+        t.add_callback("on_step", anneal)
     if la_k:  # probe only: Lookahead-minmax (Chavdarova et al. 2021) over G and D together
         slow = {k: [p.detach().clone() for p in net.parameters()] for k, net in t.nets.items()}
 
@@ -93,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--at", default="10,20,30,45,60", help="CPU-second checkpoints")
     ap.add_argument("--try", dest="tries", action="append", default=[],
-                    help="a variant: comma-separated TrainConfig overrides key=value (floor=F: lr decays to F; d_width=W: D's hidden width; g_layers=N: G's hidden layers; lookahead=K, la_alpha=A: Lookahead-minmax)")
+                    help="a variant: comma-separated TrainConfig overrides key=value (floor=F: lr decays to F; d_width=W: D's hidden width; g_layers=N: G's hidden layers; lookahead=K, la_alpha=A: Lookahead-minmax; topk=NU, topk_steps=S: top-k G updates, NU falling from 1 over S steps)")
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args(argv)
     at = [float(x) for x in a.at.split(",")]
