@@ -71,8 +71,17 @@ def run_one(dataset: str, seed: int, at: list[float], overrides: dict) -> dict:
             return -fake.reshape(fake.shape[0], -1).mean(1).topk(k).values.mean()
         LOSSES.register("hinge-topk", Loss(d_hinge, g_topk, doc="probe"), replace=True)
         overrides["loss"] = "hinge-topk"
+    bw_start, bw_steps = overrides.pop("bw_start", None), int(overrides.pop("bw_steps", 0))
     dataset = overrides.pop("dataset", dataset)
     t = Trainer(TrainConfig(dataset=dataset, seed=seed, device="cpu", **overrides))
+    if bw_start is not None:  # probe only: batch-size warm-up, bw_start rising linearly to the config's batch
+        full = t.cfg.batch_size
+
+        def warm(tr, _stats):
+            frac = min(1.0, tr.step_count / max(1, bw_steps))
+            tr.streams["stream"].batch_size = int(round(bw_start + frac * (full - bw_start)))
+        warm(t, None)
+        t.add_callback("on_step", warm)
     if topk is not None:  # nu falls linearly from 1 to `topk` over `topk_steps` steps (0: at once)
         def anneal(tr, _stats):
             frac = 1.0 if topk_steps <= 0 else min(1.0, tr.step_count / topk_steps)
@@ -110,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--at", default="10,20,30,45,60", help="CPU-second checkpoints")
     ap.add_argument("--try", dest="tries", action="append", default=[],
-                    help="a variant: comma-separated TrainConfig overrides key=value (floor=F: lr decays to F; d_width=W: D's hidden width; g_layers=N: G's hidden layers; lookahead=K, la_alpha=A: Lookahead-minmax; topk=NU, topk_steps=S: top-k G updates, NU falling from 1 over S steps)")
+                    help="a variant: comma-separated TrainConfig overrides key=value (floor=F: lr decays to F; d_width=W: D's hidden width; g_layers=N: G's hidden layers; lookahead=K, la_alpha=A: Lookahead-minmax; topk=NU, topk_steps=S: top-k G updates, NU falling from 1 over S steps; bw_start=B, bw_steps=S: batch rising from B over S steps)")
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args(argv)
     at = [float(x) for x in a.at.split(",")]
