@@ -27,6 +27,12 @@ def parse_value(v: str):
     return v
 
 
+def ramp(step: int, steps: int, start: float, end: float) -> float:
+    """`start` moving linearly to `end` over `steps` steps, then `end` (at once when steps <= 0)."""
+    frac = 1.0 if steps <= 0 else min(1.0, step / steps)
+    return start + frac * (end - start)
+
+
 def run_one(dataset: str, seed: int, at: list[float], overrides: dict) -> dict:
     """Train open-ended, scoring at each CPU-time checkpoint (runs in a worker process)."""
     import torch
@@ -78,14 +84,12 @@ def run_one(dataset: str, seed: int, at: list[float], overrides: dict) -> dict:
         full = t.cfg.batch_size
 
         def warm(tr, _stats):
-            frac = min(1.0, tr.step_count / max(1, bw_steps))
-            tr.streams["stream"].batch_size = int(round(bw_start + frac * (full - bw_start)))
+            tr.streams["stream"].batch_size = int(round(ramp(tr.step_count, bw_steps, bw_start, full)))
         warm(t, None)
         t.add_callback("on_step", warm)
     if topk is not None:  # nu falls linearly from 1 to `topk` over `topk_steps` steps (0: at once)
         def anneal(tr, _stats):
-            frac = 1.0 if topk_steps <= 0 else min(1.0, tr.step_count / topk_steps)
-            nu[0] = 1.0 - frac * (1.0 - float(topk))
+            nu[0] = ramp(tr.step_count, topk_steps, 1.0, float(topk))
         anneal(t, None)
         t.add_callback("on_step", anneal)
     if la_k:  # probe only: Lookahead-minmax (Chavdarova et al. 2021) over G and D together
