@@ -34,8 +34,8 @@ from gradio_client import Client  # noqa: E402
 from demo.app import build_app, launch_kwargs  # noqa: E402
 from demo.runs import RunManager, lower_priority  # noqa: E402
 from gan.config import TrainConfig  # noqa: E402
-from gan.threads import default_threads  # noqa: E402
-from gan.trainer import Trainer  # noqa: E402
+from gan.train.threads import default_threads  # noqa: E402
+from gan.train.trainer import Trainer  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import machine, now, update_results  # noqa: E402

@@ -18,9 +18,9 @@ from common import machine, now, update_results
 
 import torch
 
-from gan.chunk import cached_dataset, train_chunk
+from gan.train.chunk import cached_dataset, train_chunk
 from gan.config import TrainConfig
-from gan.trainer import Trainer
+from gan.train.trainer import Trainer
 
 
 def _worker(conn, payload: bytes) -> None:

@@ -23,13 +23,13 @@ import torch
 
 from common import fmt_mean_sd, machine, now, update_results
 from gan.config import ModelConfig, TrainConfig
-from gan.cyclegan_family import N_BLOCKS
-from gan.datasets import load_dataset
+from gan.cyclegan.family import N_BLOCKS
+from gan.data.spec import load_dataset
 from gan.family import family_of, train_defaults
 from gan.images import picture, save_png
-from gan.scores import build_meter
-from gan.threads import default_threads
-from gan.trainer import Trainer
+from gan.metrics.scores import build_meter
+from gan.train.threads import default_threads
+from gan.train.trainer import Trainer
 
 COLUMNS = ("label_kept_ab", "label_kept_ba", "domain_ab", "domain_ba", "cycle_aba", "cycle_bab")
 

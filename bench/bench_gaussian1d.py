@@ -13,8 +13,8 @@ from common import machine, now, update_results
 import torch
 
 from gan.config import TrainConfig
-from gan.theory import theory_state
-from gan.trainer import Trainer
+from gan.theory.state import theory_state
+from gan.train.trainer import Trainer
 
 RUNS = {"defaults (Adam(0, 0.9), lr 2e-4, batch 128)": {},
         "toy settings (Adam(0.5, 0.999), lr 1e-3, batch 512)": {"lr": 1e-3, "batch_size": 512, "beta1": 0.5,

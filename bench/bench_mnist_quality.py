@@ -3,7 +3,7 @@
 Side by side in one command, one run after another with the same thread settings: the classic tutorial loop
 (../shared/reference/classic_gan.py, which dumps 2,000 samples at the marks) and our trainer with the default
 image model (dcgan) and with `mlp`, each dumping 2,000 samples (EMA generator) at the same training-time marks;
-sampling time is not counted as training time. All dumps are then scored by one `gan.quality.QualityMeter`
+sampling time is not counted as training time. All dumps are then scored by one `gan.metrics.frechet.QualityMeter`
 whose classifier is trained on that same MNIST data (t10k: 10,000 labelled images) and cached in
 checkpoints/classifiers/.
 
@@ -58,8 +58,8 @@ def make_folder(kind: str, mnist: Path) -> Path:
     import torch
     from PIL import Image
 
-    from gan.colordigits import colorize
-    from gan.datasets import load_dataset
+    from gan.data.colordigits import colorize
+    from gan.data.spec import load_dataset
 
     data = load_dataset("mnist", data_dir=str(mnist))
     x = colorize(data.x, seed=3) if kind == "colour" else data.x
@@ -85,14 +85,14 @@ def worker(a: argparse.Namespace) -> int:
     import numpy as np
 
     from gan.config import TrainConfig
-    from gan.trainer import Trainer
+    from gan.train.trainer import Trainer
 
     model, conditional, over = parse_entry(a.worker)
     cfg = TrainConfig(dataset=a.dataset, data_dir=str(a.mnist), model=model, seed=a.seed, device="cpu",
                       conditional=None if conditional else False, **over)
     t = Trainer(cfg)
     if not os.environ.get("OMP_NUM_THREADS"):  # as the CLI does (--threads auto)
-        from gan.threads import set_threads
+        from gan.train.threads import set_threads
         set_threads(None, t)
     trained = 0.0
     for mark in [float(m) for m in a.marks.split(",")]:
@@ -181,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
-    from gan.datasets import Dataset, load_dataset
-    from gan.quality import QualityMeter
+    from gan.data.spec import Dataset, load_dataset
+    from gan.metrics.frechet import QualityMeter
 
     if a.threads:
         torch.set_num_threads(a.threads)

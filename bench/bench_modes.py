@@ -2,7 +2,7 @@
 
 Each run: `Trainer(TrainConfig(dataset=..., loss=..., seed=...))` with the default toy model, trained for a
 fixed budget (wall clock by default, `--clock cpu` for process CPU time), then 2,500 samples from
-`trainer.sample` scored with `gan.metrics.mode_score`. Runs go in parallel processes, one torch thread each,
+`trainer.sample` scored with `gan.metrics.modes.mode_score`. Runs go in parallel processes, one torch thread each,
 `--jobs` at a time. Prints a table and replaces the "modes" section of bench/RESULTS.md. Targets (issue 18):
 all modes, >= 98% high quality and reverse KL <= 0.01 on every seed, ring8 within 30 s, grid25 within 60 s.
 
@@ -44,8 +44,8 @@ def run_one(dataset: str, loss: str, seed: int, seconds: float, clock: str, samp
     torch.set_num_threads(1)
     from gan.config import TrainConfig
     from gan.family import train_defaults
-    from gan.metrics import mode_score
-    from gan.trainer import Trainer
+    from gan.metrics.modes import mode_score
+    from gan.train.trainer import Trainer
 
     t = Trainer(TrainConfig(dataset=dataset, loss=loss, seed=seed, device="cpu"))
     wall = cpu = 0.0
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{r0['lr_d']:g} for D, EMA {r0['ema']:g}); {'scored at' if a.open else 'budget per run'} "
         f"{', '.join(f'{ds} {budget[ds]:g} s' for ds in datasets)} of {a.clock} clock; {a.jobs} runs in parallel, "
         f"one torch thread each; {a.samples} samples per run from the EMA generator (`trainer.sample`), scored by "
-        f"`gan.metrics.mode_score`. Mean ± sd over seeds {a.seeds}. Total {time.perf_counter() - t0:.0f} s."
+        f"`gan.metrics.modes.mode_score`. Mean ± sd over seeds {a.seeds}. Total {time.perf_counter() - t0:.0f} s."
         + (" Figures taken from the open-ended runs of the next section at those marks (the defaults have no "
            "budget-dependent setting, so they equal runs with that budget)." if a.open else ""),
         "", md, "", *[f"- {v}" for v in verdicts.splitlines()], "",

@@ -3,7 +3,7 @@
 Each run: `Trainer(TrainConfig(dataset="stacked-mnist", ...))` with one torch thread (what the CLI uses on a
 2-core machine), trained until its process has used each budget mark of CPU time (2, 5 and 10 minutes by
 default; the clock pauses while it scores), and at each mark 26,000 samples of the sampling (EMA) generator
-are read by `gan.stacked.StackedMeter`: modes covered (of 1,000) and KL of the mode histogram from uniform.
+are read by `gan.metrics.modes.StackedMeter`: modes covered (of 1,000) and KL of the mode histogram from uniform.
 Runs go in parallel processes, `--jobs` at a time. Every run appends a JSON line to `--log`; the table is
 built from that log, so a grid can be run in pieces (`--table-only` rebuilds it). Replaces the "stacked"
 section of bench/RESULTS.md.
@@ -71,8 +71,9 @@ def score_modes(meter: Any, nets: dict[str, Any], family: Any, *, n: int, seed: 
     (their sum is the whole KL when the channels are independent: the rest is dependence between them)."""
     import torch
 
-    from gan.metrics import class_kl
-    from gan.stacked import SCORE_CHUNK, mode_stats, triples
+    from gan.metrics.modes import class_kl
+    from gan.metrics.modes import SCORE_CHUNK, mode_stats
+    from gan.data.stacked import triples
 
     modes = torch.cat([meter.read(family.sample(nets, min(SCORE_CHUNK, n - start), seed=seed + i))[0]
                        for i, start in enumerate(range(0, n, SCORE_CHUNK))])
@@ -88,8 +89,8 @@ def run_one(name: str, overrides: dict[str, Any], seed: int, marks: list[float],
 
     torch.set_num_threads(1)
     from gan.config import TrainConfig
-    from gan.stacked import StackedMeter
-    from gan.trainer import Trainer
+    from gan.metrics.modes import StackedMeter
+    from gan.train.trainer import Trainer
 
     t = Trainer(TrainConfig(dataset="stacked-mnist", data_dir=data_dir, seed=seed, device="cpu", **overrides))
     meter = StackedMeter(t.data)
@@ -192,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     t0 = time.perf_counter()
     if not a.table_only:
-        from gan.datasets import load_dataset
-        from gan.stacked import StackedMeter
+        from gan.data.spec import load_dataset
+        from gan.metrics.modes import StackedMeter
 
         acc = StackedMeter(load_dataset("stacked-mnist", data_dir=data_dir)).accuracy  # train/cache it once
         runs = [(n, s) for n in names for s in seeds]
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Each run trains with one torch thread (the CLI's default on 2 cores) until its process has used the "
         f"mark's CPU time (scoring excluded); {a.jobs} run(s) at a time. At each mark, {a.samples:,} samples of the "
         "sampling generator (EMA copy when EMA is on) are read channel by channel by the project's MNIST "
-        "classifier (`gan.stacked.StackedMeter`): modes covered of 1,000 and KL(mode histogram ‖ uniform) in "
+        "classifier (`gan.metrics.modes.StackedMeter`): modes covered of 1,000 and KL(mode histogram ‖ uniform) in "
         "nats. Real stacked data reads 1000 / 0.025 at 26,000 samples. Mean ± sd over seeds.", "",
         settings, "", md, "", "<details><summary>Every run</summary>", "", seeds_md, "", "</details>", "",
         "Published (PacGAN Table 2; the first rows from VEEGAN), trained on a GPU for many epochs:", "",

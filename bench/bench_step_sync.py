@@ -27,12 +27,15 @@ BEFORE = "cfaad28"  # the trainer before issue 15's change (its commit 982225a d
 SNIPPET = r"""
 import json, sys, time, torch
 from gan.config import TrainConfig
-from gan.trainer import Trainer
+try:
+    from gan.train.trainer import Trainer
+except ImportError:  # the 'before' tree, from before gan/ had subpackages
+    from gan.trainer import Trainer
 a = json.loads(sys.argv[1])
 torch.set_num_threads(a["threads"])
 kw = {} if a["every"] is None else {"stats_every": a["every"]}
-if a.get("compute"):  # precision / channels_last / compile (gan/compute.py; not in the 'before' tree)
-    from gan.compute import Compute
+if a.get("compute"):  # precision / channels_last / compile (gan/train/compute.py; not in the 'before' tree)
+    from gan.train.compute import Compute
     kw["compute"] = Compute(**a["compute"])
 cfg = TrainConfig(dataset=a["dataset"], model=a["model"], batch_size=a["batch"], device=a["device"], seed=0)
 t = Trainer(cfg, **kw)

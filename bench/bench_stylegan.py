@@ -2,9 +2,9 @@
 
 One command. Each model trains in its own subprocess with the CLI's thread default (1 thread per 2 cores),
 one after the other, and saves a checkpoint at each training-time mark (save time not counted). Then, here:
-- quality: the project's classifier Fréchet distance and classes covered (gan.quality.QualityMeter, as in
+- quality: the project's classifier Fréchet distance and classes covered (gan.metrics.frechet.QualityMeter, as in
   bench/bench_mnist_quality.py) on 2,000 samples of the EMA generator; steps/s and images/s of training;
-- style mixing (stylegan): 10x10 mixing grids (gan.stylegan_family.mixing_grid, row seeds 0-9, column seeds
+- style mixing (stylegan): 10x10 mixing grids (gan.stylegan.family.mixing_grid, row seeds 0-9, column seeds
   10-19, psi 1, const noise) at every crossover K; the rate is the share of off-diagonal cells (i != j) whose
   classifier digit is the row source's digit (and, for contrast, the column source's). The headline is that
   grid; the mean over `--grids` grids (seeds shifted by 20 each) shows how stable it is;
@@ -49,8 +49,8 @@ def worker(a: argparse.Namespace) -> int:
     """Train one model on MNIST (unconditional) and save a checkpoint at each training-time mark."""
     from gan.checkpoint import save_checkpoint
     from gan.config import TrainConfig
-    from gan.threads import default_threads
-    from gan.trainer import Trainer
+    from gan.train.threads import default_threads
+    from gan.train.trainer import Trainer
 
     cfg = TrainConfig(dataset="mnist", data_dir=str(a.mnist), model=a.worker, seed=a.seed, device="cpu",
                       conditional=False, **parse_set(a.set if a.worker == "stylegan" else a.dcgan_set))
@@ -75,7 +75,7 @@ def classify(meter, x: torch.Tensor) -> torch.Tensor:
 
 def mixing_rates(g, meter, *, grids: int) -> dict[int, dict[str, float]]:
     """Per crossover K: row-digit and column-digit rates of off-diagonal cells (grid 0, and the mean of all)."""
-    from gan.stylegan_family import mixing_grid
+    from gan.stylegan.family import mixing_grid
 
     out: dict[int, dict[str, float]] = {}
     off = ~torch.eye(10, dtype=torch.bool)
@@ -96,7 +96,7 @@ def mixing_rates(g, meter, *, grids: int) -> dict[int, dict[str, float]]:
 def smoothness(g, meter, *, pairs: int, seed: int = 99) -> dict[str, float]:
     """PPL in classifier-feature space for slerp in Z and lerp in W, and neighbouring-step pixel distances."""
     from gan.latent import slerp
-    from gan.stylegan_family import render, zw_strips
+    from gan.stylegan.family import render, zw_strips
 
     gen = torch.Generator().manual_seed(seed)
     za, zb = torch.randn(pairs, g.z_dim, generator=gen), torch.randn(pairs, g.z_dim, generator=gen)
@@ -148,10 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     print(info, flush=True)
     from gan.checkpoint import load_sampler, load_state, model_config
-    from gan.datasets import load_dataset
+    from gan.data.spec import load_dataset
     from gan.family import family_of
-    from gan.quality import QualityMeter
-    from gan.stylegan_family import default_crossover
+    from gan.metrics.frechet import QualityMeter
+    from gan.stylegan.family import default_crossover
 
     if a.threads:
         torch.set_num_threads(a.threads)

@@ -6,7 +6,7 @@ Four runs per round, one after another in this one command:
   2. the same loop pinned to one thread (OMP_NUM_THREADS=1), its fastest setting on a 2-vCPU machine;
   3. our CLI with the same model and batch: `python -m gan train --dataset mnist --model mlp --loss bce
      --batch-size 64 --lr 2e-4 --no-conditional --seconds N --quiet` (the classic model is unconditional),
-     with the CLI's default `--threads auto` (gan/threads.py: the faster of half and all the cores, timed
+     with the CLI's default `--threads auto` (gan/train/threads.py: the faster of half and all the cores, timed
      every 20 s);
   4. the same with `--threads` = half the cores (the previous default, which a busy core cannot stall);
   5. the same with `--threads` = all cores;
@@ -39,7 +39,7 @@ from pathlib import Path
 from common import ROOT, SHARED, fmt_mean_sd, machine, now, thread_env, update_results  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
-from gan.threads import default_threads  # noqa: E402
+from gan.train.threads import default_threads  # noqa: E402
 
 DEFAULT_SECONDS, DEFAULT_ROUNDS = 20.0, 5
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from gan.colordigits import make_colordigits  # noqa: E402
-from gan.cyclegan import ImagePool, PatchDiscriminator, ResnetGenerator, generator_losses  # noqa: E402
-from gan.digits import make_digits  # noqa: E402
+from gan.data.colordigits import make_colordigits  # noqa: E402
+from gan.cyclegan.nets import ImagePool, PatchDiscriminator, ResnetGenerator, generator_losses  # noqa: E402
+from gan.data.digits import make_digits  # noqa: E402
 from gan.losses import d_least_squares  # noqa: E402
 
 G_SIZES = [(8, 2), (8, 3), (16, 3), (16, 6), (32, 3)]  # (width, n_blocks)

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from gan.stylegan import StyleDiscriminator, StyleGenerator  # noqa: E402
+from gan.stylegan.nets import StyleDiscriminator, StyleGenerator  # noqa: E402
 
 SHAPE, BATCH, Z_DIM, WARMUP = (1, 28, 28), 32, 64, 3
 
@@ -91,7 +91,7 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     from gan.config import ModelConfig
-    from gan.models import build_models
+    from gan.family import build_models
 
     g, d = build_models(ModelConfig(model="dcgan", data_shape=SHAPE, z_dim=Z_DIM, width=16))
     steppers = [Stepper("dcgan width 16", g.train(), d, lambda z: g(z))]

@@ -1,7 +1,7 @@
 """Probe toy-set settings: train ring8 / grid25 open-ended and score 2,500 EMA samples at CPU-time checkpoints.
 
 Each run trains one config (the defaults plus `--set key=value` overrides) on one torch thread and, at each
-checkpoint of process CPU seconds, scores `trainer.sample(2500)` with `gan.metrics.mode_score` (sampling is
+checkpoint of process CPU seconds, scores `trainer.sample(2500)` with `gan.metrics.modes.mode_score` (sampling is
 not counted). Prints one line per run: modes / HQ % / reverse KL at every checkpoint. No RESULTS.md section.
 
     .venv/bin/python bench/probe_toy_defaults.py --dataset ring8 --at 10,20,30,60 --set decay_steps=8000
@@ -38,22 +38,22 @@ def run_one(dataset: str, seed: int, at: list[float], overrides: dict) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    import gan.trainer
+    import gan.train.trainer
     from gan.config import TrainConfig
-    from gan.metrics import mode_score
-    from gan.trainer import Trainer
+    from gan.metrics.modes import mode_score
+    from gan.train.trainer import Trainer
 
     overrides = dict(overrides)
     floor = overrides.pop("floor", None)
     if floor is not None:  # probe only: decay to a floor instead of to 0
-        base = gan.trainer.lr_factor
-        gan.trainer.lr_factor = lambda step, d: max(float(floor), base(step, d))
+        base = gan.train.trainer.lr_factor
+        gan.train.trainer.lr_factor = lambda step, d: max(float(floor), base(step, d))
 
     d_width, g_layers = overrides.pop("d_width", None), overrides.pop("g_layers", None)
     if d_width is not None or g_layers is not None:  # probe only: another D width, or G depth, than the toy's
         import dataclasses
 
-        import gan.models as gm
+        import gan.classic.nets as gm
         from gan.registry import MODELS
 
         def build(cfg):

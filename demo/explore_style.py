@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gan import stylegan_family as sg
+from gan.stylegan import family as sg
 from gan.images import image_grid
 
 from .explore import generator, labels, need

@@ -15,7 +15,7 @@ import gradio as gr
 
 from gan import settings
 from gan.errors import DatasetError
-from gan.folder import IMAGE_EXTS, load_zip
+from gan.data.folder import IMAGE_EXTS, load_zip
 
 from . import present
 from .storage import QuotaExceeded

@@ -9,8 +9,8 @@ from typing import Any
 import gradio as gr
 
 from gan import settings
-from gan.datasets import dataset_names
-from gan.quality import loss_help
+from gan.data.spec import dataset_names
+from gan.metrics.advice import loss_help
 from gan.registry import LOSSES, MODELS
 
 from . import zerogpu

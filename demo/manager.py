@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gan import settings
-from gan.budget import check_train_config
+from gan.train.budget import check_train_config
 from gan.checkpoint import load_state
 from gan.config import TrainConfig, from_dict
-from gan.datasets import cached_dataset
+from gan.data.spec import cached_dataset
 from gan.errors import CheckpointError, ConfigError, DatasetError, safe_name
-from gan.trainer import Trainer
+from gan.train.trainer import Trainer
 
 from . import zerogpu
 from .run import ENDED, Limits, Run, State

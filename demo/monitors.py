@@ -1,9 +1,9 @@
 """What a run measures while it trains, called directly by its publish step (in the training thread,
 between two steps); nothing here is registered by UI code, and nothing imports Gradio.
 
-- `TheoryMonitor` (toy sets with a known density): every ~GAN_THEORY_EVERY s, `gan.theory.theory_state`
+- `TheoryMonitor` (toy sets with a known density): every ~GAN_THEORY_EVERY s, `gan.theory.state.theory_state`
   on the live G and D, its pictures (written once as PNGs) and a row of numbers (V, JS, modes...).
-- `QualityMonitor` (every set): every ~GAN_QUALITY_EVERY s, `gan.scores.score` on the frozen published
+- `QualityMonitor` (every set): every ~GAN_QUALITY_EVERY s, `gan.metrics.scores.score` on the frozen published
   nets; image sets use a QualityMeter (a small classifier trained once per dataset and cached), built in a
   background thread (`meters`) so the first Train never waits for it.
 
@@ -22,12 +22,14 @@ from concurrent.futures import Future
 from typing import Any
 
 from gan import settings
-from gan.history import Thinned
-from gan.pairscore import translation_warning
-from gan.quality import DEFAULT_CACHE_DIR, QualityMeter, collapse_warning
-from gan.scores import build_meter, score
-from gan.theory import theory_state
-from gan.theory_plots import render_curves, render_theory
+from gan.train.history import Thinned
+from gan.metrics.advice import translation_warning
+from gan.metrics.classifier import DEFAULT_CACHE_DIR
+from gan.metrics.frechet import QualityMeter
+from gan.metrics.advice import collapse_warning
+from gan.metrics.scores import build_meter, score
+from gan.theory.state import theory_state
+from gan.theory.plots import render_curves, render_theory
 
 from .snapshot import PngFiles
 
@@ -171,7 +173,7 @@ class QualityMonitor:
             return None  # an untrained G's score would only squash the chart's scale
         data = trainer.data
         meter = None
-        if data.kind in ("image", "pair"):  # classifiers trained once per dataset (pairs: gan.pairscore.PairMeter)
+        if data.kind in ("image", "pair"):  # classifiers trained once per dataset (pairs: gan.metrics.translation.PairMeter)
             try:
                 meter = self.meters.get(data)
             except Exception as e:  # noqa: BLE001

@@ -18,7 +18,7 @@ import gradio as gr
 
 from gan.config import TrainConfig
 from gan.errors import CheckpointError, ConfigError, DatasetError
-from gan.quality import loss_help
+from gan.metrics.advice import loss_help
 
 from . import present
 from .explore_page import Explore

@@ -15,7 +15,7 @@ import pandas as pd
 from gan.config import TrainConfig
 from gan.errors import parse_number
 from gan.family import train_defaults
-from gan.theory import CAPTIONS
+from gan.theory.state import CAPTIONS
 
 AUTO = "auto"
 NUMBERS = ("loss", "batch_size", "lr", "z_dim", "width")  # the Train tab's controls that follow the dataset

@@ -27,9 +27,9 @@ import torch
 
 from gan.checkpoint import load_sampler, model_config
 from gan.family import family_of
-from gan.history import History, Thinned
-from gan.threads import default_threads
-from gan.trainer import Trainer, TrainingDiverged
+from gan.train.history import History, Thinned
+from gan.train.threads import default_threads
+from gan.train.trainer import Trainer, TrainingDiverged
 
 from .monitors import QualityMonitor, Rows, TheoryMonitor, lower_priority
 from .snapshot import CHART_EVERY, PngFiles, Sampler, Snapshot, chart_data, picture

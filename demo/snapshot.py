@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gan.history import downsample
+from gan.train.history import downsample
 from gan.images import image_grid, scatter
 
 PARTS = ("status", "charts", "grid", "quality", "theory", "model")

@@ -31,7 +31,7 @@ from gan import settings
 from gan.checkpoint import remove_stale_temps, save_checkpoint
 from gan.config import TrainConfig
 from gan.errors import ConfigError, safe_name
-from gan.pairsets import split_pair_name
+from gan.data.pairs import split_pair_name
 
 ROOT = Path(__file__).resolve().parent.parent
 TMP = Path(tempfile.gettempdir())

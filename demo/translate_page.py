@@ -11,7 +11,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from gan.cyclegan import DIRECTIONS, match_channels, to_domain, translate
+from gan.cyclegan.nets import DIRECTIONS, match_channels, to_domain, translate
 from gan.errors import ConfigError, parse_number
 from gan.images import image_grid
 

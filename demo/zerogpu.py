@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gan import settings
-from gan.chunk import train_chunk
-from gan.compute import ZEROGPU_ENV
-from gan.datasets import remember_dataset
-from gan.trainer import TrainingDiverged
+from gan.train.chunk import train_chunk
+from gan.train.compute import ZEROGPU_ENV
+from gan.data.spec import remember_dataset
+from gan.train.trainer import TrainingDiverged
 
 ENV = ZEROGPU_ENV
 

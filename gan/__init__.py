@@ -3,13 +3,16 @@
 It knows nothing of any UI; the Gradio app in demo/ subscribes to the trainer's callbacks. Importing the
 package fills the registries with the built-in entries (the provider modules below register themselves).
 """
-from . import imagesets, stacked, toysets  # noqa: F401 - register the built-in datasets
-from . import cyclegan_family, pairsets  # noqa: F401 - register the pair sets and the cyclegan model
-from . import stylegan_family  # noqa: F401 - register the stylegan model and family
+# the modules that register the built-in entries, in the order the page lists them
+from .data import images as _images, stacked as _stacked, toy as _toy  # noqa: F401, I001
+from .classic import family as _classic  # noqa: F401
+from .cyclegan import family as _cyclegan  # noqa: F401
+from .data import pairs as _pairs  # noqa: F401
+from .stylegan import family as _stylegan  # noqa: F401
 from .config import ConfigError, ModelConfig, TrainConfig
-from .datasets import DatasetSpec, register_dataset
+from .data.spec import DatasetSpec, register_dataset
 from .hub import load_pretrained
-from .trainer import Trainer, TrainingDiverged
+from .train.trainer import Trainer, TrainingDiverged
 
 __all__ = ["ConfigError", "DatasetSpec", "ModelConfig", "TrainConfig", "Trainer", "TrainingDiverged",
            "load_pretrained", "register_dataset"]

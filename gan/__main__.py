@@ -1,6 +1,6 @@
-"""`python -m gan ...`: see gan/cli.py."""
+"""`python -m gan ...`: see gan/cli/main.py."""
 import sys
 
-from .cli import main
+from .cli.main import main
 
 sys.exit(main())

@@ -16,9 +16,8 @@ from torch import nn
 
 from .config import ModelConfig, TrainConfig, from_dict
 from .errors import CheckpointError, ConfigError
-from .family import family_of
-from .models import build_nets
-from .trainer import CHECKPOINT_FORMAT, Trainer
+from .family import build_nets, family_of
+from .train.trainer import CHECKPOINT_FORMAT, Trainer
 
 
 def save_checkpoint(trainer: Trainer, path: str, *, extra: dict[str, Any] | None = None) -> str:

@@ -12,21 +12,24 @@ The trainer, checkpoints, CLI and app only ever talk to a model through its fami
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Protocol
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Protocol
 
 import torch
 from torch import nn
 
 from .config import ModelConfig, TrainConfig
-from .datasets import BatchStream, DatasetSpec, dataset_spec, spec_defaults
-from .losses import Loss, gradient_penalty, r1_penalty
+from .data.spec import BatchStream, DatasetSpec, dataset_spec, spec_defaults
+from .errors import ConfigError
+from .losses import Loss, r1_penalty
 from .registry import FAMILIES, MODELS
 
 Tensor = torch.Tensor
 
 
 class StepContext(Protocol):
-    """What a family's step may use of the trainer (gan/trainer.py implements it)."""
+    """What a family's step may use of the trainer (gan/train/trainer.py implements it)."""
 
     cfg: TrainConfig
     model_config: ModelConfig
@@ -143,57 +146,6 @@ def generate(g: nn.Module, z: Tensor, y: Tensor | None = None, **kw: Any) -> Ten
     return out
 
 
-class GanFamily(Family):
-    """The classic game: one D update, then one G update on the same G(z) (toy, mlp, dcgan)."""
-
-    name = "gan"
-    explore = ("latent", "interpolate")
-    charts = {"Losses": {"d_loss": "D loss", "g_loss": "G loss"},
-              "Discriminator outputs": {"d_real": "mean D(x) (real)", "d_fake": "mean D(G(z)) (fake)"}}
-
-    def fake_batch(self, t: StepContext, z: Tensor, y: Tensor | None) -> Tensor:
-        """The step's generated batch G(z, y), (B, *shape); StyleGAN overrides it (style mixing, w_avg)."""
-        return t.nets["G"](z, y)
-
-    def step(self, t: StepContext) -> dict[str, float]:
-        cfg, mc = t.cfg, t.model_config
-        G, D = t.nets["G"], t.nets["D"]
-        x, y = t.streams["stream"].next(t.gen)  # the global batch, drawn alike on every rank
-        z = torch.randn(x.shape[0], mc.z_dim, generator=t.gen)
-        x, y, z = t.shard(x), t.shard(y), t.shard(z)  # (B / ranks, ...): this rank's part
-        x = x.to(t.device, non_blocking=True)
-        y = y.to(t.device) if (y is not None and mc.n_classes) else None
-        z = z.to(t.device)
-        fake = self.fake_batch(t, z, y)  # (B, *shape); reused for the G step, never generated twice
-        judge = (lambda v, c: D(v, c, packed=True)) if mc.pac > 1 else D
-
-        D.requires_grad_(True)
-        if t.joint_d:  # one D pass over real and fake: fewer ops, same result (D has no batch norm)
-            both = judge(torch.cat([x, fake.detach()]), None if y is None else torch.cat([y, y]))
-            d_real, d_fake = both.chunk(2)  # (B,), (B,) (or B // pac each)
-        else:
-            d_real, d_fake = judge(x, y), judge(fake.detach(), y)
-        d_loss = t.loss.d(d_real, d_fake)
-        if t.loss.penalty:
-            d_loss = d_loss + cfg.gp_weight * gradient_penalty(judge, x, fake.detach(), y, generator=t.gen)
-        d_loss = d_loss + zero_centred_penalties(t, judge, x, fake.detach(), y)
-        d_loss_v, d_grad = t.update("d", d_loss, [D], who="D")
-        if t.loss.clip:
-            with torch.no_grad():
-                for p in D.parameters():
-                    p.clamp_(-cfg.clip, cfg.clip)
-
-        D.requires_grad_(False)  # no weight grads for D during G's step
-        real_for_g = judge(x, y).detach() if t.loss.relativistic else None
-        g_loss = t.loss.g_loss(judge(fake, y), real_for_g)
-        g_loss_v, g_grad = t.update("g", g_loss, [G], who="G")
-        D.requires_grad_(True)
-        return {"d_loss": d_loss_v, "g_loss": g_loss_v,
-                "d_real": torch.sigmoid(d_real.detach()).mean(),
-                "d_fake": torch.sigmoid(d_fake.detach()).mean(),
-                "d_grad_norm": d_grad, "g_grad_norm": g_grad}
-
-
 def zero_centred_penalties(t: StepContext, judge: Any, real: Tensor, fake: Tensor, y: Tensor | None) -> Tensor:
     """R1 (at real data) and R2 (at generated data), on at most R1_SAMPLES samples, applied lazily every
     cfg.r1_every steps with their weight scaled up by that interval; 0 when both are off."""
@@ -209,9 +161,6 @@ def zero_centred_penalties(t: StepContext, judge: Any, real: Tensor, fake: Tenso
     if cfg.r2 > 0:
         total = total + 0.5 * cfg.r2 * every * r1_penalty(judge, fake[:n], yy)
     return total
-
-
-FAMILIES.register("gan", GanFamily())
 
 
 def family_of(model: str) -> Family:
@@ -236,3 +185,54 @@ def train_defaults(dataset: str | DatasetSpec, model: str | None = None, *, data
 
 __all__ = ["Family", "GanFamily", "R1_SAMPLES", "StepContext", "adam", "family_of", "generate", "train_defaults",
            "zero_centred_penalties"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registry entry: the family whose game trains it, a builder of its networks by role, the data
+    kinds it suits, a one-line description, and any extra check of the config."""
+
+    family: str
+    build: Callable[[ModelConfig], dict[str, nn.Module]]
+    kinds: tuple[str, ...]  # "points", "image", "pair"
+    doc: str
+    extra_check: Callable[[ModelConfig], None] | None = None
+
+    def check(self, cfg: ModelConfig) -> None:
+        """Raise ConfigError when `cfg` does not suit this model."""
+        kind = "pair" if cfg.data_shape_b else ("image" if len(cfg.data_shape) == 3 else "points")
+        if kind not in self.kinds:
+            raise ConfigError(f"model {cfg.model!r} does not handle {kind} data of shape {cfg.data_shape}; "
+                              f"it trains {' or '.join(self.kinds)} data")
+        if cfg.pac > 1 and cfg.n_classes:
+            raise ConfigError("pac (PacGAN packing) cannot be combined with a class-conditional model")
+        if self.extra_check is not None:
+            self.extra_check(cfg)
+
+
+def init_weights(module: nn.Module) -> None:
+    """DCGAN-style init: N(0, 0.02) convs, N(1, 0.02) norms; Kaiming-uniform (PyTorch default) linears."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, 0.0, 1.0 / math.sqrt(m.embedding_dim))
+
+
+def build_nets(cfg: ModelConfig) -> dict[str, nn.Module]:
+    """Build a model's networks by role ({"G": ..., "D": ...}, or CycleGAN's four) with initialised weights."""
+    nets = MODELS.get(cfg.model).build(cfg)
+    for net in nets.values():
+        init_weights(net)
+    return nets
+
+
+def build_models(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
+    """(G, D) for a model with one generator and one discriminator."""
+    nets = build_nets(cfg)
+    return nets["G"], nets["D"]

@@ -24,12 +24,11 @@ from torch import nn
 
 from .checkpoint import load_sampler, load_state, model_config
 from .config import ModelConfig, from_dict
+from .cyclegan.nets import match_channels, translate
+from .data.pairs import load_held_out
 from .errors import CheckpointError, ConfigError
-from .family import family_of
-from .cyclegan import match_channels, translate
+from .family import build_nets, family_of
 from .images import image_grid, picture, save_png
-from .models import build_nets
-from .pairsets import load_held_out
 
 EXPORT_FORMAT = "gan-lab-export-1"
 CARD = """---
@@ -218,7 +217,7 @@ def sampler_state(model: ExportedGAN) -> dict[str, Any]:
     """A checkpoint-like state of an export, for what needs one to explore (gan.checkpoint.load_sampler, the
     app's explore-only runs): configs, step, metrics, an empty history and the sampling weights; no
     discriminator, optimizer or RNG state, so nothing can resume from it."""
-    from .history import History
+    from .train.history import History
 
     out: dict[str, Any] = {"model_config": model.model_config.to_dict(), "train_config": dict(model.train_config),
                            "step": model.step, "metrics": dict(model.metrics), "history": History().state_dict(),

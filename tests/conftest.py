@@ -15,7 +15,7 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="session")
 def small_digits():
     """A 200-image digits set, built once per test session."""
-    from gan.imagesets import digits
+    from gan.data.images import digits
 
     return digits(n=200, seed=0)
 

@@ -15,8 +15,8 @@ from demo.manager import NotOwner, RunBusy, RunManager
 from demo.run import MAX_FRAMES, Limits, Run, State
 from gan.checkpoint import load_state, save_checkpoint
 from gan.config import ConfigError, TrainConfig
-from gan.history import downsample
-from gan.trainer import Trainer, TrainingDiverged
+from gan.train.history import downsample
+from gan.train.trainer import Trainer, TrainingDiverged
 
 
 def tiny(**kw):

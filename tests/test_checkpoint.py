@@ -6,7 +6,7 @@ import torch
 
 from conftest import tiny_config
 from gan.checkpoint import CheckpointError, load_generator, load_state, load_trainer, save_checkpoint
-from gan.trainer import Trainer
+from gan.train.trainer import Trainer
 
 
 def _flat(m):

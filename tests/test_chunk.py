@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from conftest import tiny_config
-from gan.chunk import train_chunk
+from gan.train.chunk import train_chunk
 from gan.checkpoint import load_generator
-from gan.trainer import Trainer
+from gan.train.trainer import Trainer
 
 
 def _child(conn, state, steps, fail):

@@ -30,7 +30,7 @@ def run(*args, cwd=None):
     (["sample", "--checkpoint", "/nonexistent.pt", "--out", "x.npy"], "does not exist"),
 ])
 def test_bad_flags_exit_2_with_one_line(args, words, capsys):
-    from gan.cli import main
+    from gan.cli.main import main
     assert main(args) == 2
     err = capsys.readouterr().err
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]

@@ -1,10 +1,10 @@
-"""Tests for the colordigits domain (gan/colordigits.py): colour textures under readable digits."""
+"""Tests for the colordigits domain (gan/data/colordigits.py): colour textures under readable digits."""
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan.colordigits import colorize, make_colordigits
-from gan.digits import make_digits
+from gan.data.colordigits import colorize, make_colordigits
+from gan.data.digits import make_digits
 
 _LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 

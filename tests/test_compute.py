@@ -1,13 +1,13 @@
-"""bf16 autocast, channels_last and torch.compile (gan/compute.py): they train, they change only how a step
+"""bf16 autocast, channels_last and torch.compile (gan/train/compute.py): they train, they change only how a step
 computes, they are refused where they cannot work, and checkpoints cross between them and plain float32."""
 import shutil
 
 import pytest
 import torch
 
-from gan.compute import Compute
+from gan.train.compute import Compute
 from gan.errors import ConfigError
-from gan.trainer import Trainer
+from gan.train.trainer import Trainer
 from conftest import tiny_config
 
 
@@ -59,7 +59,7 @@ def test_refusals_are_one_clear_line(small_digits, monkeypatch):
 
 
 def test_cli_flags_reach_the_trainer_and_refuse_in_one_line(tmp_path, capsys):
-    from gan.cli import main
+    from gan.cli.main import main
     from gan.checkpoint import load_state
 
     out = tmp_path / "bf16.pt"

@@ -1,5 +1,5 @@
 """CycleGAN through the family seam: pair datasets, two-step training, exact resume, translate, the pair meter
-and the CLI (gan/pairsets.py, gan/cyclegan_family.py, gan/pairscore.py, gan/cli_translate.py)."""
+and the CLI (gan/data/pairs.py, gan/cyclegan/family.py, gan/metrics/translation.py, gan/cli/translate.py)."""
 import gzip
 import json
 import math
@@ -9,17 +9,18 @@ import pytest
 import torch
 
 from gan.checkpoint import load_sampler, load_state, save_checkpoint
-from gan.cli import main
+from gan.cli.main import main
 from gan.config import TrainConfig
-from gan.colordigits import colorize
-from gan.cyclegan import to_domain, translate
-from gan.datasets import DatasetError, DatasetSpec, load_dataset, register_dataset
+from gan.data.colordigits import colorize
+from gan.cyclegan.nets import to_domain, translate
+from gan.data.spec import DatasetError, DatasetSpec, load_dataset, register_dataset
 from gan.losses import LOSSES
-from gan.pairscore import PairMeter, translation_warning
-from gan.pairsets import digits2colordigits, held_out, load_held_out
+from gan.metrics.translation import PairMeter
+from gan.metrics.advice import translation_warning
+from gan.data.pairs import digits2colordigits, held_out, load_held_out
 from gan.registry import DATASETS
-from gan.scores import build_meter, score
-from gan.trainer import Trainer
+from gan.metrics.scores import build_meter, score
+from gan.train.trainer import Trainer
 
 ROLES = ("G_ab", "G_ba", "D_a", "D_b")
 

@@ -13,8 +13,8 @@ from PIL import Image
 from conftest import poll_status, serve_app
 from demo.manager import RunManager
 from demo.translate_page import sketch_image
-from gan.datasets import DatasetSpec, register_dataset
-from gan.pairsets import digits2colordigits
+from gan.data.spec import DatasetSpec, register_dataset
+from gan.data.pairs import digits2colordigits
 from gan.registry import DATASETS
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
@@ -125,8 +125,8 @@ def example_app(tmp_path, pair_name):
     from conftest import wait_for
     from gan.checkpoint import save_checkpoint
     from gan.config import TrainConfig
-    from gan.datasets import load_dataset
-    from gan.trainer import Trainer
+    from gan.data.spec import load_dataset
+    from gan.train.trainer import Trainer
 
     t = Trainer(TrainConfig(dataset=pair_name, model="cyclegan", width=4, batch_size=4, seed=0, device="cpu", pool=3),
                 data=load_dataset(pair_name))

@@ -1,11 +1,10 @@
-"""Tests for CycleGAN's networks, history pool and schedule (gan/cyclegan.py)."""
+"""Tests for CycleGAN's networks, history pool and schedule (gan/cyclegan/nets.py)."""
 import itertools
 
 import pytest
 import torch
 
-from gan.cyclegan import (ImagePool, PatchDiscriminator, ResnetGenerator, generator_losses, linear_decay,
-                          match_channels)
+from gan.cyclegan.nets import (ImagePool, PatchDiscriminator, ResnetGenerator, generator_losses, linear_decay, match_channels)
 from gan.losses import d_least_squares, g_least_squares
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from gan.datasets import BatchStream, DatasetError, load_dataset
-from gan.metrics import mode_score
+from gan.data.spec import BatchStream, DatasetError, load_dataset
+from gan.metrics.modes import mode_score
 
 
 @pytest.mark.parametrize("name,shape", [("gaussian1d", (1,)), ("ring8", (2,)), ("grid25", (2,)), ("spiral", (2,))])
@@ -80,7 +80,7 @@ def test_folder_of_mixed_images_is_resized_and_non_images_counted(tmp_path):
 def test_a_folder_of_grey_images_trains_the_mlp_and_a_colour_one_dcgan(tmp_path):
     from PIL import Image
 
-    from gan.trainer import Trainer
+    from gan.train.trainer import Trainer
     from conftest import tiny_config
 
     for mode, sub in (("L", "grey"), ("RGB", "colour")):
@@ -124,7 +124,7 @@ def test_measured_defaults_reach_the_train_form():
     assert train_defaults("mnist")["model"] == "mlp" and train_defaults("fashion-mnist")["model"] == "dcgan"
     assert train_defaults("digits")["model"] == "mlp"
     assert train_defaults("folder:/x")["model"] == "dcgan"  # before loading: colour at most
-    from gan.datasets import Dataset
+    from gan.data.spec import Dataset
 
     grey = Dataset("folder:/x", "image", (1, 32, 32), x=torch.zeros(4, 1, 32, 32))
     colour = Dataset("folder:/x", "image", (3, 32, 32), x=torch.zeros(4, 3, 32, 32))

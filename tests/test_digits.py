@@ -1,8 +1,8 @@
-"""Tests for the procedural digits data set (gan/digits.py)."""
+"""Tests for the procedural digits data set (gan/data/digits.py)."""
 
 import torch
 
-from gan.digits import make_digits
+from gan.data.digits import make_digits
 
 
 def test_shapes_dtype_range() -> None:

@@ -1,4 +1,4 @@
-"""Data-parallel training (gan/distributed.py): 2 CPU ranks on gloo, spawned here, against 1 process."""
+"""Data-parallel training (gan/train/distributed.py): 2 CPU ranks on gloo, spawned here, against 1 process."""
 from __future__ import annotations
 
 import os
@@ -10,9 +10,9 @@ import torch
 import torch.multiprocessing as mp
 
 from gan.config import TrainConfig
-from gan.distributed import World, check_launch, shutdown, world_from_env
+from gan.train.distributed import World, check_launch, shutdown, world_from_env
 from gan.errors import ConfigError
-from gan.trainer import Trainer, TrainingDiverged
+from gan.train.trainer import Trainer, TrainingDiverged
 
 
 def _port() -> int:
@@ -23,7 +23,7 @@ def _port() -> int:
 
 def _worker(rank: int, size: int, port: int, scenario: str, out: str, args: dict[str, Any]) -> None:
     """One rank: join the gloo group, run `scenario`, save what it returns to out/rank<rank>.pt."""
-    from gan.distributed import init
+    from gan.train.distributed import init
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
     world = init(World(rank=rank, size=size), backend="gloo", timeout_s=60)
@@ -191,7 +191,7 @@ def test_checkpoints_cross_world_sizes(ranks: list[dict[str, Any]]) -> None:
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through Linux /proc")
 def test_leaving_the_group_stops_its_threads_after_training(ranks: list[dict[str, Any]]) -> None:
     # gloo's worker threads must be joined before the interpreter exits, or one that frees a tensor there
-    # aborts the rank; the optimizers' lazy import of torch._dynamo once kept them alive (gan/distributed.py)
+    # aborts the rank; the optimizers' lazy import of torch._dynamo once kept them alive (gan/train/distributed.py)
     for r in ranks:
         before, after = r["threads"]
         assert after < before, r["threads"]  # (threads in the group, after leaving it)
@@ -268,7 +268,7 @@ def test_torchrun_trains_and_its_checkpoint_resumes_in_one_process(tmp_path: Any
                                                                    extra: list[str]) -> None:
     import json
 
-    from gan.cli import main
+    from gan.cli.main import main
     r = _torchrun(["--dataset", dataset, "--steps", "6", "--out", "c.pt", "--no-score", "--quiet", *extra], tmp_path)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     reports = [line for line in r.stdout.splitlines() if line.startswith("{")]

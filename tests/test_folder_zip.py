@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from gan.datasets import DatasetError
-from gan.folder import UnsafeArchive, extract_zip, load_zip
+from gan.data.spec import DatasetError
+from gan.data.folder import UnsafeArchive, extract_zip, load_zip
 
 
 def _png(colour, size=(20, 20), mode="RGB"):
@@ -61,7 +61,7 @@ def test_zip_without_images_and_non_zip_fail_clearly(tmp_path):
 # ---- image bombs: the declared size is read before decoding, and big images are refused by name ----------------
 _LOAD_AND_MEASURE = r"""
 import json, sys
-from gan.folder import load_zip
+from gan.data.folder import load_zip
 from PIL import Image, PngImagePlugin  # noqa: F401  (imported before the baseline is taken)
 
 
@@ -111,7 +111,7 @@ def test_image_bombs_are_refused_by_name_without_being_decoded(tmp_path):
 
 
 def test_pixel_limit_keyword_and_env_and_nothing_usable_names_the_files(tmp_path, monkeypatch):
-    from gan.folder import MAX_IMAGE_PIXELS, load_folder
+    from gan.data.folder import MAX_IMAGE_PIXELS, load_folder
 
     assert MAX_IMAGE_PIXELS == 25_000_000
     Image.new("RGB", (300, 200), (0, 255, 0)).save(tmp_path / "wide.png")
@@ -132,7 +132,7 @@ def test_pixel_limit_keyword_and_env_and_nothing_usable_names_the_files(tmp_path
 def test_large_jpeg_is_decoded_reduced(tmp_path, monkeypatch):
     from PIL import JpegImagePlugin
 
-    from gan.folder import load_folder
+    from gan.data.folder import load_folder
 
     Image.new("RGB", (1600, 1200), (0, 0, 255)).save(tmp_path / "photo.jpg", quality=85)
     decoded = []
@@ -163,7 +163,7 @@ def test_only_image_members_are_written_and_the_rest_are_counted(tmp_path):
 
 
 def test_zip_caps_default_and_come_from_the_environment(tmp_path, monkeypatch):
-    from gan import folder
+    from gan.data import folder
 
     assert folder.MAX_ZIP_MEMBERS == 10_000 and folder.MAX_UNPACKED_BYTES == 256 * 2**20
     z = _zip(tmp_path / "many.zip", {f"{i}.png": _png((i, i, i)) for i in range(6)})
@@ -212,7 +212,7 @@ def test_a_failed_extraction_into_an_existing_folder_keeps_what_was_there(tmp_pa
     out.mkdir()
     (out / "mine.txt").write_text("keep me")
     z = _zip(tmp_path / "d.zip", {"a.png": _png((9, 9, 9)), "sub/b.png": _png((1, 1, 1))})
-    from gan import folder
+    from gan.data import folder
 
     def full_disk(file, mode="r", *a, **kw):
         if "w" in mode and str(file).endswith("b.png"):

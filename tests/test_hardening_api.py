@@ -21,7 +21,7 @@ from demo.page import Page  # noqa: E402
 from demo.present import status_line  # noqa: E402
 from gan.checkpoint import save_checkpoint  # noqa: E402
 from gan.config import TrainConfig  # noqa: E402
-from gan.trainer import Trainer  # noqa: E402
+from gan.train.trainer import Trainer  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=32, lr=None, seed=0, z_dim=None, width=16)

@@ -22,7 +22,7 @@ from demo.present import status_line
 from demo.run import MAX_FRAMES, Limits, Run, State
 from gan.checkpoint import load_state, save_checkpoint
 from gan.config import ConfigError, TrainConfig
-from gan.trainer import Trainer
+from gan.train.trainer import Trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -37,7 +37,7 @@ CHILD = r"""
 import sys, torch
 sys.path.insert(0, {root!r})
 from gan.checkpoint import save_checkpoint
-from gan.trainer import Trainer
+from gan.train.trainer import Trainer
 from gan.config import TrainConfig
 t = Trainer(TrainConfig(dataset="ring8", batch_size=16, width=16, z_dim=4, device="cpu"))
 pad = torch.randn(12 * 2**20 // 4)  # ~12 MiB, so a save takes long enough to be caught in the middle
@@ -235,7 +235,7 @@ def test_memory_budget_refuses_in_the_library_and_the_cli(capsys, monkeypatch):
     with pytest.raises(ConfigError, match="allows 1 MiB"):
         Trainer(TrainConfig(dataset="ring8", batch_size=4096, width=64, device="cpu"))
     monkeypatch.delenv("GAN_MAX_STEP_MB")
-    from gan.cli import main
+    from gan.cli.main import main
     for args, words in [(["--batch-size", "65536", "--width", "4096"], "per training step"),
                         (["--width", "0"], "width must be >= 1"), (["--z-dim", "100000"], "z_dim must be <="),
                         (["--lr", "inf"], "lr must be a finite number"), (["--lr", "fast"], "lr must be a number"),
@@ -253,11 +253,11 @@ def test_cli_trains_on_a_folder_of_mixed_images_skipping_other_files(tmp_path, c
     Image.new("L", (12, 12), 90).save(img / "sub" / "b.jpg")
     Image.new("RGBA", (40, 16), (0, 0, 255, 100)).save(img / "c.png")
     (img / "notes.txt").write_text("hello")
-    from gan.cli import main
+    from gan.cli.main import main
     out = str(tmp_path / "f.pt")
     assert main(["train", "--dataset", f"folder:{img}", "--steps", "2", "--batch-size", "2", "--width", "8",
                  "--image-size", "16", "--out", out, "--quiet"]) == 0
     st = load_state(out)
     assert st["step"] == 2 and tuple(st["model_config"]["data_shape"]) == (3, 16, 16)
-    from gan.datasets import load_dataset
+    from gan.data.spec import load_dataset
     assert load_dataset(f"folder:{img}", image_size=16).info == {"images": 3, "skipped": 1}

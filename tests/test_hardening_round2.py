@@ -29,9 +29,9 @@ gradio_client = pytest.importorskip("gradio_client")
 httpx = pytest.importorskip("httpx")
 from gradio_client import Client, handle_file  # noqa: E402
 
-import gan.datasets as datasets_mod  # noqa: E402
-import gan.folder as folder_mod  # noqa: E402
-import gan.trainer as trainer_mod  # noqa: E402
+import gan.data.spec as datasets_mod  # noqa: E402
+import gan.data.folder as folder_mod  # noqa: E402
+import gan.train.trainer as trainer_mod  # noqa: E402
 from conftest import poll_status, serve_app, wait_for  # noqa: E402
 from demo.manager import RunManager  # noqa: E402
 from demo.live import TICK_OUTPUTS  # noqa: E402
@@ -39,7 +39,7 @@ from demo.run import Limits  # noqa: E402
 from demo.storage import ROOT, Storage  # noqa: E402
 from gan.checkpoint import save_checkpoint, save_state  # noqa: E402
 from gan.config import TrainConfig  # noqa: E402
-from gan.trainer import Trainer  # noqa: E402
+from gan.train.trainer import Trainer  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 OPAQUE = "upstream Gradio app has raised an exception"
@@ -190,7 +190,7 @@ def test_h3_finished_runs_keep_no_trainer_and_memory_stays_flat(tmp_path, monkey
 
 # ---- hole 9: the CLI, as a new user meets it --------------------------------------------------------------
 def test_h9_sample_of_a_non_checkpoint_says_what_the_file_is_and_never_suggests_unsafe_loading(tmp_path, capsys):
-    from gan.cli import main
+    from gan.cli.main import main
 
     junk = tmp_path / "junk.pt"
     junk.write_bytes(os.urandom(4096))
@@ -210,7 +210,7 @@ def test_h9_sample_of_a_non_checkpoint_says_what_the_file_is_and_never_suggests_
 
 
 def test_h9_resume_refuses_a_flag_that_contradicts_the_checkpoint(tmp_path, capsys):
-    from gan.cli import build_parser, main
+    from gan.cli.main import build_parser, main
 
     ckpt = tmp_path / "ring8.pt"
     assert main(["train", "--dataset", "ring8", "--steps", "2", "--batch-size", "16", "--width", "8", "--out",
@@ -228,7 +228,7 @@ def test_h9_resume_refuses_a_flag_that_contradicts_the_checkpoint(tmp_path, caps
 
 
 def test_h9_offline_mnist_creates_no_folders(tmp_path, monkeypatch, capsys):
-    from gan.cli import main
+    from gan.cli.main import main
 
     for var in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):  # offline even where there is a network
         monkeypatch.setenv(var, "http://127.0.0.1:9")

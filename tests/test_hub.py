@@ -9,7 +9,7 @@ from conftest import tiny_config
 from gan.checkpoint import load_sampler, load_state, save_checkpoint
 from gan.errors import CheckpointError
 from gan.hub import ExportedGAN, export, load_pretrained, open_model, push
-from gan.trainer import Trainer
+from gan.train.trainer import Trainer
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ import pytest
 
 from conftest import ROOT, tiny_config
 from gan.checkpoint import save_checkpoint
-from gan.cli import main
+from gan.cli.main import main
 from gan.config import TrainConfig
-from gan.datasets import DatasetSpec, register_dataset
-from gan.pairsets import digits2colordigits
+from gan.data.spec import DatasetSpec, register_dataset
+from gan.data.pairs import digits2colordigits
 from gan.registry import DATASETS
-from gan.trainer import Trainer
+from gan.train.trainer import Trainer
 
 
 def run_cli(capsys, *argv):

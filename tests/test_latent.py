@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gan.latent import edit, latent_for, principal_directions, raw_directions, slerp, truncate
-from gan.models import build_models
+from gan.family import build_models
 from gan.config import ModelConfig
 
 

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from gan.datasets import load_dataset
-from gan.metrics import BENCH_SAMPLES, class_kl, mode_score
+from gan.data.spec import load_dataset
+from gan.metrics.modes import BENCH_SAMPLES, class_kl, mode_score
 
 
 def score_points(x, data):
@@ -41,7 +41,7 @@ def test_grid25_coverage_and_low_quality_samples():
 
 
 def test_modes_come_from_the_spec_and_class_kl():
-    from gan.datasets import dataset_spec
+    from gan.data.spec import dataset_spec
 
     assert dataset_spec("spiral").modes is None and load_dataset("spiral").modes is None  # no benchmark modes
     assert dataset_spec("ring8").modes.means.shape == (8, 2) and dataset_spec("grid25").modes.std == 0.05

@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from gan.config import ModelConfig
-from gan.models import MODELS, build_models
+from gan.family import build_models
+from gan.registry import MODELS
 
 CASES = [
     ("toy", (1,), 0), ("toy", (2,), 0), ("mlp", (2,), 0), ("mlp", (1, 28, 28), 0), ("mlp", (1, 28, 28), 10),

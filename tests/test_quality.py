@@ -3,10 +3,11 @@ import math
 import pytest
 import torch
 
-from gan.datasets import Dataset
-from gan.imagesets import digits
-from gan.quality import (LOSS_EQUILIBRIUM, QualityMeter, classifier_cache_path, collapse_warning,
-                         frechet_distance, load_or_train_classifier, loss_help)
+from gan.data.spec import Dataset
+from gan.data.images import digits
+from gan.metrics.advice import LOSS_EQUILIBRIUM, collapse_warning, loss_help
+from gan.metrics.frechet import QualityMeter, frechet_distance
+from gan.metrics.classifier import classifier_cache_path, load_or_train_classifier
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def test_meter_refuses_wrong_input(meter):
     with pytest.raises(ValueError, match="expected images of shape"):
         meter.score(torch.zeros(5, 3, 28, 28))
     with pytest.raises(ValueError, match="image dataset"):
-        from gan.datasets import load_dataset
+        from gan.data.spec import load_dataset
 
         QualityMeter(load_dataset("ring8"))
 

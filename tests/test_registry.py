@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from conftest import poll_status, serve_app
-from gan.cli import main
-from gan.datasets import Mixture, dataset_names, dataset_spec, register_dataset
+from gan.cli.main import main
+from gan.data.spec import Mixture, dataset_names, dataset_spec, register_dataset
 from gan.registry import DATASETS
-from gan.toysets import toy_spec
+from gan.data.toy import toy_spec
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 

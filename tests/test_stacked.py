@@ -8,13 +8,14 @@ import torch
 
 from conftest import tiny_config
 from gan.config import ModelConfig, TrainConfig
-from gan.datasets import dataset_spec
+from gan.data.spec import dataset_spec
 from gan.family import train_defaults, zero_centred_penalties
-from gan.models import build_nets
-from gan.quality import collapse_warning
-from gan.scores import build_meter, score
-from gan.stacked import N_MODES, StackedMeter, mode_stats, stack_digits, stacked_digits, triples
-from gan.trainer import Trainer
+from gan.family import build_nets
+from gan.metrics.advice import collapse_warning
+from gan.metrics.scores import build_meter, score
+from gan.data.stacked import N_MODES, stack_digits, stacked_digits, triples
+from gan.metrics.modes import StackedMeter, mode_stats
+from gan.train.trainer import Trainer
 
 
 @pytest.fixture(scope="module")

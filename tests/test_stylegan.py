@@ -6,14 +6,14 @@ import pytest
 import torch
 
 from conftest import tiny_config
-from gan import stylegan_family as sf
+from gan.stylegan import family as sf
 from gan.checkpoint import load_sampler, load_state, save_checkpoint
-from gan.cli import main
+from gan.cli.main import main
 from gan.config import ModelConfig
 from gan.errors import ConfigError
 from gan.latent import latent_for
-from gan.models import build_nets
-from gan.trainer import Trainer
+from gan.family import build_nets
+from gan.train.trainer import Trainer
 
 
 def style_config(**kw):

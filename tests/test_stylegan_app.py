@@ -20,7 +20,7 @@ EXAMPLE = "digits-stylegan.pt"
 def style_checkpoint(folder, small_digits) -> str:
     """A tiny unconditional stylegan after 3 steps, saved where the app keeps its shipped examples."""
     from gan.checkpoint import save_checkpoint
-    from gan.trainer import Trainer
+    from gan.train.trainer import Trainer
 
     t = Trainer(tiny_config(dataset="digits", model="stylegan", batch_size=8, width=4, z_dim=8, r1_every=2,
                             conditional=False), data=small_digits)
@@ -50,7 +50,7 @@ def test_mix_endpoint_through_gradio_client(style_app):
     assert "Loading" in alice.predict(f"examples/{EXAMPLE}", api_name="/load")
     poll_status(alice, lambda s: s["state"] == "stopped" and s.get("yours"), timeout=40, what="the loaded run")
 
-    from gan import stylegan_family as sg
+    from gan.stylegan import family as sg
     from gan.checkpoint import load_sampler, load_state
     from gan.images import image_grid
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gan.stylegan import StyleDiscriminator, StyleGenerator
+from gan.stylegan.nets import StyleDiscriminator, StyleGenerator
 
 
 def make_cfg(shape=(1, 28, 28), n_classes=0, *, z_dim=8, width=4, w_dim=0, mapping_layers=2):
@@ -181,7 +181,7 @@ def test_update_w_avg_moves_toward_the_batch_mean():
 
 
 def test_upsampling_conv_is_nearest_upsampling_then_conv():
-    from gan.stylegan import _nearest_phases, _up_conv
+    from gan.stylegan.nets import _nearest_phases, _up_conv
 
     torch.manual_seed(0)
     x, w = torch.randn(2, 3, 5, 5), torch.randn(4, 3, 3, 3)

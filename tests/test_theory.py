@@ -5,14 +5,12 @@ import pytest
 import torch
 
 from gan.config import TrainConfig
-from gan.datasets import load_dataset
-from gan.imagesets import digits
-from gan.density import (LOG2, LOG4, KDE, cv_bandwidth, data_cell_density, data_log_prob, js_estimate,
-                         js_from_log_probs, kde_log_prob, optimal_discriminator, optimal_discriminator_log,
-                         scott_bandwidth, silverman_bandwidth)
-from gan.theory import theory_state, value_function
-from gan.theory_plots import render_1d, render_2d
-from gan.trainer import Trainer
+from gan.data.spec import load_dataset
+from gan.data.images import digits
+from gan.theory.density import (LOG2, LOG4, KDE, cv_bandwidth, data_cell_density, data_log_prob, js_estimate, js_from_log_probs, kde_log_prob, optimal_discriminator, optimal_discriminator_log, scott_bandwidth, silverman_bandwidth)
+from gan.theory.state import theory_state, value_function
+from gan.theory.plots import render_1d, render_2d
+from gan.train.trainer import Trainer
 
 
 def js_divergence(data, fake, *, n_real=1000, seed=0):
@@ -195,7 +193,7 @@ def test_learned_d_approaches_d_star_and_one_half_on_gaussian1d():
 def test_knn_js_follows_generated_samples_with_a_sharp_core_and_wide_tails():
     # ring8 (std 0.01) against G samples: 90% on the modes with std 0.015, 10% with std 0.1 around them.
     # Truth by Monte Carlo with both exact densities; a one-bandwidth KDE over-smooths the core here.
-    from gan.density import gaussian_mixture_log_prob as gm
+    from gan.theory.density import gaussian_mixture_log_prob as gm
 
     data = load_dataset("ring8")
     g = torch.Generator().manual_seed(0)
@@ -223,9 +221,9 @@ def test_render_2d_survives_a_diverged_discriminator():
     import torch
 
     from gan.config import TrainConfig
-    from gan.theory import theory_state
-    from gan.theory_plots import render_2d
-    from gan.trainer import Trainer
+    from gan.theory.state import theory_state
+    from gan.theory.plots import render_2d
+    from gan.train.trainer import Trainer
 
     t = Trainer(TrainConfig(dataset="ring8", batch_size=16, width=8, device="cpu"))
     t.train(steps=2)

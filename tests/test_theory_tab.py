@@ -118,7 +118,7 @@ def test_train_tab_numbers_follow_the_dataset_defaults():
 
 
 def test_quality_metrics_on_a_small_image_run(small_digits, tmp_path, monkeypatch):
-    from gan.trainer import Trainer
+    from gan.train.trainer import Trainer
 
     monkeypatch.setenv("GAN_QUALITY_SAMPLES", "100")
     meters = Meters(cache_dir=str(tmp_path), epochs=1, max_train=500, n_real=200)
@@ -147,8 +147,8 @@ def test_quality_metrics_on_a_small_image_run(small_digits, tmp_path, monkeypatc
 
 def test_quality_samples_setting_is_read(small_digits, monkeypatch):
     """GAN_QUALITY_SAMPLES sets how many images a live quality score generates."""
-    from gan import scores
-    from gan.trainer import Trainer
+    from gan.metrics import scores
+    from gan.train.trainer import Trainer
 
     tr = Trainer(tiny_config(dataset="digits", model="mlp"), data=small_digits)
     seen = []

@@ -1,10 +1,10 @@
-"""gan/threads.py: the tuner keeps the faster thread count and follows a change of load; the CLI's --threads."""
+"""gan/train/threads.py: the tuner keeps the faster thread count and follows a change of load; the CLI's --threads."""
 import pytest
 import torch
 
-from gan.cli import main as cli_main
-from gan.cli import threads_arg
-from gan.threads import ThreadTuner, default_threads, thread_choices
+from gan.cli.main import main as cli_main
+from gan.cli.main import threads_arg
+from gan.train.threads import ThreadTuner, default_threads, thread_choices
 
 
 class FakeMachine:

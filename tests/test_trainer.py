@@ -2,12 +2,12 @@ import math
 
 import pytest
 import torch
-
 from conftest import tiny_config
-from gan.datasets import load_dataset
+
+from gan.data.spec import load_dataset
 from gan.losses import LOSSES
-from gan.models import MODELS
-from gan.trainer import Trainer, TrainingDiverged
+from gan.registry import MODELS
+from gan.train.trainer import Trainer, TrainingDiverged
 
 
 def _params(m):
@@ -98,7 +98,7 @@ def test_history_is_bounded_over_many_steps():
 
 
 def test_decay_steps_halves_then_falls_linearly_to_zero_and_resumes_on_schedule():
-    from gan.trainer import lr_factor
+    from gan.train.trainer import lr_factor
     assert lr_factor(3, None) == 1.0 and lr_factor(4, 10) == 1.0 and lr_factor(10, 10) == 0.0
     assert lr_factor(7.5, 10) == pytest.approx(0.5)
     t = Trainer(tiny_config(dataset="ring8", lr=1e-3, decay_steps=10))

@@ -1,0 +1,1 @@
+"""The headless CLI, `python -m gan ...`: the entry point (`main`) and one module per command group."""

@@ -1,0 +1,155 @@
+"""Classifiers that the image and pair scores share: a small CNN trained once on a dataset, cached by fingerprint."""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..checkpoint import save_state
+from ..data.spec import Dataset
+from ..errors import safe_name
+
+Tensor = torch.Tensor
+
+
+CLASSIFIER_FORMAT = "gan-lab-classifier"
+
+
+# A subfolder, so that classifier files never show up as GAN checkpoints in checkpoints/.
+DEFAULT_CACHE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "checkpoints",
+                                 "classifiers")
+
+
+CLASSIFIER_VERSION = 1
+
+
+class Classifier(nn.Module):
+    """A small CNN for CPU speed: two stride-2 convs (16, 32 channels) -> 64 penultimate features -> logits."""
+
+    def __init__(self, in_channels: int = 1, n_classes: int = 10, feat_dim: int = 64, size: int = 28) -> None:
+        super().__init__()
+        self.in_channels, self.n_classes, self.feat_dim, self.size = in_channels, n_classes, feat_dim, size
+        s = (size + 3) // 4  # after two stride-2 convs
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, 16, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
+            nn.Linear(32 * s * s, feat_dim), nn.ReLU(),
+        )
+        self.head = nn.Linear(feat_dim, n_classes)
+
+    def features(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) in [-1, 1] -> (B, feat_dim) penultimate features."""
+        return self.body(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
+def _split(n: int, n_test: int, seed: int) -> tuple[Tensor, Tensor]:
+    """A seeded permutation split into (train indices, held-out indices)."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_test = min(n_test, max(1, n // 5))
+    return perm[n_test:], perm[:n_test]
+
+
+@torch.no_grad()
+def _predict(model: nn.Module, x: Tensor, batch: int = 500) -> tuple[Tensor, Tensor]:
+    """(features (N, F), logits (N, K)) in eval mode, batched."""
+    model.eval()
+    feats, logits = [], []
+    for i in range(0, x.shape[0], batch):
+        f = model.features(x[i:i + batch].float())
+        feats.append(f)
+        logits.append(model.head(f))
+    return torch.cat(feats), torch.cat(logits)
+
+
+def train_classifier(data: Dataset, *, epochs: int = 3, max_train: int = 10_000, n_test: int = 1000,
+                     batch_size: int = 64, lr: float = 3e-3, seed: int = 0) -> tuple[Classifier, float]:
+    """Train the CNN on up to max_train labelled images of `data`; returns (model, held-out accuracy)."""
+    if data.x is None or data.y is None or data.n_classes < 2:
+        raise ValueError(f"dataset {data.name!r} has no class labels to train a classifier on")
+    train_idx, test_idx = _split(data.x.shape[0], n_test, seed)
+    train_idx = train_idx[:max_train]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = Classifier(data.x.shape[1], data.n_classes, size=data.x.shape[-1])
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(
+        1, epochs * math.ceil(len(train_idx) / batch_size)), pct_start=0.15)
+    gen = torch.Generator().manual_seed(seed + 1)
+    model.train()
+    for _ in range(epochs):
+        order = train_idx[torch.randperm(len(train_idx), generator=gen)]
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            loss = F.cross_entropy(model(data.x[idx].float()), data.y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+    model.eval().requires_grad_(False)
+    _, logits = _predict(model, data.x[test_idx])
+    acc = float((logits.argmax(1) == data.y[test_idx]).float().mean())
+    return model, acc
+
+
+def _fingerprint(data: Dataset) -> str:
+    """A short hash of the dataset's size, shape and a spread of its pixels and labels."""
+    h = hashlib.sha1()
+    n = data.x.shape[0]
+    h.update(repr((data.name, n, tuple(data.x.shape[1:]), data.n_classes)).encode())
+    step = max(1, n // 256)
+    h.update(data.x[::step].float().mul(127.5).round().to(torch.int16).numpy().tobytes())
+    h.update(data.y[::step].numpy().tobytes())
+    return h.hexdigest()[:12]
+
+
+def classifier_cache_path(data: Dataset, cache_dir: str, **settings: Any) -> str:
+    """<cache_dir>/classifier-<dataset>-<hash of data and settings>.pt"""
+    key = hashlib.sha1(repr((_fingerprint(data), CLASSIFIER_VERSION, sorted(settings.items()))).encode())
+    name = safe_name(data.name, fallback="data")
+    return os.path.join(cache_dir, f"classifier-{name}-{key.hexdigest()[:10]}.pt")
+
+
+def load_or_train_classifier(data: Dataset, *, cache_dir: str | None = DEFAULT_CACHE_DIR, epochs: int = 3,
+                             max_train: int = 10_000, n_test: int = 1000, seed: int = 0, lr: float = 3e-3,
+                             batch_size: int = 64) -> tuple[Classifier, dict[str, Any]]:
+    """The dataset's classifier from the cache, or trained now and cached; returns (model, info).
+
+    info: accuracy (held out), n_train, epochs, path (None when not cached), cached (loaded from file),
+    seconds (training time, 0 when loaded).
+    """
+    settings = {"epochs": epochs, "max_train": max_train, "n_test": n_test, "seed": seed, "lr": lr,
+                "batch_size": batch_size}
+    path = classifier_cache_path(data, cache_dir, **settings) if cache_dir else None
+    if path and os.path.isfile(path):
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            if state.get("format") != CLASSIFIER_FORMAT or state.get("version") != CLASSIFIER_VERSION:
+                raise ValueError("not a classifier file of this version")
+            model = Classifier(int(state["in_channels"]), int(state["n_classes"]), int(state["feat_dim"]),
+                               int(state["size"]))
+            model.load_state_dict(state["state_dict"])
+            model.eval().requires_grad_(False)
+            return model, {"accuracy": float(state["accuracy"]), "n_train": int(state["n_train"]),
+                           "epochs": epochs, "path": path, "cached": True, "seconds": 0.0}
+        except Exception:  # a stale or corrupt cache is retrained and overwritten, never fatal
+            pass
+    t0 = time.perf_counter()
+    model, acc = train_classifier(data, epochs=epochs, max_train=max_train, n_test=n_test, seed=seed, lr=lr,
+                                  batch_size=batch_size)
+    seconds = time.perf_counter() - t0
+    n_train = min(max_train, data.x.shape[0] - min(n_test, max(1, data.x.shape[0] // 5)))
+    if path:
+        save_state({"format": CLASSIFIER_FORMAT, "version": CLASSIFIER_VERSION, "dataset": data.name,
+                    "in_channels": model.in_channels, "n_classes": model.n_classes, "feat_dim": model.feat_dim,
+                    "size": model.size, "state_dict": model.state_dict(), "accuracy": acc, "n_train": n_train, **settings}, path)
+    return model, {"accuracy": acc, "n_train": n_train, "epochs": epochs, "path": path, "cached": False,
+                   "seconds": seconds}
