@@ -17,6 +17,7 @@ from torch import nn
 from .config import ModelConfig, TrainConfig, from_dict
 from .errors import CheckpointError, ConfigError
 from .family import build_nets, family_of
+from .train.budget import check_model_memory
 from .train.trainer import CHECKPOINT_FORMAT, Trainer
 
 
@@ -226,6 +227,7 @@ def load_sampler(state: dict[str, Any], *, ema: bool = True) -> dict[str, nn.Mod
     """Rebuild a checkpoint's sampling nets by role (no dataset needed), in eval mode on the CPU: the EMA
     weights when there are some."""
     mc = model_config(state)
+    check_model_memory(mc, what="the checkpoint's model")
     nets = build_nets(mc)
     out = {}
     for name in family_of(mc.model).generators:

@@ -12,6 +12,11 @@ from typing import Any
 from .errors import ConfigError, check_choice, check_number
 from .registry import DATASETS, LOSSES, MODELS
 
+# The largest data a model may be built for: the image sets and folders train at 8-256 px (image_size), the toy
+# sets are 1-D and 2-D. A config from outside (a checkpoint, an export) asking for more is refused before any
+# network is built, so a few bytes of JSON cannot ask for gigabytes of weights.
+MAX_IMAGE_SIZE, MAX_CHANNELS, MAX_POINT_DIM = 256, 4, 1024
+
 
 @dataclass
 class ModelConfig:
@@ -37,8 +42,16 @@ class ModelConfig:
     def validate(self) -> None:
         """Raise ConfigError on the first bad field."""
         spec = MODELS.get(self.model)
-        if not 1 <= len(self.data_shape) <= 3 or any(s < 1 for s in self.data_shape):
-            raise ConfigError(f"data_shape must be (D,) or (C, H, W) with positive sizes, got {self.data_shape}")
+        for name, shape in (("data_shape", self.data_shape), ("data_shape_b", self.data_shape_b)):
+            if name == "data_shape_b" and not shape:
+                continue
+            if not 1 <= len(shape) <= 3 or any(s < 1 for s in shape):
+                raise ConfigError(f"{name} must be (D,) or (C, H, W) with positive sizes, got {list(shape)[:4]}")
+            if len(shape) == 1 and shape[0] > MAX_POINT_DIM or len(shape) > 1 and (
+                    shape[0] > MAX_CHANNELS or max(shape[1:]) > MAX_IMAGE_SIZE):
+                raise ConfigError(f"{name} {list(shape)} is larger than this library builds: points of at most "
+                                  f"{MAX_POINT_DIM} dimensions, images of at most {MAX_CHANNELS} channels and "
+                                  f"{MAX_IMAGE_SIZE}x{MAX_IMAGE_SIZE} px")
         check_number("z_dim", self.z_dim, lo=1, hi=4096, integer=True)
         check_number("n_classes", self.n_classes, lo=0, hi=1000, integer=True)
         check_number("width", self.width, lo=1, hi=4096, integer=True)

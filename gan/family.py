@@ -183,8 +183,8 @@ def train_defaults(dataset: str | DatasetSpec, model: str | None = None, *, data
             **by_model.get(model, {}), "model": model}
 
 
-__all__ = ["Family", "GanFamily", "R1_SAMPLES", "StepContext", "adam", "family_of", "generate", "train_defaults",
-           "zero_centred_penalties"]
+__all__ = ["Family", "ModelSpec", "R1_SAMPLES", "StepContext", "adam", "family_of", "generate", "train_defaults",
+           "build_models", "build_nets", "init_weights", "zero_centred_penalties"]
 
 
 @dataclass(frozen=True)

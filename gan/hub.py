@@ -23,12 +23,13 @@ from huggingface_hub import ModelCard, ModelCardData, PyTorchModelHubMixin
 from torch import nn
 
 from .checkpoint import load_sampler, load_state, model_config
-from .config import ModelConfig, from_dict
+from .config import ModelConfig, TrainConfig, from_dict
 from .cyclegan.nets import match_channels, translate
 from .data.pairs import load_held_out
 from .errors import CheckpointError, ConfigError
 from .family import build_nets, family_of
 from .images import image_grid, picture, save_png
+from .train.budget import check_model_memory
 
 EXPORT_FORMAT = "gan-lab-export-1"
 CARD = """---
@@ -77,7 +78,13 @@ class ExportedGAN(nn.Module, PyTorchModelHubMixin, library_name="gan-lab-live", 
             self.model_config: ModelConfig = from_dict(ModelConfig, dict(model_config))
         except (ConfigError, TypeError, ValueError) as e:
             raise CheckpointError(f"config.json has a model config this library cannot use: {e}") from None
+        try:  # validated as /train validates it: a loss or dataset name from outside never becomes a path
+            if train_config is not None:
+                from_dict(TrainConfig, dict(train_config))
+        except (ConfigError, TypeError, ValueError) as e:
+            raise CheckpointError(f"config.json has a train config this library cannot use: {e}") from None
         self.family = family_of(self.model_config.model)
+        check_model_memory(self.model_config, what="the export's model")
         nets = build_nets(self.model_config)
         self.nets = nn.ModuleDict({role: nets[role] for role in self.family.generators})
         self.train_config, self.step, self.metrics, self.ema = dict(train_config or {}), int(step), dict(metrics or {}), ema
@@ -144,6 +151,7 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, where: str 
     has_ema = all(state.get(f"{role}_ema") is not None for role in nets)
     cfg = dict(state["train_config"])
     cfg.pop("data_dir", None)  # a path on the machine that trained it: nobody else's business
+    cfg["dataset"] = public_dataset(str(cfg.get("dataset", "")))
     model = ExportedGAN(mc.to_dict(), train_config=cfg, step=int(state["step"]),
                         metrics={k: float(v) for k, v in dict(state.get("metrics") or {}).items()}, ema=has_ema)
     for role, net in nets.items():
@@ -161,6 +169,16 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, where: str 
                  str(out / "samples.png"))
     model.save_pretrained(out, model_card_kwargs={"where": where or str(out)})
     return out
+
+
+def public_dataset(name: str) -> str:
+    """A dataset name fit to publish: a built-in name as is; for a folder, zip or pair of the user's own images
+    (`folder:PATH`, `pair:PATH|PATH`), only the prefix and the folder's last name, never the path."""
+    if ":" not in name:
+        return name
+    prefix, rest = name.split(":", 1)
+    last = [os.path.basename(p.rstrip("/\\")) for p in rest.split("|")]
+    return f"{prefix}:" + "|".join(x for x in last if x) if any(last) else prefix
 
 
 def held_out_of(train_config: dict[str, Any]) -> Any:

@@ -57,6 +57,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("GAN_MAX_IMAGE_PIXELS", 25_000_000, int, "largest image (width x height) read from a folder or zip"),
     Setting("GAN_MAX_STEP_MB", None, float, "memory one training step may need; default: half the free memory "
             "(CPU) or half the GPU's"),
+    Setting("GAN_MAX_MODEL_MB", None, float, "memory the networks of a loaded checkpoint or export may take; "
+            "default: a quarter of the free memory", shared=512.0),
     Setting("GAN_DATA_DIR", "", str, "the server's folder of dataset files (MNIST idx files); a checkpoint's own "
             "data folder is never used by the app"),
     Setting("GAN_CHECKPOINT_DIR", "", str, "where the app keeps checkpoints; default: checkpoints/ in the repository"),

@@ -98,3 +98,6 @@ class GanFamily(Family):
 
 
 FAMILIES.register("gan", GanFamily())
+
+
+__all__ = ["GanFamily"]

@@ -157,3 +157,5 @@ def translation_warning(rows: Any) -> str | None:
                     f"generator is collapsing to one output whatever its input. {fix}")
     return None
 
+
+__all__ = ["LOSS_EQUILIBRIUM", "collapse_warning", "loss_help", "translation_warning"]

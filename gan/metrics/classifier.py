@@ -153,3 +153,6 @@ def load_or_train_classifier(data: Dataset, *, cache_dir: str | None = DEFAULT_C
                     "size": model.size, "state_dict": model.state_dict(), "accuracy": acc, "n_train": n_train, **settings}, path)
     return model, {"accuracy": acc, "n_train": n_train, "epochs": epochs, "path": path, "cached": False,
                    "seconds": seconds}
+
+
+__all__ = ["CLASSIFIER_FORMAT", "Classifier", "DEFAULT_CACHE_DIR", "classifier_cache_path", "load_or_train_classifier", "train_classifier"]

@@ -21,10 +21,7 @@ from .modes import class_kl
 
 Tensor = torch.Tensor
 
-__all__ = [
-    "DEFAULT_CACHE_DIR", "Classifier", "train_classifier", "load_or_train_classifier", "classifier_cache_path", "frechet_distance",
-    "QualityMeter", "collapse_warning", "loss_help", "LOSS_EQUILIBRIUM",
-]
+__all__ = ["QualityMeter", "frechet_distance"]
 
 
 # ---- the feature network ---------------------------------------------------------------------------

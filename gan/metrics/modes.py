@@ -125,3 +125,6 @@ class StackedMeter:
         out = {**mode_stats(m), "confidence": float(c.mean()) if c.numel() else 0.0, "samples": n,
                "score_seconds": time.perf_counter() - t0}
         return {k: float(v) for k, v in out.items()}
+
+
+__all__ = ["BENCH_SAMPLES", "LIVE_SAMPLES", "PROTOCOL_SAMPLES", "StackedMeter", "class_kl", "mode_score", "mode_stats"]

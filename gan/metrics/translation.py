@@ -197,4 +197,4 @@ class PairMeter:
         return {k: v for k, v in out.items() if math.isfinite(v)}
 
 
-__all__ = ["KEYS", "PairMeter", "load_or_train_domain_classifier", "train_domain_classifier", "translation_warning"]
+__all__ = ["KEYS", "PairMeter", "load_or_train_domain_classifier", "train_domain_classifier"]

@@ -91,6 +91,26 @@ def check_step_memory(mc: ModelConfig, batch_size: int, device: str = "cpu", *, 
     return need
 
 
+def model_bytes(mc: ModelConfig) -> int:
+    """Bytes of all of a model's networks (weights and buffers, float32), counted on the meta device."""
+    with torch.device("meta"):
+        nets = build_nets(mc)
+    return 4 * sum(t.numel() for net in nets.values() for t in (*net.parameters(), *net.buffers()))
+
+
+def check_model_memory(mc: ModelConfig, *, what: str = "this model", limit: int | None = None) -> int:
+    """Raise ConfigError when building `mc`'s networks would take more than GAN_MAX_MODEL_MB (default: a
+    quarter of the free memory); checked before a checkpoint or an export from outside is built. Returns the
+    bytes."""
+    need = model_bytes(mc)
+    mb = settings.get("GAN_MAX_MODEL_MB")
+    allowed = limit if limit is not None else int(mb * 2**20) if mb else _available_bytes() // 4
+    if need > allowed:
+        raise ConfigError(f"{what} needs about {need / 2**20:,.0f} MiB of weights ({mc.model}, width {mc.width}, "
+                          f"data {list(mc.data_shape)}); this server loads at most {allowed / 2**20:,.0f} MiB")
+    return need
+
+
 def check_train_config(cfg: TrainConfig, *, limit: int | None = None) -> int:
     """The memory check for a TrainConfig before its dataset is loaded (the app runs it at Train): shapes
     and defaults come from the dataset's spec (folders: the worst case, colour)."""
@@ -105,4 +125,5 @@ def check_train_config(cfg: TrainConfig, *, limit: int | None = None) -> int:
     return check_step_memory(mc, resolved.batch_size, cfg.device, limit=limit)
 
 
-__all__ = ["budget_bytes", "check_step_memory", "check_train_config", "estimate_step_bytes"]
+__all__ = ["budget_bytes", "check_model_memory", "check_step_memory", "check_train_config", "estimate_step_bytes",
+           "model_bytes"]
