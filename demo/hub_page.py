@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from safetensors import SafetensorError
 
 from gan import hub, settings
 from gan.errors import CheckpointError, ConfigError
@@ -30,6 +31,7 @@ from . import present
 EXPORT_NOTE = ("explore only: an export holds the generator's weights but no discriminator or optimizer state, "
                "so it cannot resume training; load a full checkpoint (.pt) to train further")
 NEEDED = ("config.json", "model.safetensors")
+CONFIG_MAX_BYTES = 1 << 20  # an export's config.json is a few KB: a larger one is refused unread
 REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 
 
@@ -121,7 +123,7 @@ class HubPanel:
             try:
                 _unpack_export(path, Path(tmp))
                 model = hub.load_pretrained(tmp)
-            except (CheckpointError, ConfigError, ValueError, OSError, zipfile.BadZipFile) as e:
+            except (CheckpointError, ConfigError, ValueError, OSError, zipfile.BadZipFile, SafetensorError) as e:
                 raise self._refuse(f"{label} could not be loaded: {e}") from None
         return self._publish(model, label, request)
 
@@ -162,21 +164,26 @@ def _token_user(token: str) -> str:
 
 
 def _unpack_export(path: str, dest: Path) -> None:
-    """Copy an export zip's config.json and model.safetensors (found by name, anywhere in it) into `dest`,
-    each capped at GAN_MAX_UPLOAD_MB; nothing else is written."""
-    cap = int(settings.get("GAN_MAX_UPLOAD_MB") * 2**20)
+    """Copy an export zip's config.json (at most 1 MiB) and model.safetensors (at most GAN_MAX_UPLOAD_MB), found
+    by name anywhere in it, into `dest`; nothing else is written, and a member over its cap is never read."""
+    caps = {"config.json": CONFIG_MAX_BYTES, "model.safetensors": int(settings.get("GAN_MAX_UPLOAD_MB") * 2**20)}
     with zipfile.ZipFile(path) as z:
         found = {Path(m.filename).name: m for m in z.infolist() if not m.is_dir()}
         for want in NEEDED:
             m = found.get(want)
             if m is None:
                 raise ValueError(f"not an export: the zip needs {' and '.join(NEEDED)} (it lacks {want})")
+            cap = caps[want]
             if m.file_size > cap:
-                raise ValueError(f"{want} is larger than {cap / 2**20:.0f} MB")
+                raise ValueError(f"{want} is larger than {_size(cap)}")
             with z.open(m) as src, open(dest / want, "wb") as out:
                 shutil.copyfileobj(src, out)
                 if out.tell() > cap:
-                    raise ValueError(f"{want} is larger than {cap / 2**20:.0f} MB")
+                    raise ValueError(f"{want} is larger than {_size(cap)}")
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
 
 
 __all__ = ["EXPORT_NOTE", "HubPanel", "hub_panel", "share_enabled", "wire_hub"]

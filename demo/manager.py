@@ -34,6 +34,7 @@ log = logging.getLogger("gan.demo")
 EXAMPLES_OWNER = "examples"  # shipped examples belong to nobody: every visitor may watch and load them
 EXAMPLE_FOR = {"explore": "digits-dcgan", "theory": "ring8-toy", "translate": "digits2colordigits-cyclegan",
                "style": "digits-stylegan"}  # what a page shows on arrival, per view, until the visitor trains
+START_GRACE_S = 30.0  # the longest a run may count as training before its thread exists
 
 
 class RunBusy(RuntimeError):
@@ -139,8 +140,7 @@ class RunManager:
         cfg = self._host(self.storage.safe_config(cfg, owner))
         check_train_config(cfg)  # a batch too large for memory is refused here, before any thread
         run = self._new_run(owner, lambda: Trainer(cfg, data=self.dataset(cfg)), cfg)
-        self._admit(owner, run)
-        run.start()
+        self._admit(owner, run, then=run.start)
         return run
 
     def load(self, owner: str, path: str | Path, *, resume: bool = False) -> Run:
@@ -163,11 +163,10 @@ class RunManager:
                 raise
             cfg, note = None, "explore only: this checkpoint's dataset is not available on this server"
         run = self._new_run(owner, self._from_state(state, cfg), cfg, source=state)
-        self._admit(owner, run)
         if cfg is None:
-            run.publish_static(state, note=note)
-        else:
-            run.start(train=resume)  # an example is never written to: the run saves under the visitor's name
+            self._admit(owner, run, then=lambda: run.publish_static(state, note=note))
+        else:  # an example is never written to: the run saves under the visitor's name
+            self._admit(owner, run, then=lambda: run.start(train=resume))
         return run
 
     def load_static(self, owner: str, state: dict[str, Any], *, note: str) -> Run:
@@ -175,8 +174,7 @@ class RunManager:
         only: it has no discriminator or optimizer state, so Resume is refused with `note`."""
         run = self._new_run(owner, self._from_state(state, None), None, source=state)
         run.explore_note = note
-        self._admit(owner, run)
-        run.publish_static(state, note=note)
+        self._admit(owner, run, then=lambda: run.publish_static(state, note=note))
         return run
 
     def resume(self, owner: str, *, cpu: bool = False) -> Run:
@@ -270,7 +268,8 @@ class RunManager:
         tc = dict(source["train_config"]) if source is not None else dataclasses.asdict(cfg)
         display = {"dataset": self.storage.display_dataset(str(tc.get("dataset"))), "model": tc.get("model"),
                    "loss": tc.get("loss")}
-        label = f"{safe_name(display['dataset'], max_len=24)}-{tc.get('loss') or 'default'}"
+        # the id becomes a folder name and shows in Markdown: made only of names this server made safe
+        label = f"{safe_name(display['dataset'], max_len=24)}-{safe_name(str(tc.get('loss') or 'default'), max_len=12)}"
         run_id = f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
 
         def save(r: Run, tr: Trainer) -> Path:
@@ -299,16 +298,38 @@ class RunManager:
                 out.add(name[len("folder:"):])
         return out
 
+    @staticmethod
+    def _holds_slot(run: Run) -> bool:
+        """A run counts against the cap while it is active with a thread, or for at most START_GRACE_S while it
+        is being admitted: a run left starting with no thread (a bug) can never hold a slot for good."""
+        return run.active and (run.thread_alive() or time.monotonic() - run.created < START_GRACE_S)
+
     def _check_cap(self, exclude: Run | None = None) -> None:
-        n = sum(1 for r in self._runs.values() if r.active and r is not exclude)
+        n = sum(1 for r in self._runs.values() if self._holds_slot(r) and r is not exclude)
         if n >= self.max_runs:
             raise RunBusy(f"The server is busy: {n} run(s) already training (limit {self.max_runs}). "
                           f"You can watch the current run, or try again when it stops.")
 
-    def _admit(self, owner: str, run: Run) -> None:
+    def _admit(self, owner: str, run: Run, then: Callable[[], None] | None = None) -> None:
+        """Add `run` to the visitor's runs (refused while one of theirs trains, or past the cap), then do `then`
+        (start it, or publish a loaded checkpoint); if that fails, the run is taken out again and the error
+        raised: a failed load leaves the visitor where they were."""
+        self._add(owner, run)
+        if then is None:
+            return
+        try:
+            then()
+        except BaseException:
+            run._stop.set()
+            with self._lock:
+                self._runs.pop(run.id, None)
+            run.forget()
+            raise
+
+    def _add(self, owner: str, run: Run) -> None:
         with self._lock:
             mine = [r for r in self._runs.values() if r.owner == owner]
-            if any(r.active for r in mine):
+            if any(self._holds_slot(r) for r in mine):
                 raise RunBusy("you already have a run training: stop it first")
             self._check_cap()
             self._runs[run.id] = run

@@ -104,7 +104,7 @@ class Run:
         self.checkpoint: Path | None = None
         self.files = PngFiles(folder)
         self.frames: Thinned = Thinned(MAX_FRAMES)
-        self.last_seen = time.monotonic()
+        self.last_seen = self.created = time.monotonic()
         self.gpu_chunks = advance is not None
         self.chunks = 0
         self.example: str | None = None  # the name of a shipped example this run shows (read-only)

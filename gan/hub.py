@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 from huggingface_hub import ModelCard, ModelCardData, PyTorchModelHubMixin
+from safetensors import SafetensorError
 from torch import nn
 
 from .checkpoint import load_sampler, load_state, model_config
@@ -195,7 +196,7 @@ def load_pretrained(source: str | os.PathLike, **hub_kw: Any) -> ExportedGAN:
         return ExportedGAN.from_pretrained(str(source), **hub_kw)
     except (CheckpointError, ConfigError):
         raise
-    except (OSError, ValueError, RuntimeError, KeyError, TypeError) as e:
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError, SafetensorError) as e:
         raise CheckpointError(_hub_reason(source, e)) from None
 
 

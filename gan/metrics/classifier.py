@@ -22,8 +22,8 @@ CLASSIFIER_FORMAT = "gan-lab-classifier"
 
 
 # A subfolder, so that classifier files never show up as GAN checkpoints in checkpoints/.
-DEFAULT_CACHE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "checkpoints",
-                                 "classifiers")
+DEFAULT_CACHE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                 "checkpoints", "classifiers")
 
 
 CLASSIFIER_VERSION = 1

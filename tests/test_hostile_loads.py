@@ -1,0 +1,122 @@
+"""Hardening round 3 against a launched shared-mode app: a checkpoint or export that fails to load leaves nothing
+behind, a crafted config never becomes a path, and an export's oversized or lying files are refused in one line."""
+import io
+import json
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+
+from conftest import serve_app, tiny_config  # noqa: E402
+from demo.manager import RunManager  # noqa: E402
+from demo.run import Limits  # noqa: E402
+from demo.storage import Storage  # noqa: E402
+from gan.checkpoint import save_checkpoint  # noqa: E402
+from gan.hub import export  # noqa: E402
+from gan.train.trainer import Trainer  # noqa: E402
+
+RING = ("ring8", "auto", "hinge", 64, None, 0, None, 16)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    base = tmp_path_factory.mktemp("hostile")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GAN_SHARED", "1")
+        (base / "server-data").mkdir()
+        mp.setenv("GAN_DATA_DIR", str(base / "server-data"))  # holds no MNIST files
+        storage = Storage(base / "checkpoints", shared=True, upload_dir=base / "uploads")
+        storage.exports = base / "exports"
+        manager = RunManager(storage=storage, max_runs=1, chunk_runner=None,
+                             limits=Limits(autosave_every=0, publish_every=0.2))
+        with serve_app(manager) as (url, app):
+            yield SimpleNamespace(url=url, manager=manager, base=base)
+
+
+@pytest.fixture
+def srv(served):
+    served.manager.shutdown()
+    yield served
+    served.manager.shutdown()
+
+
+@pytest.fixture(scope="module")
+def ring_ckpt(tmp_path_factory):
+    t = Trainer(tiny_config(dataset="ring8"))
+    t.train(steps=2)
+    return save_checkpoint(t, str(tmp_path_factory.mktemp("ck") / "ring8.pt"))
+
+
+def _error(fn, *args, **kw) -> str:
+    with pytest.raises(Exception) as e:
+        fn(*args, **kw)
+    return str(e.value)
+
+
+def test_a_checkpoint_that_fails_to_load_holds_no_training_slot(srv, ring_ckpt, tmp_path):
+    # the weights no longer fit the config, and the dataset is one this server lacks: the load is refused...
+    state = torch.load(ring_ckpt, weights_only=True)
+    state["model_config"]["width"] += 1
+    state["train_config"]["dataset"] = "mnist"
+    bad = tmp_path / "bad.pt"
+    torch.save(state, bad)
+    a, b = Client(srv.url, verbose=False), Client(srv.url, verbose=False)
+    assert "do not fit" in _error(a.predict, handle_file(str(bad)), api_name="/upload")
+    # ...and leaves nothing that counts as training: another visitor trains at once, and so does the first
+    assert not [r.id for r in srv.manager.runs() if r.active]
+    assert "Started run" in b.predict(*RING, api_name="/train")
+    b.predict(api_name="/stop")
+    assert "Started run" in a.predict(*RING, api_name="/train")
+    a.predict(api_name="/stop")
+
+
+def _export_zip(ring_ckpt, tmp_path, *, train_config=None, config_pad=0, safetensors=None) -> str:
+    folder = export(ring_ckpt, tmp_path / "exp")
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg["train_config"].update(train_config or {})
+    text = json.dumps(cfg) + " " * config_pad
+    path = tmp_path / "crafted-export.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("config.json", text)
+        z.writestr("model.safetensors", safetensors if safetensors is not None
+                   else (folder / "model.safetensors").read_bytes())
+    return str(path)
+
+
+def test_an_exports_loss_never_becomes_a_path(srv, ring_ckpt, tmp_path):
+    target = tmp_path / "outside"
+    target.mkdir()
+    a = Client(srv.url, verbose=False)
+    before = {r.id for r in srv.manager.runs()}
+    zip_path = _export_zip(ring_ckpt, tmp_path, train_config={"loss": f"/../../../../{target}/b"})
+    message = _error(a.predict, handle_file(zip_path), api_name="/load_export_zip")
+    assert "train config" in message and "unknown loss" in message
+    assert list(target.iterdir()) == []  # nothing was created outside the app's folders
+    assert {r.id for r in srv.manager.runs()} == before
+
+
+def test_a_huge_config_json_is_refused_unread(srv, ring_ckpt, tmp_path):
+    a = Client(srv.url, verbose=False)
+    zip_path = _export_zip(ring_ckpt, tmp_path, config_pad=5 * 2**20)  # 5 MB of spaces: a small zip
+    assert Path(zip_path).stat().st_size < 200_000
+    assert "config.json is larger than 1 MiB" in _error(a.predict, handle_file(zip_path), api_name="/load_export_zip")
+
+
+@pytest.mark.parametrize("header", [json.dumps({"nets.G.net.0.weight": {"dtype": "F32", "shape": [50000, 50000],
+                                                                         "data_offsets": [0, 10_000_000_000]}}),
+                                    None])
+def test_a_lying_safetensors_header_gets_a_one_line_refusal(srv, ring_ckpt, tmp_path, header):
+    if header is None:  # a header length of 2**62
+        blob = (2**62).to_bytes(8, "little") + b"{}"
+    else:
+        raw = header.encode()
+        blob = len(raw).to_bytes(8, "little") + raw
+    a = Client(srv.url, verbose=False)
+    message = _error(a.predict, handle_file(_export_zip(ring_ckpt, tmp_path, safetensors=blob)),
+                     api_name="/load_export_zip")
+    assert "could not be loaded" in message and "upstream" not in message.lower()
