@@ -6,16 +6,25 @@ for a whole number), and a File fails on anything that is not an uploaded file; 
 caller as Gradio's opaque "The upstream Gradio app has raised an exception". `guard_inputs(demo)` checks
 those values first (with gan.errors.parse_number, the one number parser) and turns any other failure to
 read the inputs into a gr.Error. Handlers still check ranges and meanings themselves.
+
+Images (Image, Sketchpad, ImageEditor) are checked by their declared size, read from the file's header, before
+Gradio decodes them: a 164 KB PNG can declare 13000 x 13000 px, which decoded takes 1.5 GB.
 """
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any
 
 import gradio as gr
 from gradio.exceptions import InvalidPathError
+from PIL import Image
 
+from gan import settings
 from gan.errors import ConfigError, parse_number
+
+MAX_SIDE = 4096  # the longest side of an image any handler takes (a drawing, an upload to translate)
+IMAGE_BLOCKS = (gr.Image, gr.ImageEditor)  # gr.Sketchpad is an ImageEditor
 
 NOT_UPLOADED = ("{name}: only a file uploaded to this app can be used (upload it first; gradio_client: "
                 "handle_file(path))")
@@ -50,6 +59,36 @@ def checked(name: str, block: Any, value: Any) -> Any:
     return value
 
 
+def _files(value: Any) -> list[str]:
+    """The paths of every uploaded file in a component's value (an Image's FileData, an ImageEditor's
+    background, layers and composite)."""
+    if isinstance(value, dict):
+        if isinstance(value.get("path"), str):
+            return [value["path"]]
+        return [p for v in value.values() for p in _files(v)]
+    if isinstance(value, (list, tuple)):
+        return [p for v in value for p in _files(v)]
+    return []
+
+
+def check_image_size(name: str, path: str) -> None:
+    """gr.Error unless the image at `path` declares at most MAX_SIDE px a side and GAN_MAX_IMAGE_PIXELS pixels;
+    only its header is read."""
+    most = int(settings.get("GAN_MAX_IMAGE_PIXELS"))
+    limits = f"at most {MAX_SIDE} px a side and {most:,} pixels are accepted"
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+    except Image.DecompressionBombError as e:  # past PIL's own cap (set below): it names the pixel count
+        declared = re.search(r"\((\d+) pixels\)", str(e))
+        raise gr.Error(f"{name}: the image declares {int(declared.group(1)) if declared else 0:,} pixels; "
+                       f"{limits}") from None
+    except (OSError, ValueError, SyntaxError):
+        return  # not an image PIL reads: the component's own decoding says so
+    if max(w, h) > MAX_SIDE or w * h > most:
+        raise gr.Error(f"{name}: the image is {w} x {h} px; {limits}")
+
+
 def _optional_tail(block_fn: Any, given: int) -> int:
     """How many trailing inputs a call may leave out: those whose handler parameters have defaults (inputs added
     to an endpoint later, e.g. /train's r1, r2, pac), so a client written for the older endpoint still works."""
@@ -76,7 +115,11 @@ def guard_inputs(demo: gr.Blocks) -> gr.Blocks:
         known = names[id(block_fn)]
         inputs = list(inputs) + [None] * _optional_tail(block_fn, len(inputs))
         for i, (block, value) in enumerate(zip(block_fn.inputs, inputs)):
-            inputs[i] = checked(known[i] if i < len(known) else f"input {i + 1}", block, value)
+            name = known[i] if i < len(known) else f"input {i + 1}"
+            inputs[i] = checked(name, block, value)
+            if isinstance(block, IMAGE_BLOCKS):
+                for path in _files(value):
+                    check_image_size(name, path)
         try:
             return await original(block_fn, inputs, state, explicit_call)
         except gr.Error:
@@ -90,7 +133,9 @@ def guard_inputs(demo: gr.Blocks) -> gr.Blocks:
                            f"({type(e).__name__})") from None
 
     demo.preprocess_data = preprocess_data
+    # and anything else PIL opens in this process (an image sent inline, a folder's file) stops at twice the cap
+    Image.MAX_IMAGE_PIXELS = max(int(settings.get("GAN_MAX_IMAGE_PIXELS")) // 2, 1)
     return demo
 
 
-__all__ = ["checked", "guard_inputs"]
+__all__ = ["MAX_SIDE", "check_image_size", "checked", "guard_inputs"]

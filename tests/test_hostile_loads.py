@@ -120,3 +120,54 @@ def test_a_lying_safetensors_header_gets_a_one_line_refusal(srv, ring_ckpt, tmp_
     message = _error(a.predict, handle_file(_export_zip(ring_ckpt, tmp_path, safetensors=blob)),
                      api_name="/load_export_zip")
     assert "could not be loaded" in message and "upstream" not in message.lower()
+
+
+def _bomb_png(path: Path, side: int = 13000) -> str:
+    """A small PNG that declares side x side px (one row's worth of compressed zeros repeated)."""
+    from PIL import Image
+
+    Image.new("L", (side, side)).save(path, "PNG", optimize=False)
+    return str(path)
+
+
+def _wide_png(path: Path) -> str:
+    from PIL import Image
+
+    Image.new("L", (5000, 64)).save(path, "PNG")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory):
+    path = _bomb_png(tmp_path_factory.mktemp("bomb") / "bomb.png")
+    assert Path(path).stat().st_size < 400_000
+    return path
+
+
+def test_an_image_is_refused_by_its_declared_size_before_it_is_decoded(srv, bomb, monkeypatch):
+    from PIL import ImageFile
+
+    decoded = []
+    original = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self.size) or original(self))
+    a = Client(srv.url, verbose=False)
+    message = _error(a.predict, handle_file(bomb), "a2b", 0, api_name="/translate")
+    assert "169,000,000 pixels" in message and "at most 4096 px" in message, message
+    assert (13000, 13000) not in decoded
+
+
+def test_every_file_in_an_image_editor_value_is_checked(bomb, tmp_path):
+    import gradio as gr
+
+    from demo.inputs import _files, check_image_size
+
+    small = _bomb_png(tmp_path / "small.png", side=64)
+    value = {"background": {"path": small}, "layers": [{"path": small}], "composite": {"path": bomb}}
+    assert _files(value) == [small, small, bomb]
+    check_image_size("sketch", small)
+    with pytest.raises(gr.Error, match="169,000,000 pixels"):
+        check_image_size("sketch", bomb)
+    with pytest.raises(gr.Error, match="5000 x 64 px"):
+        check_image_size("sketch", _wide_png(tmp_path / "wide.png"))
+    with pytest.raises(gr.Error, match="169,000,000 pixels"):
+        check_image_size("sketch", bomb)
