@@ -97,7 +97,7 @@ def main() -> None:
     from gradio_client import Client
 
     from demo.app import build_app, launch_kwargs
-    from demo.runs import RunManager
+    from demo.runs.manager import RunManager
 
     manager = RunManager(max_runs=1, checkpoint_dir=tempfile.mkdtemp(prefix="bench-ckpt-"))
     demo = build_app(manager)

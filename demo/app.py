@@ -3,7 +3,7 @@
     python demo/app.py          # then open http://127.0.0.1:7860
 
 The layout is built in `build_app()` (tab by tab, then the events wired at the bottom); the handlers live in
-demo/page.py and demo/files.py, the runs and their threads in demo/run.py and demo/manager.py.
+demo/page.py and demo/tabs/checkpoints.py, the runs and their threads in demo/runs/run.py and demo/runs/manager.py.
 Named API endpoints for gradio_client: /train, /stop, /status, /generate, and more (see the README).
 """
 from __future__ import annotations
@@ -21,12 +21,12 @@ if str(HERE.parent) not in sys.path:  # `python demo/app.py` from anywhere, e.g.
 
 import gradio as gr  # noqa: E402
 
-from demo import zerogpu  # noqa: E402 - defines the @spaces.GPU chunk function (ZeroGPU needs one at start)
-from demo.hub_page import wire_hub  # noqa: E402
+from demo.runs import zerogpu  # noqa: E402 - defines the @spaces.GPU chunk function (ZeroGPU needs one at start)
+from demo.tabs.hub import wire_hub  # noqa: E402
 from demo.inputs import guard_inputs  # noqa: E402
 from demo.layout import (FAST, INTRO, TITLE, checkpoints_tab, explore_tab, theory_tab, train_tab,  # noqa: E402
                          translate_tab)
-from demo.manager import RunManager  # noqa: E402
+from demo.runs.manager import RunManager  # noqa: E402
 from demo.live import LIVE_GROUPS, RAW_GROUPS  # noqa: E402
 from demo.page import Page  # noqa: E402
 from gan import settings  # noqa: E402
@@ -100,7 +100,7 @@ def _wire(p: Page, c: dict[str, Any], demo: gr.Blocks) -> None:
 
 
 def _wire_translate(t: Any, c: dict[str, Any]) -> None:
-    """The Translate tab (demo/translate_page.py): sketch, upload, held-out pick, direction switch, /translate."""
+    """The Translate tab (demo/tabs/translate.py): sketch, upload, held-out pick, direction switch, /translate."""
     shown = [c["tr_x"], c["tr_y"], c["tr_rec"]]
     c["tr_draw"].change(t.draw, [c["tr_draw"], c["tr_dir"]], [*shown, c["tr_source"]], trigger_mode="always_last",
                         api_visibility="private", **FAST)

@@ -13,8 +13,8 @@ from gan.data.spec import dataset_names
 from gan.metrics.advice import loss_help
 from gan.registry import LOSSES, MODELS
 
-from . import zerogpu
-from .hub_page import hub_panel
+from .runs import zerogpu
+from .tabs.hub import hub_panel
 from .page import N_SLIDERS
 from .present import control_defaults
 

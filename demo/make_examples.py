@@ -2,8 +2,8 @@
 the project's own CLI, then slim them (gan.checkpoint.slim_state: sampling weights as float16, D for the
 Theory view, configs, history; no optimizer state), so the whole folder stays a few MB.
 
-    python demo/make_examples.py                 # all of them (333 s on 2 busy cores, 2026-11-23; 2.42 MiB)
-    python demo/make_examples.py --only ring8-toy
+    python scripts/make_examples.py                 # all of them (333 s on 2 busy cores, 2026-11-23; 2.42 MiB)
+    python scripts/make_examples.py --only ring8-toy
 """
 from __future__ import annotations
 

@@ -21,11 +21,11 @@ from gan.errors import CheckpointError, ConfigError, DatasetError
 from gan.metrics.advice import loss_help
 
 from . import present
-from .explore_page import Explore
-from .files import Files
 from .live import Live
-from .manager import NotOwner, RunBusy, RunManager
-from .translate_page import Translate
+from .runs.manager import NotOwner, RunBusy, RunManager
+from .tabs.checkpoints import Files
+from .tabs.explore import Explore
+from .tabs.translate import Translate
 
 N_SLIDERS = 8
 REFUSALS = (ConfigError, DatasetError, CheckpointError, RunBusy, NotOwner, LookupError, ValueError, OSError,

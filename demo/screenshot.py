@@ -1,8 +1,8 @@
 """Take the README's screenshots in headless Chromium, one per tab, while a run trains:
 
-    python demo/screenshot.py                      # docs/train.png, docs/explore.png, docs/checkpoints.png (digits)
-    python demo/screenshot.py --dataset ring8 --tabs theory --seconds 30     # docs/theory.png
-    python demo/screenshot.py --tabs translate --seconds 0                   # docs/translate.png (the example)
+    python scripts/screenshot.py                      # docs/train.png, docs/explore.png, docs/checkpoints.png (digits)
+    python scripts/screenshot.py --dataset ring8 --tabs theory --seconds 30     # docs/theory.png
+    python scripts/screenshot.py --tabs translate --seconds 0                   # docs/translate.png (the example)
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from demo.app import build_app, launch_kwargs, queue
-from demo.manager import RunManager
+from demo.runs.manager import RunManager
 
 ROOT = Path(__file__).resolve().parent.parent
 TABS = ("train", "explore", "translate", "theory", "checkpoints")

@@ -16,7 +16,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 
 from conftest import poll_status, serve_app  # noqa: E402
 from demo.app import launch_kwargs  # noqa: E402
-from demo.manager import RunManager  # noqa: E402
+from demo.runs.manager import RunManager  # noqa: E402
 from demo.page import Page  # noqa: E402
 from demo.present import status_line  # noqa: E402
 from gan.checkpoint import save_checkpoint  # noqa: E402

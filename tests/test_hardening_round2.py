@@ -33,10 +33,10 @@ import gan.data.spec as datasets_mod  # noqa: E402
 import gan.data.folder as folder_mod  # noqa: E402
 import gan.train.trainer as trainer_mod  # noqa: E402
 from conftest import poll_status, serve_app, wait_for  # noqa: E402
-from demo.manager import RunManager  # noqa: E402
+from demo.runs.manager import RunManager  # noqa: E402
 from demo.live import TICK_OUTPUTS  # noqa: E402
-from demo.run import Limits  # noqa: E402
-from demo.storage import ROOT, Storage  # noqa: E402
+from demo.runs.run import Limits  # noqa: E402
+from demo.runs.storage import ROOT, Storage  # noqa: E402
 from gan.checkpoint import save_checkpoint, save_state  # noqa: E402
 from gan.config import TrainConfig  # noqa: E402
 from gan.train.trainer import Trainer  # noqa: E402
@@ -143,7 +143,7 @@ def _rss() -> int:
 
 # ---- hole 3: finished runs drop their trainer (no app needed) -------------------------------------------
 def test_h3_finished_runs_keep_no_trainer_and_memory_stays_flat(tmp_path, monkeypatch):
-    import demo.run as run_mod
+    import demo.runs.run as run_mod
 
     released = []  # each ended run hands its trainer's freed memory back to the OS (malloc_trim)
     monkeypatch.setattr(run_mod, "release_memory", lambda real=run_mod.release_memory: (released.append(1), real()))

@@ -17,8 +17,8 @@ from gan import settings
 from gan.errors import DatasetError
 from gan.data.folder import IMAGE_EXTS, load_zip
 
-from . import present
-from .storage import QuotaExceeded
+from .. import present
+from ..runs.storage import QuotaExceeded
 
 
 class Files:

@@ -13,7 +13,7 @@ import numpy as np
 from gan.errors import ConfigError, parse_number
 from gan.images import save_png
 
-from . import explore
+from . import explore_pictures as pictures
 from .explore_style import mixing, variation, w_directions, w_image, zw
 
 N_SLIDERS = 8
@@ -37,8 +37,8 @@ class Explore:
 
     def __init__(self, page: Any) -> None:
         self.page = page
-        self.directions = explore.Directions(k=N_SLIDERS)
-        self.style_directions = explore.Directions(k=N_SLIDERS)
+        self.directions = pictures.Directions(k=N_SLIDERS)
+        self.style_directions = pictures.Directions(k=N_SLIDERS)
 
     def _refuse(self, e: BaseException) -> gr.Error:
         return gr.Error(self.page.storage.public(str(e)), duration=8)
@@ -65,7 +65,7 @@ class Explore:
         except ConfigError as e:
             raise self._refuse(e) from None
         run, sampler = self._sampler(request)
-        img = explore.sample_grid(sampler, n, seed)
+        img = pictures.sample_grid(sampler, n, seed)
         path = self.page.files.export_path(self.page.visitor(request), f"samples-{run.id}-s{seed}-n{n}.png")
         save_png(img, str(path))
         return img, str(path)
@@ -91,7 +91,7 @@ class Explore:
         dirs = self._axes(run, sampler, axes)
         if _style(sampler) and axes != "raw":
             return w_image(sampler, seed, offsets, directions=dirs, layers=layers, psi=psi, class_label=label)
-        return explore.latent_image(sampler, seed, offsets, directions=dirs, psi=psi, class_label=label)
+        return pictures.latent_image(sampler, seed, offsets, directions=dirs, psi=psi, class_label=label)
 
     def recompute(self, axes: str, request: gr.Request = None) -> list:
         """Recompute the principal directions on the latest generator; relabel the sliders."""
@@ -119,7 +119,7 @@ class Explore:
         except ConfigError as e:
             raise self._refuse(e) from None
         _, sampler = self._sampler(request)
-        return explore.slerp_strip(sampler, a, b, steps, psi=psi, class_label=label)
+        return pictures.slerp_strip(sampler, a, b, steps, psi=psi, class_label=label)
 
     @staticmethod
     def random_seed() -> int:

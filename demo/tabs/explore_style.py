@@ -12,7 +12,7 @@ import torch
 from gan.stylegan import family as sg
 from gan.images import image_grid
 
-from .explore import generator, labels, need
+from .explore_pictures import generator, labels, need
 
 UPSCALE = 6
 

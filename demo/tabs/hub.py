@@ -25,7 +25,7 @@ import gradio as gr
 from gan import hub, settings
 from gan.errors import CheckpointError, ConfigError
 
-from . import present
+from .. import present
 
 EXPORT_NOTE = ("explore only: an export holds the generator's weights but no discriminator or optimizer state, "
                "so it cannot resume training; load a full checkpoint (.pt) to train further")
