@@ -10,7 +10,7 @@ import pytest
 import demo.live as live_mod
 from conftest import wait_for
 from demo.runs.manager import RunManager
-from demo.layout import PLOT
+from demo.tabs import PLOT
 from demo.live import LIVE_GROUPS, _is_skip
 from demo.page import Page
 from gan.config import TrainConfig

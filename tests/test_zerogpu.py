@@ -162,7 +162,7 @@ def test_a_refused_chunk_pauses_the_run_with_the_quota_message_and_it_continues_
         assert run.snapshot().status["step"] == kept
 
         calls = len(sched.calls)
-        msg = Page(m).resume_cpu(SimpleNamespace(session_hash="alice"))  # the "Continue on CPU" button
+        msg = Page(m).train.resume_cpu(SimpleNamespace(session_hash="alice"))  # the "Continue on CPU" button
         assert f"at step {kept:,}" in msg and "on the CPU" in msg
         wait_for(lambda: run.status()["step"] >= kept + 20, what="CPU steps after the refusal")
         assert run.state == "running" and run.status()["warning"] is None
