@@ -15,9 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from gan.checkpoint import load_state, save_state, slim_state
-
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python scripts/make_examples.py`: this checkout's gan
+    sys.path.insert(0, str(ROOT))
+
+from gan.checkpoint import load_state, save_state, slim_state  # noqa: E402
+
 OUT = ROOT / "checkpoints" / "examples"
 # name -> (the CLI's train flags, what the example shows); seeds fixed so anyone regenerates the same files
 EXAMPLES: dict[str, tuple[list[str], str]] = {

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from demo.app import build_app, launch_kwargs, queue
-from demo.runs.manager import RunManager
-
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python scripts/screenshot.py`: this checkout's demo and gan
+    sys.path.insert(0, str(ROOT))
+
+from demo.app import build_app, launch_kwargs, queue  # noqa: E402
+from demo.runs.manager import RunManager  # noqa: E402
+
 TABS = ("train", "explore", "translate", "theory", "checkpoints")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
