@@ -120,7 +120,7 @@ def main() -> None:
         server = []
         for _ in range(args.calls):
             t = time.perf_counter()
-            demo.handlers.generate(7, float(rng.uniform(-3, 3)), request=None)
+            demo.page.explore.generate(7, float(rng.uniform(-3, 3)), request=None)
             server.append(time.perf_counter() - t)
         st = manager.runs()[-1].status()
     finally:

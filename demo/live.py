@@ -282,7 +282,7 @@ class Live:
         if hit is None:
             component = self.plots.get(plot)
             df = frame()
-            if df.empty:  # never an empty frame: it leaves a chart unable to draw (see PLOT in demo/app.py)
+            if df.empty:  # never an empty frame: it leaves a chart unable to draw (see PLOT in demo/tabs/__init__.py)
                 return None
             hit = component.postprocess(df).model_dump() if component is not None else df
             if component is not None and Fragment is not None:  # its rows as one leaf (see the module's note)

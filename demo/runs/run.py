@@ -189,10 +189,6 @@ class Run:
         if t is not None and t is not threading.current_thread():
             t.join(wait)
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     def call(self, fn: Callable[[Trainer], Any], timeout: float = 60.0) -> Any:
         """Run fn(trainer) between two steps and return its result (at once when the thread is idle)."""
         with self._lock:
