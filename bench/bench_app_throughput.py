@@ -32,7 +32,8 @@ import torch  # noqa: E402
 from gradio_client import Client  # noqa: E402
 
 from demo.app import build_app, launch_kwargs  # noqa: E402
-from demo.runs import RunManager, lower_priority  # noqa: E402
+from demo.runs.manager import RunManager  # noqa: E402
+from demo.runs.monitors import lower_priority  # noqa: E402
 from gan.config import TrainConfig  # noqa: E402
 from gan.train.threads import default_threads  # noqa: E402
 from gan.train.trainer import Trainer  # noqa: E402

@@ -29,8 +29,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from common import ROOT, SHARED, fmt_mean_sd, machine, mean_sd, now, thread_env, update_results  # noqa: E402
+
+if TYPE_CHECKING:
+    import torch
 
 DEFAULT_MARKS = [30.0, 60.0, 120.0]
 FOLDERS = ROOT / "checkpoints" / "bench_folders"

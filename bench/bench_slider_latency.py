@@ -97,7 +97,7 @@ def main() -> None:
     from gradio_client import Client
 
     from demo.app import build_app, launch_kwargs
-    from demo.runs import RunManager
+    from demo.runs.manager import RunManager
 
     manager = RunManager(max_runs=1, checkpoint_dir=tempfile.mkdtemp(prefix="bench-ckpt-"))
     demo = build_app(manager)
@@ -120,7 +120,7 @@ def main() -> None:
         server = []
         for _ in range(args.calls):
             t = time.perf_counter()
-            demo.handlers.generate(7, float(rng.uniform(-3, 3)), request=None)
+            demo.page.explore.generate(7, float(rng.uniform(-3, 3)), request=None)
             server.append(time.perf_counter() - t)
         st = manager.runs()[-1].status()
     finally:

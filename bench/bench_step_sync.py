@@ -18,8 +18,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-from pathlib import Path
 
 from common import ROOT, machine, now, shared_path, update_results
 

@@ -1,1 +1,1 @@
-"""The Gradio app: `python demo/app.py`. Threads live in runs.py only."""
+"""The Gradio app (`python demo/app.py`): the page and its tabs; the runs and their threads live in demo/runs/ only."""

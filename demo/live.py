@@ -271,7 +271,7 @@ class Live:
                 "t_modes_cap": gr.update(visible=False)}
 
     def _cleared(self) -> dict[str, Any]:
-        """Every Train-tab output of the previous run, cleared (charts with None: see PLOT in demo/layout.py)."""
+        """Every Train-tab output of the previous run, cleared (charts with None: see PLOT in demo/tabs/__init__.py)."""
         return {"loss_plot": None, "d_plot": None, "q_cov": None, "q_dist": None, "grid": None,
                 "q_warning": gr.update(value="", visible=False), "q_summary": ""}
 
@@ -282,7 +282,7 @@ class Live:
         if hit is None:
             component = self.plots.get(plot)
             df = frame()
-            if df.empty:  # never an empty frame: it leaves a chart unable to draw (see PLOT in demo/app.py)
+            if df.empty:  # never an empty frame: it leaves a chart unable to draw (see PLOT in demo/tabs/__init__.py)
                 return None
             hit = component.postprocess(df).model_dump() if component is not None else df
             if component is not None and Fragment is not None:  # its rows as one leaf (see the module's note)

@@ -1,4 +1,4 @@
-"""demo.run / demo.manager: the background training thread, snapshots, the cap on runs, ownership and
+"""demo.runs.run / demo.runs.manager: the background training thread, snapshots, the cap on runs, ownership and
 checkpoints."""
 import threading
 import time
@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 from conftest import wait_for
-from demo.explore import Directions
-from demo.manager import NotOwner, RunBusy, RunManager
-from demo.run import MAX_FRAMES, Limits, Run, State
+from demo.tabs.explore_pictures import Directions
+from demo.runs.manager import NotOwner, RunBusy, RunManager
+from demo.runs.run import MAX_FRAMES, Limits, Run, State
 from gan.checkpoint import load_state, save_checkpoint
 from gan.config import ConfigError, TrainConfig
 from gan.train.history import downsample

@@ -13,8 +13,8 @@ if not os.path.exists(CHROMIUM):
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 from conftest import img_src, serve_app, wait_until  # noqa: E402
-from demo.manager import RunManager  # noqa: E402
-from demo.monitors import METERS  # noqa: E402
+from demo.runs.manager import RunManager  # noqa: E402
+from demo.runs.monitors import METERS  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 LIVE_CHARTS = {"loss-plot": 2, "d-plot": 2, "quality-plot": 1, "distance-plot": 1}  # chart -> series at least

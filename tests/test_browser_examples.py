@@ -13,7 +13,7 @@ if not os.path.exists(CHROMIUM):
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 from conftest import ROOT, img_src, serve_app, wait_until  # noqa: E402
-from demo.manager import EXAMPLE_FOR, RunManager  # noqa: E402
+from demo.runs.manager import EXAMPLE_FOR, RunManager  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -22,7 +22,7 @@ EXAMPLES = Path(ROOT) / "checkpoints" / "examples"
 
 def test_a_fresh_app_shows_the_examples_before_any_training(tmp_path):
     for view in ("explore", "theory"):
-        assert (EXAMPLES / f"{EXAMPLE_FOR[view]}.pt").is_file(), "make them: python demo/make_examples.py"
+        assert (EXAMPLES / f"{EXAMPLE_FOR[view]}.pt").is_file(), "make them: python scripts/make_examples.py"
     root = tmp_path / "ckpt"
     shutil.copytree(EXAMPLES, root / "examples")
     manager = RunManager(max_runs=1, checkpoint_dir=root, chunk_runner=None)

@@ -11,8 +11,8 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from conftest import poll_status, serve_app
-from demo.manager import RunManager
-from demo.translate_page import sketch_image
+from demo.runs.manager import RunManager
+from demo.tabs.translate import sketch_image
 from gan.data.spec import DatasetSpec, register_dataset
 from gan.data.pairs import digits2colordigits
 from gan.registry import DATASETS
@@ -32,7 +32,7 @@ def pair_name():
 @pytest.fixture(scope="module")
 def quick_scores(tmp_path_factory):
     """Translation scores every second, from small classifiers cached in a temporary folder."""
-    from demo.monitors import METERS
+    from demo.runs.monitors import METERS
 
     saved = dict(METERS.settings)
     with pytest.MonkeyPatch.context() as mp:
@@ -270,7 +270,7 @@ def test_a_starting_cyclegan_leaves_the_example_on_translate_and_says_it_is_star
     import gradio as gr
 
     from demo.page import Page
-    from demo.snapshot import Snapshot
+    from demo.runs.snapshot import Snapshot
 
     def run(sampler):
         snap = Snapshot("r", 1, {"step": 0}, sampler=sampler, model={"explore": ["translate"]})

@@ -16,7 +16,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 
 from conftest import poll_status, serve_app  # noqa: E402
 from demo.app import launch_kwargs  # noqa: E402
-from demo.manager import RunManager  # noqa: E402
+from demo.runs.manager import RunManager  # noqa: E402
 from demo.page import Page  # noqa: E402
 from demo.present import status_line  # noqa: E402
 from gan.checkpoint import save_checkpoint  # noqa: E402
@@ -104,8 +104,8 @@ def test_bad_values_through_the_handler_itself(clean):
     for kw in ({"lr": float("nan")}, {"lr": float("inf")}, {"batch_size": float("nan")}, {"width": -1.0}):
         args = {**TRAIN, **kw}
         with pytest.raises(gr.Error):
-            h.train(args["dataset"], args["model"], args["loss"], args["batch_size"], args["lr"], args["seed"],
-                    args["z_dim"], args["width"])
+            h.train.train(args["dataset"], args["model"], args["loss"], args["batch_size"], args["lr"],
+                          args["seed"], args["z_dim"], args["width"])
     assert len(manager.runs()) == n
 
 
@@ -164,7 +164,7 @@ def test_empty_and_oversized_uploads(clean, tmp_path, monkeypatch):
         h.upload(str(tmp_path / "big.pt"))
     (tmp_path / "big.zip").write_bytes(b"\0" * (2 * 2**20))
     with pytest.raises(gr.Error, match="limit is 1 MiB"):
-        h.upload_zip(str(tmp_path / "big.zip"))
+        h.page.train.upload_zip(str(tmp_path / "big.zip"))
     assert len(manager.runs()) == n
     # the server itself also caps uploads before any handler runs, from the same setting
     assert launch_kwargs(manager)["max_file_size"] == "1mb"

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import torch
 
-import demo.manager as manager_mod
-import demo.storage as storage_mod
+import demo.runs.manager as manager_mod
+import demo.runs.storage as storage_mod
 from conftest import wait_for
-from demo.manager import RunManager
+from demo.runs.manager import RunManager
 from demo.page import Page
 from demo.present import status_line
-from demo.run import MAX_FRAMES, Limits, Run, State
+from demo.runs.run import MAX_FRAMES, Limits, Run, State
 from gan.checkpoint import load_state, save_checkpoint
 from gan.config import ConfigError, TrainConfig
 from gan.train.trainer import Trainer

@@ -33,10 +33,10 @@ import gan.data.spec as datasets_mod  # noqa: E402
 import gan.data.folder as folder_mod  # noqa: E402
 import gan.train.trainer as trainer_mod  # noqa: E402
 from conftest import poll_status, serve_app, wait_for  # noqa: E402
-from demo.manager import RunManager  # noqa: E402
+from demo.runs.manager import RunManager  # noqa: E402
 from demo.live import TICK_OUTPUTS  # noqa: E402
-from demo.run import Limits  # noqa: E402
-from demo.storage import ROOT, Storage  # noqa: E402
+from demo.runs.run import Limits  # noqa: E402
+from demo.runs.storage import ROOT, Storage  # noqa: E402
 from gan.checkpoint import save_checkpoint, save_state  # noqa: E402
 from gan.config import TrainConfig  # noqa: E402
 from gan.train.trainer import Trainer  # noqa: E402
@@ -143,7 +143,7 @@ def _rss() -> int:
 
 # ---- hole 3: finished runs drop their trainer (no app needed) -------------------------------------------
 def test_h3_finished_runs_keep_no_trainer_and_memory_stays_flat(tmp_path, monkeypatch):
-    import demo.run as run_mod
+    import demo.runs.run as run_mod
 
     released = []  # each ended run hands its trainer's freed memory back to the OS (malloc_trim)
     monkeypatch.setattr(run_mod, "release_memory", lambda real=run_mod.release_memory: (released.append(1), real()))
@@ -419,12 +419,12 @@ def test_an_uploads_form_defaults_follow_its_images_and_only_for_its_owner(srv, 
     grey_zip = make_zip(tmp_path / "ink.zip", {f"g{i}.png": png_bytes(12, 12, 30 * i, mode="L") for i in range(8)})
     grey, _ = a.predict(handle_file(grey_zip), api_name="/upload_zip")
     page = srv.page
-    shown = dict(zip(NUMBERS, page.defaults(colour, "auto", req(a.session_hash))))
+    shown = dict(zip(NUMBERS, page.train.defaults(colour, "auto", req(a.session_hash))))
     assert (shown["loss"], shown["width"]) == ("rpgan", 32), shown
-    assert dict(zip(NUMBERS, page.defaults(colour, "mlp", req(a.session_hash))))["loss"] == "bce"  # recipe is dcgan's
-    assert dict(zip(NUMBERS, page.defaults(grey, "auto", req(a.session_hash))))["loss"] == "bce"
-    skipped = page.defaults("nope", "auto", None)  # an unknown dataset leaves the form as it is
-    assert page.defaults(colour, "auto", req(b.session_hash)) == skipped, "B was shown A's upload's numbers"
+    assert dict(zip(NUMBERS, page.train.defaults(colour, "mlp", req(a.session_hash))))["loss"] == "bce"  # recipe is dcgan's
+    assert dict(zip(NUMBERS, page.train.defaults(grey, "auto", req(a.session_hash))))["loss"] == "bce"
+    skipped = page.train.defaults("nope", "auto", None)  # an unknown dataset leaves the form as it is
+    assert page.train.defaults(colour, "auto", req(b.session_hash)) == skipped, "B was shown A's upload's numbers"
     a.predict(**{**RING, **shown, "dataset": colour, "seed": 0}, api_name="/train")
     poll_status(a, lambda s: s["state"] == "running" and s["step"] >= 1, what="the colour upload's run")
     cfg = srv.manager.active_runs()[0].trainer.cfg

@@ -1,6 +1,5 @@
 """Hardening round 3 against a launched shared-mode app: a checkpoint or export that fails to load leaves nothing
 behind, a crafted config never becomes a path, and an export's oversized or lying files are refused in one line."""
-import io
 import json
 import zipfile
 from pathlib import Path
@@ -10,12 +9,12 @@ import pytest
 import torch
 
 gradio_client = pytest.importorskip("gradio_client")
+from conftest import serve_app, tiny_config  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 
-from conftest import serve_app, tiny_config  # noqa: E402
-from demo.manager import RunManager  # noqa: E402
-from demo.run import Limits  # noqa: E402
-from demo.storage import Storage  # noqa: E402
+from demo.runs.manager import RunManager  # noqa: E402
+from demo.runs.run import Limits  # noqa: E402
+from demo.runs.storage import Storage  # noqa: E402
 from gan.checkpoint import save_checkpoint  # noqa: E402
 from gan.hub import export  # noqa: E402
 from gan.train.trainer import Trainer  # noqa: E402

@@ -12,7 +12,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 
 from conftest import ROOT, poll_status, serve_app  # noqa: E402
 from demo.app import build_app  # noqa: E402
-from demo.manager import RunManager  # noqa: E402
+from demo.runs.manager import RunManager  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=32, lr=None, seed=0, z_dim=None, width=32)
@@ -37,7 +37,7 @@ def served(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     root = tmp_path / "ckpt"
-    if EXAMPLES.is_dir():  # the shipped examples (committed; demo/make_examples.py makes them)
+    if EXAMPLES.is_dir():  # the shipped examples (committed; scripts/make_examples.py makes them)
         shutil.copytree(EXAMPLES, root / "examples")
     manager = RunManager(max_runs=1, checkpoint_dir=root, autosave_every=0, chunk_runner=None)
     with serve_app(manager) as (url, _):

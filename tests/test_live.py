@@ -9,8 +9,8 @@ import pytest
 
 import demo.live as live_mod
 from conftest import wait_for
-from demo.manager import RunManager
-from demo.layout import PLOT
+from demo.runs.manager import RunManager
+from demo.tabs import PLOT
 from demo.live import LIVE_GROUPS, _is_skip
 from demo.page import Page
 from gan.config import TrainConfig
@@ -42,7 +42,7 @@ def test_train_stream_is_paced_and_sends_a_new_state_at_once(manager, monkeypatc
                 got.append((time.monotonic(), dict(zip(names, values))))
 
         reader = asyncio.create_task(read())
-        t0, v0 = time.monotonic(), run.snapshot().version
+        v0 = run.snapshot().version
         await asyncio.sleep(4.0)  # steady training: the run publishes every 0.1 s
         steady, publishes = list(got), run.snapshot().version - v0
         await asyncio.to_thread(manager.stop, "alice")  # returns once the run has stopped and saved

@@ -41,7 +41,7 @@ def test_registered_toy_set_trains_and_samples_through_the_cli(square4, tmp_path
 def test_registered_toy_set_trains_in_the_app_with_its_theory_view(square4, tmp_path):
     from gradio_client import Client
 
-    from demo.manager import RunManager
+    from demo.runs.manager import RunManager
 
     manager = RunManager(max_runs=1, checkpoint_dir=tmp_path / "ckpt", autosave_every=0)
     with serve_app(manager, defaults={"dataset": square4}) as (url, app):

@@ -9,8 +9,8 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 
 from conftest import poll_status, serve_app  # noqa: E402
-from demo.manager import RunManager  # noqa: E402
-from demo.monitors import METERS  # noqa: E402
+from demo.runs.manager import RunManager  # noqa: E402
+from demo.runs.monitors import METERS  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 TRAIN = dict(dataset="stacked-digits", model="auto", loss="rpgan", batch_size=16, lr=None, seed=0, z_dim=None,

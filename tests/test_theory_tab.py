@@ -12,11 +12,11 @@ from gradio_client import Client  # noqa: E402
 from conftest import serve_app, tiny_config, wait_for  # noqa: E402
 from demo.app import build_app  # noqa: E402
 from demo.live import TICK_OUTPUTS  # noqa: E402
-from demo.manager import RunManager  # noqa: E402
-from demo.monitors import Meters, QualityMonitor, Rows, TheoryMonitor  # noqa: E402
+from demo.runs.manager import RunManager  # noqa: E402
+from demo.runs.monitors import Meters, QualityMonitor, Rows, TheoryMonitor  # noqa: E402
 from demo.page import Page  # noqa: E402
 from demo.present import WARNING_PREFIX, modes_frame, quality_frames  # noqa: E402
-from demo.snapshot import Sampler, Snapshot  # noqa: E402
+from demo.runs.snapshot import Sampler, Snapshot  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=64, lr=None, seed=0, z_dim=None, width=32)
@@ -188,7 +188,7 @@ def test_collapse_warning_shows_for_a_collapsing_history(tmp_path):
 
 def test_monitors_run_once_per_publish_however_many_apps_are_built(tmp_path, monkeypatch):
     """No global hooks: each run calls its own monitors, once per publish, whatever the page does."""
-    from demo import run as run_mod
+    from demo.runs import run as run_mod
 
     calls = {"publish": 0, "theory": 0}
     publish, update = run_mod.Run._publish, TheoryMonitor.update

@@ -5,8 +5,8 @@ import resource
 
 import pytest
 import torch
-
 from conftest import tiny_config
+
 from gan.checkpoint import load_sampler, load_state, save_checkpoint
 from gan.config import ModelConfig
 from gan.errors import CheckpointError, ConfigError

@@ -18,8 +18,8 @@ import gradio as gr
 import pytest
 
 from conftest import wait_for
-from demo import zerogpu
-from demo.manager import RunManager
+from demo.runs import zerogpu
+from demo.runs.manager import RunManager
 from demo.page import Page
 from gan.checkpoint import load_state
 from gan.config import TrainConfig
@@ -68,8 +68,8 @@ import json, sys
 sys.path.insert(0, sys.argv[1])
 import demo.app as app
 import spaces
-from demo import zerogpu
-from demo.manager import RunManager
+from demo.runs import zerogpu
+from demo.runs.manager import RunManager
 m = RunManager(checkpoint_dir=sys.argv[2])
 demo = app.build_app(m)
 btn = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "resume-cpu-btn"]
@@ -77,7 +77,7 @@ print(json.dumps({
     "decorated": len(zerogpu.DECORATED),
     "marked": all(hasattr(f, "zerogpu") for f in zerogpu.DECORATED),  # spaces' own mark on wrapped functions
     "in_spaces_cache": zerogpu.gpu_chunk in spaces.zero.decorator.decorated_cache,
-    "wrapped": zerogpu.gpu_chunk.__wrapped__.__module__ == "demo.zerogpu",
+    "wrapped": zerogpu.gpu_chunk.__wrapped__.__module__ == "demo.runs.zerogpu",
     "runner_is_gpu_chunk": m.chunk_runner is zerogpu.gpu_chunk,
     "cpu_button_visible": bool(btn) and btn[0].visible,
     "enabled": zerogpu.enabled(),
@@ -162,7 +162,7 @@ def test_a_refused_chunk_pauses_the_run_with_the_quota_message_and_it_continues_
         assert run.snapshot().status["step"] == kept
 
         calls = len(sched.calls)
-        msg = Page(m).resume_cpu(SimpleNamespace(session_hash="alice"))  # the "Continue on CPU" button
+        msg = Page(m).train.resume_cpu(SimpleNamespace(session_hash="alice"))  # the "Continue on CPU" button
         assert f"at step {kept:,}" in msg and "on the CPU" in msg
         wait_for(lambda: run.status()["step"] >= kept + 20, what="CPU steps after the refusal")
         assert run.state == "running" and run.status()["warning"] is None

@@ -18,7 +18,7 @@ from torch import nn
 from ..errors import ConfigError
 
 PRECISIONS = ("fp32", "bf16")
-ZEROGPU_ENV = "SPACES_ZERO_GPU"  # set on a ZeroGPU Space (demo/zerogpu.py reads the same variable)
+ZEROGPU_ENV = "SPACES_ZERO_GPU"  # set on a ZeroGPU Space (demo/runs/zerogpu.py reads the same variable)
 
 
 @dataclass(frozen=True)

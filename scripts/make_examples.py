@@ -2,8 +2,8 @@
 the project's own CLI, then slim them (gan.checkpoint.slim_state: sampling weights as float16, D for the
 Theory view, configs, history; no optimizer state), so the whole folder stays a few MB.
 
-    python demo/make_examples.py                 # all of them (333 s on 2 busy cores, 2026-11-23; 2.42 MiB)
-    python demo/make_examples.py --only ring8-toy
+    python scripts/make_examples.py                 # all of them (333 s on 2 busy cores, 2026-11-23; 2.42 MiB)
+    python scripts/make_examples.py --only ring8-toy
 """
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from gan.checkpoint import load_state, save_state, slim_state
-
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python scripts/make_examples.py`: this checkout's gan
+    sys.path.insert(0, str(ROOT))
+
+from gan.checkpoint import load_state, save_state, slim_state  # noqa: E402
+
 OUT = ROOT / "checkpoints" / "examples"
 # name -> (the CLI's train flags, what the example shows); seeds fixed so anyone regenerates the same files
 EXAMPLES: dict[str, tuple[list[str], str]] = {

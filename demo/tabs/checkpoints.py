@@ -1,28 +1,25 @@
-"""The page's handlers for files: checkpoints (save, list, load, resume, upload, download, delete), uploads
-of image zips, and time-lapse GIFs. What a visitor may see and where files go is demo/storage.py's rule;
-downloads are copies in the visitor's export folder, so Gradio never serves the checkpoint folder itself.
-"""
+"""The Checkpoints tab: save, list, load, resume, upload, download and delete checkpoints, time-lapse GIFs, and the
+Hub panel (demo/tabs/hub.py); built, wired and handled here (`page.files`)."""
 from __future__ import annotations
 
 import os
 import shutil
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from gan import settings
-from gan.errors import DatasetError
-from gan.data.folder import IMAGE_EXTS, load_zip
 
-from . import present
-from .storage import QuotaExceeded
+from .. import present
+from . import FAST, hub
 
 
 class Files:
-    """File handlers of one page, sharing its manager, storage and visitor identity."""
+    """File handlers of one page, sharing its manager, storage and visitor identity. What a visitor may see and
+    where files go is demo/runs/storage.py's rule; downloads are copies in the visitor's export folder, so Gradio
+    never serves the checkpoint folder itself."""
 
     def __init__(self, page: Any) -> None:
         self.page = page
@@ -146,68 +143,53 @@ class Files:
             raise self._refuse(e) from None
         return self._load(path, False, request, Path(path).name)
 
-    def _unpack(self, file: str | None, request: gr.Request | None, *, what: str = "") -> tuple[Path, Any]:
-        """Check an uploaded zip (size cap, quota) and unpack its images safely into a fresh upload folder of the
-        visitor; returns (folder, its dataset) or raises gr.Error (prefixed with `what`)."""
-        try:
-            path = present.check_upload(file, int(settings.get("GAN_MAX_UPLOAD_MB") * 2**20))
-            need = max(os.path.getsize(path), _unpacked_size(path))  # quotas count what the zip unpacks to
-            dest = self.storage.new_upload(self.page.visitor(request), need, name=Path(path).name)
-        except (ValueError, OSError, QuotaExceeded) as e:
-            raise self._refuse(f"{what}{e}") from None
-        try:
-            return dest, load_zip(path, str(dest), image_size=32)
-        except (DatasetError, OSError, ValueError) as e:
-            shutil.rmtree(dest, ignore_errors=True)
-            raise self._refuse(f"{what}{e}", duration=10) from None
 
-    def upload_zip(self, file: str | None, request: gr.Request = None) -> tuple[str, str]:
-        """Unpack an uploaded zip of images (size-capped, safely) into your own upload folder and select it as
-        the dataset; returns (dataset name, notice)."""
-        dest, data = self._unpack(file, request)
-        name = self.storage.display_dataset(f"folder:{dest}")
-        info = data.info
-        refused = info.get("refused") or []
-        note = (f"Unpacked {info['images']} image(s) as dataset `{name}`"
-                + (f"; {info['skipped']} other file(s) skipped" if info.get("skipped") else "")
-                + (f"; refused as too large: {', '.join(refused[:5])}" if refused else "")
-                + ". Press **Train** to train on them.")
-        return name, note
-
-    def upload_pair(self, file_a: str | None, file_b: str | None, request: gr.Request = None) -> tuple[Any, str]:
-        """Two zips, domain A and domain B, each checked and unpacked as upload_zip's, selected as a CycleGAN pair
-        dataset (pair:upload:...,upload:...); until both are there, a notice asks for the other."""
-        if not file_a and not file_b:
-            return gr.skip(), gr.skip()
-        if not file_a or not file_b:
-            have, need = ("A", "B") if file_a else ("B", "A")
-            return gr.skip(), f"Domain {have} is in; now upload domain {need}'s zip."
-        folders: list[Path] = []
-        try:
-            for tag, file in (("A", file_a), ("B", file_b)):
-                dest, data = self._unpack(file, request, what=f"domain {tag}: ")
-                folders.append(dest)
-                if data.x.shape[0] < 2:
-                    raise gr.Error(f"domain {tag}: the zip has {data.x.shape[0]} image; a domain needs at least 2 "
-                                   f"(one is held out for the Translate tab)", duration=10)
-        except gr.Error:
-            for folder in folders:
-                shutil.rmtree(folder, ignore_errors=True)
-            raise
-        name = self.storage.display_dataset(f"pair:{folders[0]},{folders[1]}")
-        return name, (f"Unpacked both domains as dataset `{name}` (model cyclegan). Press **Train** to train on "
-                      f"them; the Translate tab then shows their translations.")
+def build(page: Any, c: dict[str, Any]) -> None:
+    """The tab, with its events: /save, /download_checkpoint, /timelapse, /load, /load_resume, /delete_checkpoint,
+    /upload, the Hub panel's, and the API-only /checkpoints and /download. `c` gets the list and the picker, which
+    the page refreshes at load."""
+    f = page.files
+    with gr.Tab("Checkpoints", id="checkpoints"):
+        gr.Markdown("Checkpoints hold configs, weights, optimizer states, step, RNG and history; they load with "
+                    "`torch.load(weights_only=True)`, so a file carrying code is refused. Runs auto-save every few "
+                    "hundred steps and when stopped. You see your own checkpoints and the shipped examples.")
+        with gr.Row():
+            save = gr.Button("Save now")
+            download = gr.Button("Download current")
+            gif = gr.Button("Export time-lapse GIF")
+        notice = gr.Markdown()
+        with gr.Row():
+            file = gr.File(label="Checkpoint / GIF", interactive=False)
+            gif_view = gr.Image(label="Time-lapse", interactive=False, type="filepath")
+        c["c_table"] = table = gr.Dataframe(headers=["file", "dataset", "model", "loss", "step", "saved"],
+                                            interactive=False, label="Your checkpoints and the examples")
+        save.click(f.save_now, None, [notice, table], api_name="save")
+        download.click(f.download_current, None, file, api_name="download_checkpoint")
+        gif.click(f.timelapse, None, file, api_name="timelapse").then(
+            lambda path: path, file, gif_view, api_visibility="private")
+        with gr.Row():
+            c["c_choice"] = choice = gr.Dropdown([], label="Checkpoint", allow_custom_value=True)
+            refresh = gr.Button("Refresh list", size="sm")
+            load = gr.Button("Load")
+            load_resume = gr.Button("Load and resume")
+            delete = gr.Button("Delete", size="sm", variant="stop")
+        refresh.click(f.table, None, table, api_visibility="private").then(
+            f.choices, None, choice, api_visibility="private")
+        load.click(f.load, choice, notice, api_name="load")
+        load_resume.click(f.load_resume, choice, notice, api_name="load_resume")
+        delete.click(f.delete, choice, [notice, table], api_name="delete_checkpoint")
+        mb = settings.get("GAN_MAX_UPLOAD_MB")
+        upload = gr.File(label=f"Upload a checkpoint (.pt, at most {mb:.0f} MiB)", file_types=[".pt"],
+                         type="filepath")
+        upload.upload(f.upload, upload, notice, api_name="upload")
+        hub.build(page)  # export, load an export or a Hub repo id, share to the Hub
+        with gr.Row(visible=False):  # API-only endpoints: /checkpoints, /download
+            listing = gr.Button("checkpoints")
+            names = gr.JSON()
+            name = gr.Textbox()
+            named_file = gr.File()
+        listing.click(f.names, None, names, api_name="checkpoints", **FAST)
+        listing.click(f.download, name, named_file, api_name="download")
 
 
-def _unpacked_size(path: str) -> int:
-    """The bytes of images a zip declares (what unpacking writes); 0 if it is not a readable zip (load_zip then
-    says why). A zip cannot unpack to more than it declares: extraction stops at the declared sizes."""
-    try:
-        with zipfile.ZipFile(path) as z:
-            return sum(m.file_size for m in z.infolist()
-                       if not m.is_dir() and os.path.splitext(m.filename)[1].lower() in IMAGE_EXTS)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return 0
-
-
-__all__ = ["Files"]
+__all__ = ["Files", "build"]

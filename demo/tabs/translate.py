@@ -1,8 +1,5 @@
-"""The Translate tab's handlers (CycleGAN): a drawn sketch, an uploaded image or a held-out image of the source
-domain goes through the frozen generators a snapshot publishes (the watched run's, or the shipped cyclegan example
-until the visitor has one), so they work while training runs. The page shows x (the input as the source domain
-sees it), its translation and its reconstruction; /translate is the same for gradio_client users.
-"""
+"""The Translate tab (CycleGAN): a sketch, an upload or a held-out image translated and reconstructed, and
+/translate; built, wired and handled here (`page.translate`)."""
 from __future__ import annotations
 
 from typing import Any
@@ -15,10 +12,12 @@ from gan.cyclegan.nets import DIRECTIONS, match_channels, to_domain, translate
 from gan.errors import ConfigError, parse_number
 from gan.images import image_grid
 
+from ..inputs import MAX_SIDE
+from . import FAST
+
 SEED = dict(integer=True, lo=0, hi=2**63 - 1)
 UPSCALE = 8  # 28 px -> 224 px on the page
 LIKE = 200  # held-out images a sketch is matched to (background, ink box)
-MAX_SIDE = 4096  # an upload larger than this on a side is refused
 SOURCES = ("draw", "upload", "pick")
 
 
@@ -54,7 +53,11 @@ def sketch_image(value: Any) -> np.ndarray | None:
 
 
 class Translate:
-    """Translate-tab handlers of one page (sharing its manager, storage and visitor identity)."""
+    """Translate-tab handlers of one page (sharing its manager, storage and visitor identity). A drawn sketch, an
+    uploaded image or a held-out image of the source domain goes through the frozen generators a snapshot
+    publishes (the watched run's, or the shipped cyclegan example until the visitor has one), so they work while
+    training runs. The page shows x (the input as the source domain sees it), its translation and its
+    reconstruction; /translate is the same for gradio_client users."""
 
     def __init__(self, page: Any) -> None:
         self.page = page
@@ -163,4 +166,45 @@ class Translate:
         return int(np.random.default_rng().integers(0, 2**31 - 1))
 
 
-__all__ = ["SOURCES", "Translate", "sketch_image"]
+def build(page: Any, c: dict[str, Any]) -> None:
+    """The tab and its events: sketch, upload, held-out pick, direction switch, and /translate. `c` gets its note,
+    which the page's live stream fills (demo/live.py)."""
+    t = page.translate
+    with gr.Tab("Translate", id="translate") as tab:
+        gr.Markdown("CycleGAN learns two generators, G: A→B and F: B→A, from unpaired images of two domains, with "
+                    "a cycle-consistency loss F(G(a)) ≈ a that keeps the content while the style moves. Train "
+                    "`cyclegan` on `digits2colordigits`, then draw a digit, upload an image or pick a held-out one.")
+        c["tr_note"] = gr.Markdown(elem_id="tr-note")
+        with gr.Row():
+            direction = gr.Radio([("A → B", "a2b"), ("B → A", "b2a")], value="a2b", label="Direction",
+                                 elem_id="tr-dir")
+            pick = gr.Button("Random held-out image", elem_id="tr-pick")
+            seed = gr.Number(0, label="Held-out seed", precision=0)
+        with gr.Row():
+            draw = gr.Sketchpad(label="Draw a digit (pick the brush on the left)", type="numpy", height=280,
+                                elem_id="tr-draw", canvas_size=(280, 280), layers=False,
+                                brush=gr.Brush(default_size=20, colors=["#000000"], color_mode="fixed"))
+            upload = gr.Image(label="Or upload an image", type="numpy", sources=["upload"], height=280,
+                              elem_id="tr-upload")
+        with gr.Row():
+            shown = [gr.Image(label="x", interactive=False, elem_id="tr-x", format="png"),
+                     gr.Image(label="translation", interactive=False, elem_id="tr-y", format="png"),
+                     gr.Image(label="reconstruction", interactive=False, elem_id="tr-rec", format="png")]
+        source = gr.State("pick")  # what the direction switch translates again: draw, upload or pick (SOURCES)
+        with gr.Row(visible=False):  # API-only endpoint: /translate (image or none, direction, seed)
+            api = gr.Button("translate")
+
+        draw.change(t.draw, [draw, direction], [*shown, source], trigger_mode="always_last",
+                    api_visibility="private", **FAST)
+        upload.upload(t.upload, [upload, direction], [*shown, source], api_name="translate_upload",
+                      api_visibility="private", **FAST)  # /upload is the checkpoint's
+        pick.click(t.random_seed, None, seed, api_visibility="private").then(
+            t.pick, [direction, seed], [*shown, source], api_visibility="private", **FAST)
+        seed.submit(t.pick, [direction, seed], [*shown, source], api_visibility="private", **FAST)
+        direction.change(t.redo, [direction, draw, upload, seed, source], shown, trigger_mode="always_last",
+                         api_visibility="private", **FAST)
+        tab.select(t.show, [direction, seed], shown, api_visibility="private", **FAST)
+        api.click(t.translate, [upload, direction, seed], shown, api_name="translate", **FAST)
+
+
+__all__ = ["SOURCES", "Translate", "build", "sketch_image"]

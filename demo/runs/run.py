@@ -2,7 +2,7 @@
 
 A `Run` builds a Trainer in its own thread and loops `trainer.step()` until asked to stop (a
 threading.Event checked between steps, so Stop takes effect within one step). About once a second it
-publishes an immutable `Snapshot` (demo/snapshot.py): status, chart data, the fixed-noise grid as a PNG
+publishes an immutable `Snapshot` (demo/runs/snapshot.py): status, chart data, the fixed-noise grid as a PNG
 written once, the monitors' results and a frozen copy of the sampling nets. Pages only ever read snapshots.
 
 When a run ends it saves a checkpoint and lets go of its Trainer: a finished run keeps only its last
@@ -188,10 +188,6 @@ class Run:
         t = self._thread
         if t is not None and t is not threading.current_thread():
             t.join(wait)
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
 
     def call(self, fn: Callable[[Trainer], Any], timeout: float = 60.0) -> Any:
         """Run fn(trainer) between two steps and return its result (at once when the thread is idle)."""

@@ -30,10 +30,10 @@ from typing import Any, Callable
 from gan import settings
 from gan.checkpoint import remove_stale_temps, save_checkpoint
 from gan.config import TrainConfig
-from gan.errors import ConfigError, safe_name
 from gan.data.pairs import split_pair_name
+from gan.errors import ConfigError, safe_name
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is demo/runs/storage.py)
 TMP = Path(tempfile.gettempdir())
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from gan.train.history import downsample
 from gan.images import image_grid, scatter
+from gan.train.history import downsample
 
 PARTS = ("status", "charts", "grid", "quality", "theory", "model")
 

@@ -1,16 +1,5 @@
-"""The Checkpoints tab's Hugging Face Hub panel (gan/hub.py does the work):
-
-- **Export (Hub format)**: the visitor's run as model.safetensors + config.json + a model card, zipped to
-  download; the zip also stays among their exports (by name) to load back.
-- **Load export**: an uploaded export zip, the name of one of their export zips, or a Hub repo id (USER/NAME),
-  loaded to explore. An export has no discriminator or optimizer state, so it cannot resume training; the
-  notice says so, and Resume refuses with the same words.
-- **Share to Hub**: shown only when the server has HF_TOKEN; pushes the visitor's current checkpoint into
-  GAN_HUB_NAMESPACE (default: the token's user) under a name they choose.
-
-Zips are read by member name only (config.json and model.safetensors, each size-capped), never extracted as
-given, and loading is safetensors plus JSON: nothing is unpickled.
-"""
+"""The Checkpoints tab's Hugging Face Hub panel: export a run in the Hub's format, load an export or a Hub repo
+to explore, share to the Hub; built, wired and handled here (`HubPanel`; gan/hub.py does the work)."""
 from __future__ import annotations
 
 import re
@@ -26,7 +15,7 @@ from safetensors import SafetensorError
 from gan import hub, settings
 from gan.errors import CheckpointError, ConfigError
 
-from . import present
+from .. import present
 
 EXPORT_NOTE = ("explore only: an export holds the generator's weights but no discriminator or optimizer state, "
                "so it cannot resume training; load a full checkpoint (.pt) to train further")
@@ -40,36 +29,43 @@ def share_enabled() -> bool:
     return bool(settings.get("HF_TOKEN").strip())
 
 
-def hub_panel(c: dict[str, Any]) -> None:
-    """The panel's components, added to the Checkpoints tab."""
+def build(page: Any) -> None:
+    """The panel, in the Checkpoints tab, with its events: /export_hub, /load_export, /load_export_zip, /share_hub."""
+    h = HubPanel(page)
     gr.Markdown("#### Hugging Face Hub\nExport your run in the Hub's conventions (safetensors, config.json and a "
                 "model card), or load an export to explore: an uploaded export `.zip`, the name of one of your "
                 "exports, or a Hub repo id such as `USER/NAME`. An export cannot resume training (it has no "
                 "optimizer state).")
     with gr.Row():
-        c["h_export"] = gr.Button("Export (Hub format)", elem_id="hub-export")
-        c["h_source"] = gr.Textbox(label="Export name or Hub repo id", placeholder="USER/NAME or NAME-export.zip",
-                                   elem_id="hub-source")
-        c["h_load"] = gr.Button("Load export", elem_id="hub-load")
-    c["h_zip"] = gr.File(label="Or upload an export (.zip)", file_types=[".zip"], type="filepath")
+        export = gr.Button("Export (Hub format)", elem_id="hub-export")
+        source = gr.Textbox(label="Export name or Hub repo id", placeholder="USER/NAME or NAME-export.zip",
+                            elem_id="hub-source")
+        load = gr.Button("Load export", elem_id="hub-load")
+    upload = gr.File(label="Or upload an export (.zip)", file_types=[".zip"], type="filepath")
     with gr.Row(visible=share_enabled(), elem_id="hub-share-row"):
-        c["h_repo"] = gr.Textbox(label="Repo name on the Hub", placeholder="my-gan", elem_id="hub-repo")
-        c["h_share"] = gr.Button("Share to Hub", variant="primary", elem_id="hub-share")
-    c["h_notice"] = gr.Markdown(elem_id="hub-notice")
-    c["h_file"] = gr.File(label="Export", interactive=False)
-
-
-def wire_hub(page: Any, c: dict[str, Any]) -> None:
-    """The panel's events and their API names: /export_hub, /load_export, /load_export_zip, /share_hub."""
-    h = HubPanel(page)
-    c["h_export"].click(h.export, None, [c["h_file"], c["h_notice"]], api_name="export_hub")
-    c["h_load"].click(h.load, c["h_source"], c["h_notice"], api_name="load_export")
-    c["h_zip"].upload(h.load_zip, c["h_zip"], c["h_notice"], api_name="load_export_zip")
-    c["h_share"].click(h.share, c["h_repo"], c["h_notice"], api_name="share_hub")
+        repo = gr.Textbox(label="Repo name on the Hub", placeholder="my-gan", elem_id="hub-repo")
+        share = gr.Button("Share to Hub", variant="primary", elem_id="hub-share")
+    notice = gr.Markdown(elem_id="hub-notice")
+    file = gr.File(label="Export", interactive=False)
+    export.click(h.export, None, [file, notice], api_name="export_hub")
+    load.click(h.load, source, notice, api_name="load_export")
+    upload.upload(h.load_zip, upload, notice, api_name="load_export_zip")
+    share.click(h.share, repo, notice, api_name="share_hub")
 
 
 class HubPanel:
-    """The panel's handlers for one page (its manager, storage and visitor identity)."""
+    """The panel's handlers for one page (its manager, storage and visitor identity):
+
+    - **Export (Hub format)**: the visitor's run as model.safetensors + config.json + a model card, zipped to
+      download; the zip also stays among their exports (by name) to load back.
+    - **Load export**: an uploaded export zip, the name of one of their export zips, or a Hub repo id
+      (USER/NAME), loaded to explore. An export has no discriminator or optimizer state, so it cannot resume
+      training; the notice says so, and Resume refuses with the same words.
+    - **Share to Hub**: shown only when the server has HF_TOKEN; pushes the visitor's current checkpoint into
+      GAN_HUB_NAMESPACE (default: the token's user) under a name they choose.
+
+    Zips are read by member name only (config.json and model.safetensors, each size-capped), never extracted as
+    given, and loading is safetensors plus JSON: nothing is unpickled."""
 
     def __init__(self, page: Any) -> None:
         self.page, self.manager, self.storage = page, page.manager, page.storage
@@ -186,4 +182,4 @@ def _size(n: int) -> str:
     return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
 
 
-__all__ = ["EXPORT_NOTE", "HubPanel", "hub_panel", "share_enabled", "wire_hub"]
+__all__ = ["EXPORT_NOTE", "HubPanel", "build", "share_enabled"]

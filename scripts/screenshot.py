@@ -1,21 +1,25 @@
 """Take the README's screenshots in headless Chromium, one per tab, while a run trains:
 
-    python demo/screenshot.py                      # docs/train.png, docs/explore.png, docs/checkpoints.png (digits)
-    python demo/screenshot.py --dataset ring8 --tabs theory --seconds 30     # docs/theory.png
-    python demo/screenshot.py --tabs translate --seconds 0                   # docs/translate.png (the example)
+    python scripts/screenshot.py                      # docs/train.png, docs/explore.png, docs/checkpoints.png (digits)
+    python scripts/screenshot.py --dataset ring8 --tabs theory --seconds 30     # docs/theory.png
+    python scripts/screenshot.py --tabs translate --seconds 0                   # docs/translate.png (the example)
 """
 from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from demo.app import build_app, launch_kwargs, queue
-from demo.manager import RunManager
-
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python scripts/screenshot.py`: this checkout's demo and gan
+    sys.path.insert(0, str(ROOT))
+
+from demo.app import build_app, launch_kwargs, queue  # noqa: E402
+from demo.runs.manager import RunManager  # noqa: E402
+
 TABS = ("train", "explore", "translate", "theory", "checkpoints")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 

@@ -14,7 +14,14 @@ import torch
 
 from gan.family import generate
 from gan.images import image_grid, scatter
-from gan.latent import edit, latent_for, principal_directions, raw_directions, slerp, truncate
+from gan.latent import (
+    edit,
+    latent_for,
+    principal_directions,
+    raw_directions,
+    slerp,
+    truncate,
+)
 
 UPSCALE = 6  # a single 28 px digit is drawn at 168 px
 N_POINTS = 500  # points drawn per picture for 1-D / 2-D generators

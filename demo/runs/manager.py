@@ -1,8 +1,8 @@
 """All runs of all visitors: ownership, the cap on concurrent runs, loading, resuming and limits. No Gradio.
 
 A run belongs to the visitor who started (or loaded) it; others may watch it, not change it. At most
-GAN_MAX_RUNS train at once. Runs end by themselves at the limits the server sets (demo/run.py `Limits`),
-and when their owner's last page closes (`session_ended`). Files and paths are demo/storage.py's job.
+GAN_MAX_RUNS train at once. Runs end by themselves at the limits the server sets (demo/runs/run.py `Limits`),
+and when their owner's last page closes (`session_ended`). Files and paths are demo/runs/storage.py's job.
 """
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gan import settings
-from gan.train.budget import check_train_config
 from gan.checkpoint import load_state
 from gan.config import TrainConfig, from_dict
 from gan.data.spec import cached_dataset
 from gan.errors import CheckpointError, ConfigError, DatasetError, safe_name
+from gan.train.budget import check_train_config
 from gan.train.trainer import Trainer
 
 from . import zerogpu

@@ -1,7 +1,5 @@
-"""The Explore tab's handlers (and Sample's): every picture comes from the frozen nets a snapshot publishes
-(the watched run's, or a shipped example's until the visitor has a run), so they work while training runs.
-Inputs are checked with gan.errors.parse_number; refusals are gr.Error with no server path.
-"""
+"""The Explore tab: a seed and sliders along G's principal directions, slerp strips, and StyleGAN's own views
+(style mixing, noise, Z against W); built, wired and handled here (`page.explore`, which also serves Sample)."""
 from __future__ import annotations
 
 import re
@@ -13,7 +11,8 @@ import numpy as np
 from gan.errors import ConfigError, parse_number
 from gan.images import save_png
 
-from . import explore
+from . import FAST
+from . import explore_pictures as pictures
 from .explore_style import mixing, variation, w_directions, w_image, zw
 
 N_SLIDERS = 8
@@ -33,12 +32,15 @@ def _seeds(name: str, text: Any, *, most: int = 10) -> list[int]:
 
 
 class Explore:
-    """Explore and Sample handlers of one page (sharing its manager, storage, directions and visitor identity)."""
+    """Explore and Sample handlers of one page (sharing its manager, storage, directions and visitor identity).
+    Every picture comes from the frozen nets a snapshot publishes (the watched run's, or a shipped example's
+    until the visitor has a run), so they work while training runs. Inputs are checked with
+    gan.errors.parse_number; refusals are gr.Error with no server path."""
 
     def __init__(self, page: Any) -> None:
         self.page = page
-        self.directions = explore.Directions(k=N_SLIDERS)
-        self.style_directions = explore.Directions(k=N_SLIDERS)
+        self.directions = pictures.Directions(k=N_SLIDERS)
+        self.style_directions = pictures.Directions(k=N_SLIDERS)
 
     def _refuse(self, e: BaseException) -> gr.Error:
         return gr.Error(self.page.storage.public(str(e)), duration=8)
@@ -65,7 +67,7 @@ class Explore:
         except ConfigError as e:
             raise self._refuse(e) from None
         run, sampler = self._sampler(request)
-        img = explore.sample_grid(sampler, n, seed)
+        img = pictures.sample_grid(sampler, n, seed)
         path = self.page.files.export_path(self.page.visitor(request), f"samples-{run.id}-s{seed}-n{n}.png")
         save_png(img, str(path))
         return img, str(path)
@@ -91,7 +93,7 @@ class Explore:
         dirs = self._axes(run, sampler, axes)
         if _style(sampler) and axes != "raw":
             return w_image(sampler, seed, offsets, directions=dirs, layers=layers, psi=psi, class_label=label)
-        return explore.latent_image(sampler, seed, offsets, directions=dirs, psi=psi, class_label=label)
+        return pictures.latent_image(sampler, seed, offsets, directions=dirs, psi=psi, class_label=label)
 
     def recompute(self, axes: str, request: gr.Request = None) -> list:
         """Recompute the principal directions on the latest generator; relabel the sliders."""
@@ -119,7 +121,7 @@ class Explore:
         except ConfigError as e:
             raise self._refuse(e) from None
         _, sampler = self._sampler(request)
-        return explore.slerp_strip(sampler, a, b, steps, psi=psi, class_label=label)
+        return pictures.slerp_strip(sampler, a, b, steps, psi=psi, class_label=label)
 
     @staticmethod
     def random_seed() -> int:
@@ -174,4 +176,86 @@ class Explore:
         return zw(self._style_sampler(request), a, b, steps=steps, psi=psi, class_label=label)
 
 
-__all__ = ["Explore", "N_SLIDERS"]
+def build(page: Any, c: dict[str, Any]) -> None:
+    """The tab, with its events: /generate, /recompute_directions, /interpolate, /mix, /vary and /interpolate_zw.
+    `c` gets the sections the page's live stream shows or hides by the watched model (demo/live.py)."""
+    x = page.explore
+    with gr.Tab("Explore", id="explore") as tab:
+        gr.Markdown("Everything here reads the latest published copy of G, so it works while training runs. "
+                    "Principal directions are found GANSpace-style: for the classic models, PCA of G's first-layer "
+                    "features mapped back to z by least squares; for StyleGAN, PCA of the intermediate latent w.")
+        c["x_note"] = gr.Markdown(visible=False, elem_id="x-note")
+        with gr.Row():
+            with gr.Column(scale=2):
+                with gr.Row():
+                    seed = gr.Number(0, label="Seed", precision=0, elem_id="x-seed")
+                    random = gr.Button("Random seed", size="sm")
+                    c["x_class"] = label = gr.Slider(0, 9, 0, step=1, label="Class", visible=False,
+                                                     elem_id="x-class", info="for class-conditional models")
+                with gr.Row():
+                    axes = gr.Radio(["principal", "raw"], value="principal", label="Slider axes",
+                                    info="principal directions of G (of w for StyleGAN), or raw z dimensions")
+                    c["x_layers"] = layers = gr.Radio(["all", "coarse", "middle", "fine"], value="all",
+                                                      label="Layers", visible=False, elem_id="x-layers",
+                                                      info="StyleGAN: which style inputs the sliders move")
+                    psi = gr.Slider(0, 1.5, 1.0, step=0.05, label="Truncation ψ", elem_id="x-psi",
+                                    info="pulls the latent toward its mean (w's running average for StyleGAN)")
+                    recompute = gr.Button("Recompute directions", size="sm")
+                sliders = [gr.Slider(-4, 4, 0, step=0.1, label=f"PC{i + 1}", elem_id=f"pc{i + 1}")
+                           for i in range(N_SLIDERS)]
+            image = gr.Image(label="G(z)", height=340, interactive=False, elem_id="x-image")
+        inputs = [seed, *sliders, psi, label, axes, layers]
+        gr.on([s.change for s in sliders] + [seed.change, psi.change, label.change, layers.change], x.generate,
+              inputs, image, api_name="generate", trigger_mode="always_last", **FAST)
+        tab.select(x.generate, inputs, image, api_visibility="private", **FAST)
+        random.click(x.random_seed, None, seed, api_visibility="private")
+        gr.on([recompute.click, axes.change], x.recompute, axes, sliders, api_name="recompute_directions").then(
+            x.generate, inputs, image, api_visibility="private", **FAST)
+        with gr.Group(visible=True) as c["x_classic"]:
+            gr.Markdown("### Interpolation (slerp)")
+            with gr.Row():
+                seed_a = gr.Number(1, label="Seed A", precision=0)
+                seed_b = gr.Number(2, label="Seed B", precision=0)
+                steps = gr.Slider(2, 16, 8, step=1, label="Steps")
+                go = gr.Button("Interpolate")
+            strip = gr.Image(label="A → B along the great circle", interactive=False)
+        go.click(x.strip, [seed_a, seed_b, steps, psi, label], strip, api_name="interpolate", **FAST)
+        with gr.Group(visible=False) as c["x_style"]:
+            _style_views(x, seed, psi, label)
+
+
+def _style_views(x: Explore, seed: Any, psi: Any, label: Any) -> None:
+    """StyleGAN's own views: the style-mixing grid, stochastic variation, and Z against W interpolation (with the
+    tab's seed, truncation and class)."""
+    gr.Markdown("### Style mixing\nEach cell takes the coarse styles (the first K style inputs: shape, pose) of "
+                "its row's seed and the rest (stroke, texture) from its column's seed.")
+    with gr.Row():
+        rows = gr.Textbox("1, 2, 3, 4", label="Row seeds", elem_id="m-rows")
+        cols = gr.Textbox("5, 6, 7, 8", label="Column seeds", elem_id="m-cols")
+        cross = gr.Slider(0, 8, 2, step=1, label="Crossover K (coarse style inputs from the row)", elem_id="m-cross")
+        mix = gr.Button("Mix", elem_id="m-go")
+    grid = gr.Image(label="Rows keep their coarse styles, columns give the rest", interactive=False,
+                    elem_id="m-grid")
+    gr.on([mix.click, cross.release], x.mix, [rows, cols, cross, psi, label], grid, api_name="mix", **FAST)
+    gr.Markdown("### Stochastic variation\nOne w, several draws of the per-layer noise: what noise controls "
+                "(the spread image is bright where noise changes the pixels).")
+    with gr.Row():
+        n = gr.Slider(2, 16, 8, step=1, label="Noise draws")
+        vary = gr.Button("Vary the noise")
+    with gr.Row():
+        strip = gr.Image(label="Same w, different noise", interactive=False, elem_id="v-strip")
+        spread = gr.Image(label="Per-pixel spread", interactive=False, elem_id="v-std")
+    vary.click(x.vary, [seed, n, psi, label], [strip, spread], api_name="vary", **FAST)
+    gr.Markdown("### Interpolation: slerp in Z against lerp in W\nW is the space the styles live in: paths "
+                "through it change the image more evenly than paths through Z.")
+    with gr.Row():
+        seed_a = gr.Number(1, label="Seed A", precision=0)
+        seed_b = gr.Number(2, label="Seed B", precision=0)
+        steps = gr.Slider(2, 16, 8, step=1, label="Steps")
+        go = gr.Button("Interpolate in Z and W")
+    in_z = gr.Image(label="slerp in Z", interactive=False)
+    in_w = gr.Image(label="lerp in W", interactive=False)
+    go.click(x.zw, [seed_a, seed_b, steps, psi, label], [in_z, in_w], api_name="interpolate_zw", **FAST)
+
+
+__all__ = ["Explore", "N_SLIDERS", "build"]

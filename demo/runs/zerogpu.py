@@ -3,7 +3,7 @@
 On a ZeroGPU Space (`SPACES_ZERO_GPU` set) the main process has no GPU. A GPU exists only inside a call of a
 function decorated with `@spaces.GPU`, which runs in a forked worker for a bounded `duration`, with its
 arguments and result pickled across, and is charged to the visitor's daily quota. So a run's thread
-(demo/runs.py) keeps its trainer on the CPU and advances it by calling `gpu_chunk(state, seconds, ...)`:
+(demo/runs/run.py) keeps its trainer on the CPU and advances it by calling `gpu_chunk(state, seconds, ...)`:
 the state goes out as CPU tensors, trains on CUDA for `seconds`, and comes back with the chunk's per-step
 stats (`advancer` builds the run's step function around it). Off ZeroGPU none of this is used: the thread
 steps its own trainer (CUDA when present). No Gradio here.
@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gan import settings
+from gan.data.spec import remember_dataset
 from gan.train.chunk import train_chunk
 from gan.train.compute import ZEROGPU_ENV
-from gan.data.spec import remember_dataset
 from gan.train.trainer import TrainingDiverged
 
 ENV = ZEROGPU_ENV

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from gan.stylegan import family as sg
 from gan.images import image_grid
+from gan.stylegan import family as sg
 
-from .explore import generator, labels, need
+from .explore_pictures import generator, labels, need
 
 UPSCALE = 6
 

@@ -22,14 +22,13 @@ from concurrent.futures import Future
 from typing import Any
 
 from gan import settings
-from gan.train.history import Thinned
-from gan.metrics.advice import translation_warning
+from gan.metrics.advice import collapse_warning, translation_warning
 from gan.metrics.classifier import DEFAULT_CACHE_DIR
 from gan.metrics.frechet import QualityMeter
-from gan.metrics.advice import collapse_warning
 from gan.metrics.scores import build_meter, score
-from gan.theory.state import theory_state
 from gan.theory.plots import render_curves, render_theory
+from gan.theory.state import theory_state
+from gan.train.history import Thinned
 
 from .snapshot import PngFiles
 

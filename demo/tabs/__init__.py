@@ -1,0 +1,9 @@
+"""The page's tabs, one module each: its components, its events wired beside them, and its handlers; here, the
+settings their events and charts share (no imports, nothing built)."""
+
+FAST = dict(concurrency_limit=None, show_progress="hidden")  # events that are quick: no queue limit, no spinner
+# Charts start empty as None: a LinePlot whose first value is an empty frame never draws later lines or legends
+# (Gradio 6.31), and one cleared with an empty frame keeps its old legend; see tests/test_browser.py.
+PLOT = dict(x="step", y="value", color="series", x_title="step")
+
+__all__ = ["FAST", "PLOT"]

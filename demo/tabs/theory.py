@@ -1,0 +1,77 @@
+"""The Theory tab: the game's pictures, curves and mode coverage for the watched run (the page's live stream fills
+them), and the API-only /theory and /quality; built, wired and handled here (`page.theory`)."""
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from . import FAST, PLOT
+
+INTRO = (
+    "G and D play **min_G max_D V(D,G) = E[log D(x)] + E[log(1 − D(G(z)))]**. For a fixed G the best D is "
+    "**D\\*(x) = p_data(x) / (p_data(x) + p_g(x))**, and then V = −log 4 + 2·JS(p_data ‖ p_g): the game ends "
+    "when p_g = p_data, where D\\* = 1/2 everywhere and V = −log 4 ≈ −1.386. Train one of the 1-D or 2-D "
+    "datasets (gaussian1d, ring8, grid25, spiral) and watch it happen here; the pictures refresh every ~2 s.")
+
+
+class Theory:
+    """The API views of the watched run's snapshot, for one page: its theory and its quality metrics."""
+
+    def __init__(self, page: Any) -> None:
+        self.page, self.manager = page, page.manager
+
+    def quality(self, request: gr.Request = None) -> dict[str, Any]:
+        """The watched run's quality metrics: latest numbers, history rows, collapse warning (or None)."""
+        run = self.manager.watched(self.page.visitor(request))
+        snap = run.snapshot() if run is not None else None
+        q = dict(snap.quality) if snap is not None else {}
+        return {"run_id": getattr(run, "id", None), "dataset": (snap.status.get("dataset") if snap else None),
+                "kind": (snap.model.get("kind") if snap else None), "version": snap.part_version("quality") if snap else 0,
+                "numbers": q.get("numbers", {}), "history": q.get("rows", []), "warning": q.get("warning"),
+                "note": q.get("note"), "error": q.get("error")}
+
+    def theory(self, request: gr.Request = None) -> tuple[str | None, str | None, dict[str, Any]]:
+        """The watched run's theory: (main picture, V/JS curves, numbers with the metric history)."""
+        run = self.manager.watched(self.page.visitor(request))
+        snap = run.snapshot() if run is not None else None
+        th = snap.theory if snap is not None else {}
+        info = {"run_id": getattr(run, "id", None), "dataset": snap.status.get("dataset") if snap else None,
+                "kind": snap.model.get("kind") if snap else None, "dim": th.get("dim"),
+                "state": snap.status.get("state") if snap else "idle", "version": snap.part_version("theory") if snap else 0,
+                "numbers": th.get("numbers", {}), "history": (snap.quality or {}).get("rows", []) if snap else []}
+        return th.get("main"), th.get("curves"), info
+
+
+def build(page: Any, c: dict[str, Any]) -> None:
+    """The tab and its API-only events /theory and /quality. Its pictures and captions go into `c`: the page's
+    live stream fills them (demo/live.py THEORY_OUTPUTS)."""
+    h = page.theory
+    with gr.Tab("Theory", id="theory"):
+        gr.Markdown(INTRO)
+        c["t_status"] = gr.Markdown(elem_id="theory-status")
+        with gr.Row():
+            with gr.Column():
+                gr.Markdown("#### The game now")
+                c["t_main"] = gr.Image(show_label=False, type="filepath", interactive=False, elem_id="theory-main",
+                                       visible=False, height=460)
+                c["t_main_cap"] = gr.Markdown(visible=False, elem_id="theory-main-caption")
+            with gr.Column():
+                gr.Markdown("#### The game over time")
+                c["t_curves"] = gr.Image(show_label=False, type="filepath", interactive=False,
+                                         elem_id="theory-curves", visible=False, height=260)
+                c["t_curves_cap"] = gr.Markdown(visible=False)
+                c["t_modes"] = gr.LinePlot(None, **PLOT, y_lim=[0, 100], height=220, y_title="%",
+                                           title="Mode coverage (the VEEGAN / PacGAN protocol)", visible=False,
+                                           elem_id="theory-modes")
+                c["t_modes_cap"] = gr.Markdown(visible=False)
+        with gr.Row(visible=False):  # API-only endpoints: /theory, /quality
+            theory = gr.Button("theory")
+            main, curves, info = gr.Image(type="filepath"), gr.Image(type="filepath"), gr.JSON()
+            quality = gr.Button("quality")
+            numbers = gr.JSON()
+        theory.click(h.theory, None, [main, curves, info], api_name="theory", **FAST)
+        quality.click(h.quality, None, numbers, api_name="quality", **FAST)
+
+
+__all__ = ["INTRO", "Theory", "build"]
