@@ -2,6 +2,7 @@
 (demo/tabs/), wires the page's own events (load, live streams, unload) and launches; the API is in the README."""
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import secrets
@@ -32,11 +33,15 @@ INTRO = ("A generator G turns noise z into samples; a discriminator D outputs th
 def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | None = None) -> gr.Blocks:
     """The whole page, bound to `manager` (a fresh RunManager by default). `defaults` overrides the Train
     controls' initial values (dataset, batch_size, width), e.g. for fast tests."""
-    page = Page(manager or RunManager())
+    manager = manager or RunManager()
+    page = Page(manager, key=_secret(manager.storage.root))
     c: dict[str, Any] = {}  # the components the page's own events need, by name (the live streams' outputs, ...)
     with gr.Blocks(title=TITLE, delete_cache=_cache_ttl()) as demo:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
-        visitor = gr.BrowserState(None, storage_key="gan-lab-visitor", secret=_secret(page.storage.root))
+        # Gradio serves BrowserState's `secret` in every page's config, so it only scrambles what the browser
+        # keeps; what makes the kept id trustworthy is Page.sign, with the key that is never served
+        visitor = gr.BrowserState(None, storage_key="gan-lab-visitor",
+                                  secret=hashlib.sha256(page.key + b"browser-state").hexdigest()[:32])
         with gr.Tabs():
             train.build(page, c, defaults or {})
             explore.build(page, c)
@@ -71,7 +76,7 @@ def _cache_ttl() -> tuple[int, int] | None:
 
 
 def _secret(root: Path) -> str:
-    """The server's key for the visitor id kept in browsers (stable across restarts, never served)."""
+    """The server's key that signs the visitor ids kept in browsers (stable across restarts, never served)."""
     path = Path(root) / ".visitor-secret"
     try:
         return path.read_text().strip() or _new_secret(path)

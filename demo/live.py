@@ -179,6 +179,11 @@ class Live:
         stream.__name__ = f"live_{group}"
         return stream
 
+    def sessions(self) -> set[str]:
+        """Sessions whose page has a live stream running now."""
+        with self._lock:
+            return set(self._streams)
+
     @property
     def running(self) -> int:
         """Live streams running now (len(LIVE_GROUPS) per open page)."""

@@ -2,6 +2,8 @@
 its tabs (`page.train`, `.explore`, `.theory`, `.translate`, `.files`) and of its live outputs (`page.live`)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import threading
 import uuid
@@ -20,6 +22,7 @@ from .tabs.theory import Theory
 from .tabs.train import Train
 from .tabs.translate import Translate
 
+MAX_SESSIONS = 20_000  # sessions remembered at once; only those with no live page are ever forgotten
 REFUSALS = (ConfigError, DatasetError, CheckpointError, RunBusy, NotOwner, LookupError, ValueError, OSError,
             TimeoutError, RuntimeError)
 
@@ -34,13 +37,15 @@ class Page:
     page and as an error in gradio_client; their text never carries a server path.
 
     A visitor is the id the page keeps in the browser (a gr.BrowserState sent once, at page load), so a reload
-    still reaches the visitor's run and checkpoints; gradio_client users are their session. The tabs' handlers
+    still reaches the visitor's run and checkpoints; gradio_client users are their session. The browser keeps the
+    id signed with the server's key (`key`, never served), so knowing someone's id is not being them. The tabs' handlers
     (demo/tabs/) reach the visitor, `subject`, `refuse` and REFUSALS through the page they are bound to."""
 
     REFUSALS = REFUSALS  # what a handler turns into a gr.Error (`refuse`) rather than a crash
 
-    def __init__(self, manager: RunManager) -> None:
+    def __init__(self, manager: RunManager, *, key: str | None = None) -> None:
         self.manager = manager
+        self.key = (key or uuid.uuid4().hex).encode()  # signs the visitor ids browsers keep (demo/app.py _secret)
         self.storage = manager.storage
         self._visitors: OrderedDict[str, str] = OrderedDict()  # session -> visitor
         self._open: Counter[str] = Counter()  # visitor -> open pages
@@ -57,16 +62,40 @@ class Page:
         session = getattr(request, "session_hash", None) or "local"
         return self._visitors.get(session, session)
 
+    def sign(self, vid: str) -> str:
+        """The token a browser keeps for visitor `vid`: the id and the server's signature of it."""
+        return f"{vid}.{hmac.new(self.key, vid.encode(), hashlib.sha256).hexdigest()[:32]}"
+
+    def verified(self, token: Any) -> str | None:
+        """The visitor id a browser's token stands for, or None unless this server signed it."""
+        m = re.fullmatch(r"([0-9a-f]{32})\.([0-9a-f]{32})", token) if isinstance(token, str) else None
+        return m.group(1) if m and hmac.compare_digest(self.sign(m.group(1)), token) else None
+
     def hello(self, stored: Any, request: gr.Request = None) -> str:
-        """Page load: the browser's visitor id (a new one on first visit) now stands for this session."""
-        vid = stored if isinstance(stored, str) and re.fullmatch(r"[0-9a-f]{32}", stored) else uuid.uuid4().hex
+        """Page load: the visitor whose signed token the browser keeps (a new one on a first visit, or for a
+        token this server did not sign) now stands for this session; returns the token to keep."""
+        vid = self.verified(stored) or uuid.uuid4().hex
         session = getattr(request, "session_hash", None) or "local"
         with self._lock:
             self._visitors[session] = vid
+            self._visitors.move_to_end(session)
             self._open[vid] += 1
-            while len(self._visitors) > 20_000:
-                self._visitors.popitem(last=False)
-        return vid
+            self._forget_closed_sessions()
+        return self.sign(vid)
+
+    def _forget_closed_sessions(self) -> None:
+        """Past MAX_SESSIONS, forget the oldest sessions whose page has no live stream (a page that never said
+        goodbye); a page still open keeps its visitor however many pages opened after it."""
+        extra = len(self._visitors) - MAX_SESSIONS
+        if extra <= 0:
+            return
+        live = self.live.sessions()
+        for session in [s for s in self._visitors if s not in live][:extra]:
+            vid = self._visitors.pop(session)
+            if self._open[vid] > 1:
+                self._open[vid] -= 1
+            else:
+                self._open.pop(vid, None)
 
     def bye(self, request: gr.Request = None) -> None:
         """Page closed (Gradio's unload): when the visitor's last page is gone, their run stops and saves."""

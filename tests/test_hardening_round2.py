@@ -628,12 +628,13 @@ def test_h5_closing_the_owners_page_stops_the_run_and_a_new_page_reaches_its_che
     assert run.checkpoint is not None and run.checkpoint.exists()
     # a visitor id kept in the browser (BrowserState) reaches its run and checkpoints from a new session
     page, vid = srv.page, uuid.uuid4().hex
-    page.hello(vid, req("first-tab"))
+    token = page.sign(vid)  # what the browser keeps: the id signed by the server
+    assert page.hello(token, req("first-tab")) == token
     own = srv.manager.start(vid, TrainConfig(dataset="ring8", batch_size=32, width=8, device="cpu"))
     wait_for(lambda: own.status()["step"] > 0, what="a step")
     page.bye(req("first-tab"))  # the last page of this visitor closes
     wait_for(lambda: not own.active, timeout=15, what="the run to stop on bye")
-    assert page.hello(vid, req("second-tab")) == vid
+    assert page.hello(token, req("second-tab")) == token
     names = page.files.names(req("second-tab"))
     assert own.checkpoint.name in names
     assert "Loading" in page.files.load(own.checkpoint.name, req("second-tab"))
