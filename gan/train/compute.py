@@ -67,4 +67,10 @@ class Compute:
         return ", ".join(parts)
 
 
-__all__ = ["PRECISIONS", "Compute", "ZEROGPU_ENV"]
+def check_cuda(device: str, available: bool) -> None:
+    """Refuse device 'cuda', in one line, where no CUDA GPU is (the trainer's pick_device and check_launch)."""
+    if device == "cuda" and not available:
+        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
+
+
+__all__ = ["PRECISIONS", "Compute", "ZEROGPU_ENV", "check_cuda"]

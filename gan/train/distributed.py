@@ -24,6 +24,7 @@ import torch.distributed as dist
 from torch import nn
 
 from ..errors import ConfigError
+from .compute import check_cuda
 
 BACKENDS = ("auto", "nccl", "gloo")
 
@@ -120,8 +121,7 @@ def check_launch(world: World, *, backend: str = "auto", device: str = "auto", b
         raise ConfigError("backend nccl needs CUDA GPUs and this machine has none; use --backend gloo (CPU)")
     if backend == "nccl" and device != "cuda":
         raise ConfigError("backend nccl works on CUDA tensors only; use --device cuda, or --backend gloo for cpu")
-    if device == "cuda" and gpus == 0:
-        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
+    check_cuda(device, gpus > 0)
     if device == "cuda" and world.local_rank >= gpus:
         raise ConfigError(f"local rank {world.local_rank} has no GPU of its own (this machine has {gpus}); "
                           f"use --nproc_per_node={gpus} or fewer")
