@@ -15,6 +15,7 @@ How it keeps N ranks exact and interchangeable with one process:
 from __future__ import annotations
 
 import datetime
+import importlib
 import os
 from dataclasses import dataclass
 from typing import Iterable, Mapping
@@ -147,7 +148,7 @@ def init(world: World, *, backend: str, timeout_s: float = 120.0) -> World:
         # worker threads live on into interpreter exit, where one that frees a tensor aborts the rank
         # ("terminate called without an active exception", about 1 torchrun run in 8). Imported first,
         # shutdown() joins them (tests/test_distributed.py counts the threads).
-        import torch._dynamo  # noqa: F401
+        importlib.import_module("torch._dynamo")  # not `import torch._dynamo`: that makes `torch` local here
         dist.init_process_group(backend=backend, rank=world.rank, world_size=world.size,
                                 timeout=datetime.timedelta(seconds=timeout_s))
     return World(rank=world.rank, size=world.size, local_rank=world.local_rank, backend=backend)
