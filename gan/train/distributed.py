@@ -8,8 +8,9 @@ How it keeps N ranks exact and interchangeable with one process:
   same bucketed all-reduce DistributedDataParallel does. It happens in `Trainer.update` rather than in DDP's
   forward hooks because the families call their nets through methods (StyleGAN's mapping/synthesis),
   several forwards per update and double-backward penalties (R1, WGAN-GP), which DDP's hooks do not see;
-- batch-norm running statistics are averaged after each step (`World.average_buffers`), so the weights, the
-  buffers and the EMA copies stay identical on every rank; on CUDA, dcgan's batch norm is SyncBatchNorm;
+- the nets' floating-point buffers (batch-norm running statistics, StyleGAN's w_avg) are averaged after each
+  step (`Trainer.step`, with `World.average`), so the weights, the buffers and the EMA copies stay identical on
+  every rank; on CUDA, dcgan's batch norm is SyncBatchNorm;
 - nets are never wrapped, so state dicts carry no 'module.' prefix and rank 0's checkpoint is a plain one.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ import datetime
 import importlib
 import os
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import torch
 import torch.distributed as dist
@@ -67,10 +68,6 @@ class World:
         for t in tensors:
             t.copy_(flat[i:i + t.numel()].view_as(t))
             i += t.numel()
-
-    def average_buffers(self, nets: Iterable[nn.Module]) -> None:
-        """Average the floating-point buffers (batch-norm running statistics) of `nets` across ranks."""
-        self.average([b for net in nets for b in net.buffers() if b.is_floating_point()])
 
     def agree(self, flag: bool) -> bool:
         """Rank 0's `flag`, on every rank (one broadcast)."""
