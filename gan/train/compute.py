@@ -61,11 +61,6 @@ class Compute:
             return torch.autocast(device_type=device.type, enabled=False)
         return contextlib.nullcontext()
 
-    def describe(self) -> str:
-        """'bf16, channels_last, compiled' or 'fp32'."""
-        parts = [self.precision] + ["channels_last"] * self.channels_last + ["compiled"] * self.compile
-        return ", ".join(parts)
-
 
 def check_cuda(device: str, available: bool) -> None:
     """Refuse device 'cuda', in one line, where no CUDA GPU is (the trainer's pick_device and check_launch)."""
