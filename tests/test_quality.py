@@ -6,7 +6,7 @@ import torch
 from gan.data.spec import Dataset
 from gan.data.images import digits
 from gan.metrics.advice import LOSS_EQUILIBRIUM, collapse_warning, loss_help
-from gan.metrics.frechet import QualityMeter, frechet_distance
+from gan.metrics.frechet import QualityMeter, frechet_distance, mean_pairwise
 from gan.metrics.classifier import classifier_cache_path, load_or_train_classifier
 
 
@@ -125,3 +125,18 @@ def test_loss_help_explains_the_equilibrium():
     for name in ("minimax", "wgan", "wgan-gp", "hinge", "lsgan"):
         assert f"**{name}" in loss_help(name)
     assert all(f"**{name}" in loss_help() for name in LOSS_EQUILIBRIUM)
+
+
+def _synth(name: str, c: int, n: int = 300, k: int = 10) -> Dataset:
+    x = ((torch.arange(n * c * 8 * 8) * 7919 % 251).float() / 125 - 1).reshape(n, c, 8, 8)
+    return Dataset(name, "image", (c, 8, 8), n_classes=k, x=x, y=torch.arange(n) % k)
+
+
+def test_one_mean_pairwise_distance_keeps_both_figures():
+    # the figures of the feature spread (500 rows) and the translations' pixel spread (300 images) before they met
+    feats = torch.randn(800, 64, generator=torch.Generator().manual_seed(0))
+    images = torch.randn(400, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    assert mean_pairwise(feats, 500) == pytest.approx(11.278148651123047, rel=1e-6)
+    assert mean_pairwise(images, 300) == pytest.approx(19.595252990722656, rel=1e-6)
+    assert mean_pairwise(_synth("p:b", 3, n=200).x, 300) == pytest.approx(10.968451499938965, rel=1e-6)
+    assert mean_pairwise(feats[:1], 500) == 0.0

@@ -20,14 +20,9 @@ from .classifier import DEFAULT_CACHE_DIR, Classifier, _predict, load_or_train_c
 from .modes import class_kl
 
 Tensor = torch.Tensor
+SPREAD_SAMPLES = 500  # feature vectors whose mean pairwise distance is a set's spread (the diversity's scale)
 
-__all__ = [
-    "DEFAULT_CACHE_DIR", "Classifier", "train_classifier", "load_or_train_classifier", "classifier_cache_path", "frechet_distance",
-    "QualityMeter", "collapse_warning", "loss_help", "LOSS_EQUILIBRIUM",
-]
-
-
-# ---- the feature network ---------------------------------------------------------------------------
+__all__ = ["QualityMeter", "SPREAD_SAMPLES", "frechet_distance", "mean_pairwise"]
 
 
 # ---- statistics --------------------------------------------------------------------------------------
@@ -54,15 +49,16 @@ def frechet_distance(mu1: Tensor, cov1: Tensor, mu2: Tensor, cov2: Tensor, *, sq
     return max(float(fd), 0.0)
 
 
-def _mean_pairwise(f: Tensor, max_n: int = 500) -> float:
-    """Mean Euclidean distance between distinct pairs (of an evenly spread subset of at most max_n)."""
-    if f.shape[0] > max_n:
-        f = f[torch.linspace(0, f.shape[0] - 1, max_n).long()]
-    n = f.shape[0]
+def mean_pairwise(x: Tensor, max_n: int) -> float:
+    """Mean Euclidean distance between distinct pairs of rows of x (N, ...), each flattened (of an evenly spread
+    subset of at most max_n): the feature spread here, the pixel spread of translations (metrics/translation.py)."""
+    if x.shape[0] > max_n:
+        x = x[torch.linspace(0, x.shape[0] - 1, max_n).long()]
+    n = x.shape[0]
     if n < 2:
         return 0.0
-    d = torch.cdist(f.float(), f.float())
-    return float(d.sum() / (n * (n - 1)))
+    f = x.reshape(n, -1).float()
+    return float(torch.cdist(f, f).sum() / (n * (n - 1)))
 
 
 class QualityMeter:
@@ -97,7 +93,7 @@ class QualityMeter:
         f, _ = self._features(real)
         self.real_mu, self.real_cov = _mean_cov(f)
         self._real_sqrt = _sqrt_psd(self.real_cov)
-        self.real_spread = _mean_pairwise(f)
+        self.real_spread = mean_pairwise(f, SPREAD_SAMPLES)
         self.n_classes = data.n_classes if self.labelled else 0
 
     @property
@@ -137,7 +133,7 @@ class QualityMeter:
         if f.shape[0] >= 2:
             mu, cov = _mean_cov(f)
             out["frechet"] = frechet_distance(self.real_mu, self.real_cov, mu, cov, sqrt_cov1=self._real_sqrt)
-            out["diversity"] = _mean_pairwise(f) / max(self.real_spread, 1e-12)
+            out["diversity"] = mean_pairwise(f, SPREAD_SAMPLES) / max(self.real_spread, 1e-12)
         else:
             out["frechet"], out["diversity"] = math.inf, 0.0
         if logits is not None:
@@ -156,8 +152,3 @@ class QualityMeter:
                 out["label_accuracy"] = float((pred == y.cpu()[ok]).double().mean())
         out["seconds"] = time.perf_counter() - t0
         return out
-
-
-# ---- warnings and help -------------------------------------------------------------------------------
-
-

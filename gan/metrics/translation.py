@@ -34,11 +34,13 @@ from ..cyclegan.nets import match_channels, translate
 from ..data.pairs import held_out
 from ..errors import safe_name
 from .classifier import DEFAULT_CACHE_DIR, Classifier, load_or_train_classifier
+from .frechet import mean_pairwise
 
 Tensor = torch.Tensor
 DOMAIN_FORMAT = "gan-lab-domain-classifier"
 DOMAIN_VERSION = 2
 SCORE_SAMPLES = 500  # held-out images per direction and score (GAN_QUALITY_SAMPLES overrides)
+SPREAD_SAMPLES = 300  # images whose mean pairwise distance is a set's spread (the diversity's scale)
 KEYS = ("label_kept_ab", "label_kept_ba", "domain_ab", "domain_ba", "cycle_aba", "cycle_bab", "diversity_ab",
         "diversity_ba")
 
@@ -135,17 +137,6 @@ def _predict(model: nn.Module, x: Tensor, batch: int = 500) -> Tensor:
         torch.empty(0, 2)
 
 
-def _spread(x: Tensor, max_n: int = 300) -> float:
-    """Mean pairwise Euclidean distance of (N, C, H, W) images (an evenly spread subset of at most max_n)."""
-    if x.shape[0] > max_n:
-        x = x[torch.linspace(0, x.shape[0] - 1, max_n).long()]
-    n = x.shape[0]
-    if n < 2:
-        return 0.0
-    f = x.reshape(n, -1).float()
-    return float(torch.cdist(f, f).sum() / (n * (n - 1)))
-
-
 class PairMeter:
     """Scores a CycleGAN's translations of one pair set's held-out images (classifiers built once, here)."""
 
@@ -176,7 +167,7 @@ class PairMeter:
         for tag, d in (("a", data.a), ("b", data.b)):
             mean = d.x.float().mean(0, keepdim=True)  # (1, C, H, W): the domain's mean image
             self.info[f"cycle_baseline_{tag}"] = float((self.held[tag][0] - mean).abs().mean())
-        self.spread = {tag: _spread(self.held[tag][0]) for tag in ("a", "b")}
+        self.spread = {tag: mean_pairwise(self.held[tag][0], SPREAD_SAMPLES) for tag in ("a", "b")}
         self.info["seconds"] = time.perf_counter() - t0
 
     def score(self, nets: dict[str, nn.Module], *, n: int | None = None) -> dict[str, float]:
@@ -193,7 +184,7 @@ class PairMeter:
             p = torch.softmax(_predict(self.domain, match_channels(fake, 3)), 1)[:, 1 if dst == "b" else 0]
             out[f"domain_{d}"] = float((p > 0.5).float().mean())
             out[f"cycle_{src}{dst}{src}"] = float((rec - x).abs().mean())
-            out[f"diversity_{d}"] = _spread(fake) / max(self.spread[dst], 1e-12)
+            out[f"diversity_{d}"] = mean_pairwise(fake, SPREAD_SAMPLES) / max(self.spread[dst], 1e-12)
         return {k: v for k, v in out.items() if math.isfinite(v)}
 
 
