@@ -1,4 +1,5 @@
 import math
+import os
 
 import pytest
 import torch
@@ -7,7 +8,8 @@ from gan.data.spec import Dataset
 from gan.data.images import digits
 from gan.metrics.advice import LOSS_EQUILIBRIUM, collapse_warning, loss_help
 from gan.metrics.frechet import QualityMeter, frechet_distance, mean_pairwise
-from gan.metrics.classifier import classifier_cache_path, load_or_train_classifier
+from gan.metrics.classifier import Classifier, _fingerprint, classifier_cache_path, load_or_train_classifier
+from gan.metrics.translation import DOMAIN_FORMAT, DOMAIN_VERSION, load_or_train_domain_classifier
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +132,24 @@ def test_loss_help_explains_the_equilibrium():
 def _synth(name: str, c: int, n: int = 300, k: int = 10) -> Dataset:
     x = ((torch.arange(n * c * 8 * 8) * 7919 % 251).float() / 125 - 1).reshape(n, c, 8, 8)
     return Dataset(name, "image", (c, 8, 8), n_classes=k, x=x, y=torch.arange(n) % k)
+
+
+def test_one_fingerprint_keeps_the_cache_names_of_both_classifiers():
+    # the hashes that the image and the domain classifier caches were named by when each had its own fingerprint
+    a, b = _synth("p:a", 1), _synth("p:b", 3, n=200)
+    assert _fingerprint(a) == "60b3b79ebb27"
+    assert _fingerprint(a, b, labels=False) == "03e0d30489df"
+    assert os.path.basename(classifier_cache_path(a, "/c", epochs=1)) == "classifier-p-a-37a60bf9db.pt"
+
+
+def test_a_domain_classifier_file_that_stores_only_its_size_still_loads(tmp_path):
+    a, b = _synth("p:a", 1), _synth("p:b", 3, n=200)
+    path = tmp_path / f"domains-p-{_fingerprint(a, b, labels=False)}-{DOMAIN_VERSION}-0.pt"
+    torch.save({"format": DOMAIN_FORMAT, "size": 8, "state_dict": Classifier(3, 2, size=8).state_dict(),
+                "accuracy": 0.75}, path)
+    model, info = load_or_train_domain_classifier(a, b, cache_dir=str(tmp_path))
+    assert info == {"accuracy": 0.75, "cached": True}
+    assert (model.in_channels, model.n_classes, model.size) == (3, 2, 8)
 
 
 def test_one_mean_pairwise_distance_keeps_both_figures():
