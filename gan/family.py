@@ -7,8 +7,8 @@ A model family declares
 - what "sample" means for it (`sample`, `watch` for the fixed-noise grid);
 - which Explore views the app offers for it (`explore`) and which loss charts it draws (`charts`).
 
-The trainer, checkpoints, CLI and app only ever talk to a model through its family. The classic GAN family
-(`toy`, `mlp`, `dcgan`) is defined here; StyleGAN and CycleGAN register theirs in their own modules.
+The trainer, checkpoints, CLI and app only ever talk to a model through its family. Here: the base class, the
+model specs and `build_nets`; each family (gan/classic/, gan/stylegan/, gan/cyclegan/) registers its own.
 """
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""The model registry and the classic GAN networks (`toy`, `mlp`, `dcgan`).
+"""The classic GAN networks: MLP and DCGAN generators and discriminators (the `toy`, `mlp` and `dcgan` models,
+registered in gan/classic/family.py; gan.family.build_nets builds any model by role).
 
-`build_nets(ModelConfig(...))` returns a model's networks by role ({"G": ..., "D": ...} for the GAN
-families); `build_models(cfg) -> (G, D)` is the short form. Every D returns raw logits (B,); losses apply
-their own numerically safe link. Class-conditional models (n_classes > 0) embed the label into G's input
-and use a projection term in D. Other families (gan/stylegan/nets.py, gan/cyclegan/nets.py) register their models here.
+Every D returns raw logits (B,); losses apply their own numerically safe link. Class-conditional models
+(n_classes > 0) embed the label into G's input and use a projection term in D.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Live quality metrics for image GANs, a mode-collapse warning in plain words, and help for reading losses.
+"""The image meter, `QualityMeter`: Fréchet distance, class coverage and diversity of generated images.
 
 For labelled sets (digits, MNIST, Fashion-MNIST) a small CNN is trained once on the dataset itself and
 cached in checkpoints/classifiers/; `QualityMeter.score(images)` then reports a Fréchet distance between its

@@ -1,9 +1,9 @@
 """How well a CycleGAN translates, on held-out images of both domains: the pair meter behind the live quality
-chart, `gan train`'s stored metrics and bench/bench_cyclegan.py, and its plain-words warning.
+chart, `gan train`'s stored metrics and bench/bench_cyclegan.py.
 
 Per direction (ab: A->B, ba: B->A) `PairMeter.score(nets)` reports
 - label_kept_ab / _ba: the share of translations that the target domain's digit classifier reads as the
-  source image's class (labelled domains only; each domain has its own small CNN, gan.quality's, trained once
+  source image's class (labelled domains only; each domain has its own small CNN, gan.metrics.classifier's, trained once
   on that domain's training images and cached);
 - domain_ab / _ba: the share of translations that a small A-vs-B classifier puts in the target domain. It sees
   3-channel images and is trained with half of B greyed and two thirds of A given random plain grey or colour
@@ -14,7 +14,8 @@ Per direction (ab: A->B, ba: B->A) `PairMeter.score(nets)` reports
   best reconstruction that keeps nothing of the particular input;
 - diversity_ab / _ba: the mean pairwise distance of the translations over that of real target images (pixels);
   near 0 means every input gets the same output.
-`translation_warning(rows)` turns a history of these rows into a warning when translations stop keeping content.
+gan.metrics.advice.translation_warning turns a history of these rows into a warning when translations stop
+keeping content.
 """
 from __future__ import annotations
 
