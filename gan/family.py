@@ -183,7 +183,7 @@ def train_defaults(dataset: str | DatasetSpec, model: str | None = None, *, data
             **by_model.get(model, {}), "model": model}
 
 
-__all__ = ["Family", "GanFamily", "R1_SAMPLES", "StepContext", "adam", "family_of", "generate", "train_defaults",
+__all__ = ["Family", "R1_SAMPLES", "StepContext", "adam", "family_of", "generate", "train_defaults",
            "zero_centred_penalties"]
 
 

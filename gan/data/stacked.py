@@ -85,5 +85,4 @@ register_dataset(DatasetSpec(
     defaults=_DEFAULTS, model_defaults=_MODEL_DEFAULTS,
     doc="three procedural digits as the RGB channels, 1,000 modes: Stacked MNIST offline"))
 
-__all__ = ["LIVE_SAMPLES", "N_MODES", "PROTOCOL_SAMPLES", "STACKED_N", "StackedMeter", "is_stacked", "mode_stats",
-           "stack_digits", "stacked_digits", "stacked_mnist", "triples"]
+__all__ = ["N_MODES", "STACKED_N", "is_stacked", "stack_digits", "stacked_digits", "stacked_mnist", "triples"]
