@@ -2,7 +2,7 @@
 
 `ModelConfig` is everything that rebuilds the networks (stored in every checkpoint); `TrainConfig` is how
 to train them. None in a TrainConfig means "the default for this dataset and model"
-(`gan.data.spec.train_defaults`).
+(`gan.family.train_defaults`).
 """
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ A model family declares
 - what "sample" means for it (`sample`, `watch` for the fixed-noise grid);
 - which Explore views the app offers for it (`explore`) and which loss charts it draws (`charts`).
 
-The trainer, checkpoints, CLI and app only ever talk to a model through its family. The classic GAN family
-(`toy`, `mlp`, `dcgan`) is defined here; StyleGAN and CycleGAN register theirs in their own modules.
+The trainer, checkpoints, CLI and app only ever talk to a model through its family. Here: the base class, the
+model specs and `build_nets`; each family (gan/classic/, gan/stylegan/, gan/cyclegan/) registers its own.
 """
 from __future__ import annotations
 
@@ -183,10 +183,6 @@ def train_defaults(dataset: str | DatasetSpec, model: str | None = None, *, data
             **by_model.get(model, {}), "model": model}
 
 
-__all__ = ["Family", "ModelSpec", "R1_SAMPLES", "StepContext", "adam", "family_of", "generate", "train_defaults",
-           "build_models", "build_nets", "init_weights", "zero_centred_penalties"]
-
-
 @dataclass(frozen=True)
 class ModelSpec:
     """A registry entry: the family whose game trains it, a builder of its networks by role, the data
@@ -236,3 +232,6 @@ def build_models(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
     """(G, D) for a model with one generator and one discriminator."""
     nets = build_nets(cfg)
     return nets["G"], nets["D"]
+
+__all__ = ["Family", "ModelSpec", "R1_SAMPLES", "StepContext", "adam", "family_of", "generate", "train_defaults",
+           "build_models", "build_nets", "init_weights", "zero_centred_penalties"]

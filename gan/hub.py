@@ -39,7 +39,7 @@ CARD = """---
 
 # {{ title }}
 
-A {{ model }} generator trained with [GAN Lab Live]({{ repo_url }}) on **{{ dataset }}** for {{ step }} steps,
+A {{ model }} generator trained with GAN Lab Live on **{{ dataset }}** for {{ step }} steps,
 exported in the Hub's conventions: `model.safetensors` (the sampling generator's weights{{ ema }}),
 `config.json` (what rebuilds it) and this card.
 
@@ -65,7 +65,7 @@ An export holds no optimizer state: it samples{{ more }}, but does not resume tr
 
 
 class ExportedGAN(nn.Module, PyTorchModelHubMixin, library_name="gan-lab-live", tags=["gan", "pytorch"],
-                  repo_url="https://github.com/", model_card_template=CARD):
+                  model_card_template=CARD):
     """A family's sampling nets by role, rebuilt from a model config; calling it runs the main generator."""
 
     def __init__(self, model_config: dict[str, Any], export_format: str = EXPORT_FORMAT,
@@ -137,7 +137,7 @@ class ExportedGAN(nn.Module, PyTorchModelHubMixin, library_name="gan-lab-live", 
             "- no quality figures were stored with this checkpoint (train with the CLI to score it)"
         return ModelCard.from_template(
             data, template_str=CARD, title=f"{self.model_config.model} on {public}", model=self.model_config.model,
-            dataset=public, step=f"{self.step:,}", repo_url=self._hub_mixin_info.repo_url, quality=quality,
+            dataset=public, step=f"{self.step:,}", quality=quality,
             ema=" (their exponential moving average)" if self.ema else "", where=kwargs.get("where", "DIR_OR_REPO"),
             more=", mixes styles" if self.model_config.model == "stylegan" else (
                 ", translates" if self.model_config.data_shape_b else ""),

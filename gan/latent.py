@@ -2,7 +2,7 @@
 GANSpace-style principal directions.
 
 All functions take and return CPU tensors. `G` is any generator of this library (`G(z, y)`), e.g. the
-frozen copy from `Trainer.snapshot_generator()` or `gan.checkpoint.load_generator(state)`.
+frozen copy from `Trainer.frozen_nets()["G"]` or `gan.checkpoint.load_generator(state)`.
 """
 from __future__ import annotations
 

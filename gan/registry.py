@@ -1,6 +1,6 @@
 """Name -> entry registries for models, losses, datasets and model families.
 
-The registries are created here, empty, and filled by the modules that define the entries (gan/classic/nets.py,
+The registries are created here, empty, and filled by the modules that define the entries (gan/classic/family.py,
 gan/losses.py, gan/data/toy.py, ...). `gan/__init__.py` imports those modules, so any `import gan.X`
 sees every built-in entry; a user adds their own with `register(...)`.
 """

@@ -4,7 +4,7 @@ import itertools
 import pytest
 import torch
 
-from gan.cyclegan.nets import (ImagePool, PatchDiscriminator, ResnetGenerator, generator_losses, linear_decay, match_channels)
+from gan.cyclegan.nets import (ImagePool, PatchDiscriminator, ResnetGenerator, generator_losses, match_channels)
 from gan.losses import d_least_squares, g_least_squares
 
 
@@ -151,12 +151,12 @@ def test_pool_deterministic_and_resumes_exactly() -> None:
     assert fresh.size == 7 and fresh.count == 0 and fresh.images is None
 
 
-def test_linear_decay() -> None:
-    assert linear_decay(0, 1000) == 1.0
-    assert linear_decay(500, 1000) == 1.0
-    assert linear_decay(750, 1000) == pytest.approx(0.5)
-    assert linear_decay(1000, 1000) == 0.0
-    assert linear_decay(1200, 1000) == 0.0
-    assert linear_decay(30.0, 60.0) == 1.0 and linear_decay(45.0, 60.0) == pytest.approx(0.5)  # seconds work too
-    with pytest.raises(ValueError):
-        linear_decay(0, 0)
+def test_linear_decay() -> None:  # the paper's schedule is the trainer's lr_factor (decay_steps = total)
+    from gan.train.trainer import lr_factor
+    assert lr_factor(0, 1000) == 1.0
+    assert lr_factor(500, 1000) == 1.0
+    assert lr_factor(750, 1000) == pytest.approx(0.5)
+    assert lr_factor(1000, 1000) == 0.0
+    assert lr_factor(1200, 1000) == 0.0
+    assert lr_factor(30.0, 60) == 1.0 and lr_factor(45.0, 60) == pytest.approx(0.5)  # fractional steps too
+    assert lr_factor(5, 0) == 1.0  # no decay_steps: no decay

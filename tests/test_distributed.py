@@ -213,6 +213,15 @@ def test_refusals_are_one_line() -> None:
     assert world_from_env({"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1"}) == World(1, 2, 1)
 
 
+def test_cuda_without_a_gpu_is_refused_alike_in_one_process_and_under_torchrun() -> None:
+    from gan.train.trainer import pick_device
+    with pytest.raises(ConfigError, match="device 'cuda' was asked for but no CUDA GPU is available"):
+        check_launch(World(rank=0, size=2), backend="gloo", device="cuda", cuda_devices=0)
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="device 'cuda' was asked for but no CUDA GPU is available"):
+            pick_device("cuda")
+
+
 @pytest.mark.parametrize("dataset,model", [("ring8", None), ("digits", "dcgan"), ("digits2colordigits", None)])
 def test_lazy_stats_match_the_synchronous_ones(dataset: str, model: str | None) -> None:
     torch.set_num_threads(1)

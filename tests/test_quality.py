@@ -1,4 +1,5 @@
 import math
+import os
 
 import pytest
 import torch
@@ -6,8 +7,9 @@ import torch
 from gan.data.spec import Dataset
 from gan.data.images import digits
 from gan.metrics.advice import LOSS_EQUILIBRIUM, collapse_warning, loss_help
-from gan.metrics.frechet import QualityMeter, frechet_distance
-from gan.metrics.classifier import classifier_cache_path, load_or_train_classifier
+from gan.metrics.frechet import QualityMeter, frechet_distance, mean_pairwise
+from gan.metrics.classifier import Classifier, _fingerprint, classifier_cache_path, load_or_train_classifier
+from gan.metrics.translation import DOMAIN_FORMAT, DOMAIN_VERSION, load_or_train_domain_classifier
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +127,36 @@ def test_loss_help_explains_the_equilibrium():
     for name in ("minimax", "wgan", "wgan-gp", "hinge", "lsgan"):
         assert f"**{name}" in loss_help(name)
     assert all(f"**{name}" in loss_help() for name in LOSS_EQUILIBRIUM)
+
+
+def _synth(name: str, c: int, n: int = 300, k: int = 10) -> Dataset:
+    x = ((torch.arange(n * c * 8 * 8) * 7919 % 251).float() / 125 - 1).reshape(n, c, 8, 8)
+    return Dataset(name, "image", (c, 8, 8), n_classes=k, x=x, y=torch.arange(n) % k)
+
+
+def test_one_fingerprint_keeps_the_cache_names_of_both_classifiers():
+    # the hashes that the image and the domain classifier caches were named by when each had its own fingerprint
+    a, b = _synth("p:a", 1), _synth("p:b", 3, n=200)
+    assert _fingerprint(a) == "60b3b79ebb27"
+    assert _fingerprint(a, b, labels=False) == "03e0d30489df"
+    assert os.path.basename(classifier_cache_path(a, "/c", epochs=1)) == "classifier-p-a-37a60bf9db.pt"
+
+
+def test_a_domain_classifier_file_that_stores_only_its_size_still_loads(tmp_path):
+    a, b = _synth("p:a", 1), _synth("p:b", 3, n=200)
+    path = tmp_path / f"domains-p-{_fingerprint(a, b, labels=False)}-{DOMAIN_VERSION}-0.pt"
+    torch.save({"format": DOMAIN_FORMAT, "size": 8, "state_dict": Classifier(3, 2, size=8).state_dict(),
+                "accuracy": 0.75}, path)
+    model, info = load_or_train_domain_classifier(a, b, cache_dir=str(tmp_path))
+    assert info == {"accuracy": 0.75, "cached": True}
+    assert (model.in_channels, model.n_classes, model.size) == (3, 2, 8)
+
+
+def test_one_mean_pairwise_distance_keeps_both_figures():
+    # the figures of the feature spread (500 rows) and the translations' pixel spread (300 images) before they met
+    feats = torch.randn(800, 64, generator=torch.Generator().manual_seed(0))
+    images = torch.randn(400, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    assert mean_pairwise(feats, 500) == pytest.approx(11.278148651123047, rel=1e-6)
+    assert mean_pairwise(images, 300) == pytest.approx(19.595252990722656, rel=1e-6)
+    assert mean_pairwise(_synth("p:b", 3, n=200).x, 300) == pytest.approx(10.968451499938965, rel=1e-6)
+    assert mean_pairwise(feats[:1], 500) == 0.0

@@ -1,9 +1,8 @@
-"""The model registry and the classic GAN networks (`toy`, `mlp`, `dcgan`).
+"""The classic GAN networks: MLP and DCGAN generators and discriminators (the `toy`, `mlp` and `dcgan` models,
+registered in gan/classic/family.py; gan.family.build_nets builds any model by role).
 
-`build_nets(ModelConfig(...))` returns a model's networks by role ({"G": ..., "D": ...} for the GAN
-families); `build_models(cfg) -> (G, D)` is the short form. Every D returns raw logits (B,); losses apply
-their own numerically safe link. Class-conditional models (n_classes > 0) embed the label into G's input
-and use a projection term in D. Other families (gan/stylegan/nets.py, gan/cyclegan/nets.py) register their models here.
+Every D returns raw logits (B,); losses apply their own numerically safe link. Class-conditional models
+(n_classes > 0) embed the label into G's input and use a projection term in D.
 """
 from __future__ import annotations
 
@@ -46,6 +45,30 @@ class _Conditioner(nn.Module):
         return (self.embed(y) * h).sum(dim=1)
 
 
+def _packs(x: torch.Tensor, pac: int, packed: bool) -> torch.Tensor:
+    """PacGAN's input: (B, C, ...) -> (B // pac, pac * C, ...), consecutive rows joined along dim 1 when `packed`,
+    else each row as a pack of `pac` copies of itself (so that a plain call scores every sample)."""
+    if pac > 1:
+        if not packed:
+            x = x.repeat_interleave(pac, 0)
+        x = x.reshape(-1, pac * x.shape[1], *x.shape[2:])
+    return x
+
+
+class _PackedDiscriminator(nn.Module):
+    """The MLP and DCGAN discriminators' logit: a linear head on `features(x, packed)` plus the projection term."""
+
+    head: nn.Linear
+    cond: _Conditioner
+
+    def features(self, x: torch.Tensor, *, packed: bool = False) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, *, packed: bool = False) -> torch.Tensor:
+        h = self.features(x, packed=packed)
+        return self.head(h).squeeze(1) + self.cond.project(h, y)  # (B,) or (B // pac,)
+
+
 class MLPGenerator(nn.Module):
     """MLP generator: z -> hidden layers -> prod(data_shape), optional Tanh, reshaped to data_shape."""
 
@@ -68,7 +91,7 @@ class MLPGenerator(nn.Module):
         return out.view(z.shape[0], *self.cfg.data_shape)
 
 
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(_PackedDiscriminator):
     """MLP discriminator: flattened input -> hidden layers -> one logit.
 
     With cfg.pac > 1 (PacGAN) it sees `pac` samples concatenated: `forward(x, packed=True)` scores
@@ -92,15 +115,7 @@ class MLPDiscriminator(nn.Module):
     def features(self, x: torch.Tensor, *, packed: bool = False) -> torch.Tensor:
         """(B, *data_shape) -> (B, hidden[-1]), or (B // pac, hidden[-1]) when packed."""
         flat = x.reshape(x.shape[0], -1) / self.scale  # (B, D)
-        if self.pac > 1:
-            if not packed:
-                flat = flat.repeat_interleave(self.pac, 0)  # each row as a pack of copies
-            flat = flat.reshape(-1, self.pac * flat.shape[1])  # (B // pac, pac * D)
-        return self.body(flat)
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, *, packed: bool = False) -> torch.Tensor:
-        h = self.features(x, packed=packed)
-        return self.head(h).squeeze(1) + self.cond.project(h, y)  # (B,) or (B // pac,)
+        return self.body(_packs(flat, self.pac, packed))  # packed: (B // pac, pac * D)
 
 
 def _dcgan_plan(size: int) -> tuple[int, int]:
@@ -137,7 +152,7 @@ class DCGANGenerator(nn.Module):
         return self.ups(h)  # (B, C, H, W)
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(_PackedDiscriminator):
     """DCGAN discriminator: k strided convs (/2 each) with LeakyReLU(0.2) -> linear logit.
 
     With cfg.pac > 1 (PacGAN) it sees packs of `pac` images stacked along the channels; as for the MLP
@@ -162,15 +177,7 @@ class DCGANDiscriminator(nn.Module):
 
     def features(self, x: torch.Tensor, *, packed: bool = False) -> torch.Tensor:
         """(B, C, H, W) -> (B, C_k * s * s), or (B // pac, ...) when packed."""
-        if self.pac > 1:
-            if not packed:
-                x = x.repeat_interleave(self.pac, 0)  # each image as a pack of copies
-            x = x.reshape(-1, self.pac * x.shape[1], *x.shape[2:])  # (B // pac, pac * C, H, W)
-        return self.convs(x).flatten(1)
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, *, packed: bool = False) -> torch.Tensor:
-        h = self.features(x, packed=packed)
-        return self.head(h).squeeze(1) + self.cond.project(h, y)  # (B,) or (B // pac,)
+        return self.convs(_packs(x, self.pac, packed)).flatten(1)  # packed: (B // pac, pac * C, H, W)
 
 
 def check_square(cfg: ModelConfig, *, lo: int = 8, hi: int = 256) -> None:

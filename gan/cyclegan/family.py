@@ -212,7 +212,8 @@ class CycleGanFamily(Family):
                     n_blocks=N_BLOCKS, pac=cfg.pac)
 
     def score(self, nets: dict[str, nn.Module], data: Any, *, meter: Any = None) -> dict[str, float]:
-        """Label kept, domain score, cycle L1 and diversity per direction (gan.pairscore), or {} without its meter."""
+        """Label kept, domain score, cycle L1 and diversity per direction (gan.metrics.translation's PairMeter), or
+        {} without its meter."""
         if meter is None or not hasattr(meter, "held"):
             return {}
         return meter.score(nets)

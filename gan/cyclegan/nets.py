@@ -1,5 +1,5 @@
 """CycleGAN (Zhu et al. 2017) for small images on CPU: ResNet generators, a PatchGAN discriminator, the
-history pool of fakes, the linear learning-rate decay, and the generator's loss terms.
+history pool of fakes and the generator's loss terms (the linear learning-rate decay is the trainer's lr_factor).
 
 Sizes follow the paper's 256 px design scaled down for 28-64 px: two stride-2 downsamplings (28 -> 7),
 a few residual blocks, and a PatchGAN whose receptive field (34 px at n_layers=2) covers a digit.
@@ -20,7 +20,7 @@ from ..losses import g_least_squares
 Tensor = torch.Tensor
 _LUMA = torch.tensor([0.299, 0.587, 0.114])
 
-__all__ = ["ResnetGenerator", "PatchDiscriminator", "ImagePool", "linear_decay", "init_weights",
+__all__ = ["ResnetGenerator", "PatchDiscriminator", "ImagePool", "init_weights",
            "match_channels", "generator_losses", "DIRECTIONS", "translate", "to_domain"]
 DIRECTIONS = ("a2b", "b2a")
 FILL = 0.75  # a sketch's ink box fills this share of the image (procedural digits: 21 of 28 px tall)
@@ -161,14 +161,6 @@ class ImagePool:
         assert isinstance(stored, Tensor) and stored.shape[0] == self.count
         self.images = stored.new_empty(self.size, *stored.shape[1:])
         self.images[:self.count] = stored
-
-
-def linear_decay(step: float, total_steps: float) -> float:
-    """The paper's learning-rate factor: 1 for the first half of training, then linearly down to 0 at the end."""
-    if total_steps <= 0:
-        raise ValueError(f"linear_decay needs total_steps > 0, got {total_steps}")
-    half = total_steps / 2
-    return 1.0 if step <= half else max(0.0, 1.0 - (step - half) / (total_steps - half))
 
 
 def match_channels(x: Tensor, channels: int) -> Tensor:

@@ -3,9 +3,9 @@ that knows a dataset's kind, shape, classes, defaults and, for the toy sets, exa
 registry and the loaders.
 
 Providers register specs: gan/data/toy.py (gaussian1d, ring8, grid25, spiral), gan/data/images.py (digits,
-MNIST, Fashion-MNIST, stacked and two-domain sets) and gan/data/folder.py (`folder:PATH`, a prefix). A user's own
-set is one `register_dataset(DatasetSpec(...))` call; the CLI, the trainer and the app read everything from
-the spec.
+MNIST, Fashion-MNIST and the `folder:PATH` prefix), gan/data/stacked.py (the stacked sets) and gan/data/pairs.py
+(the two-domain sets and the `pair:DIR_A,DIR_B` prefix). A user's own set is one
+`register_dataset(DatasetSpec(...))` call; the CLI, the trainer and the app read everything from the spec.
 
 Every set lives in memory as tensors; batches are drawn with an explicit torch.Generator so a run is
 reproducible and resumable. Toy sets are sampled fresh for each batch, in data coordinates. Image sets are

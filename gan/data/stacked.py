@@ -1,12 +1,12 @@
 """Stacked MNIST, the 1,000-mode image benchmark (VEEGAN, PacGAN): three independently drawn digits as the
-R, G and B channels of one 28x28 image, and its mode scorer.
+R, G and B channels of one 28x28 image.
 
 - `stacked-mnist` stacks real MNIST digits from idx files in --data-dir; `stacked-digits` stacks the
   procedural digits (offline). Each sample's label is its triple, 100*r + 10*g + b in 0..999; it is there
   to score modes, not to condition on (the specs default to unconditional training).
-- `StackedMeter` reads the triple of a generated image by running a digit classifier (the project's own
-  small CNN, trained on the single-channel digits and cached like QualityMeter's) on each channel. A mode is
-  covered when at least one sample reads it; KL is that of the mode histogram from uniform,
+- `StackedMeter` (gan/metrics/modes.py) reads the triple of a generated image by running a digit classifier
+  (the project's own small CNN, trained on the single-channel digits and cached like QualityMeter's) on each
+  channel. A mode is covered when at least one sample reads it; KL is that of the mode histogram from uniform,
   sum_k p_k log(1000 p_k) in nats, exactly as the VEEGAN / PacGAN protocol scores 26,000 samples.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ import hashlib
 import math
 import os
 import time
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +27,7 @@ DEFAULT_CACHE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname
 
 
 CLASSIFIER_VERSION = 1
+_DIMS = ("in_channels", "n_classes", "feat_dim", "size")  # Classifier's arguments, stored beside its weights
 
 
 class Classifier(nn.Module):
@@ -59,9 +60,11 @@ def _split(n: int, n_test: int, seed: int) -> tuple[Tensor, Tensor]:
 
 
 @torch.no_grad()
-def _predict(model: nn.Module, x: Tensor, batch: int = 500) -> tuple[Tensor, Tensor]:
+def _predict(model: Classifier, x: Tensor, batch: int = 500) -> tuple[Tensor, Tensor]:
     """(features (N, F), logits (N, K)) in eval mode, batched."""
     model.eval()
+    if x.shape[0] == 0:
+        return torch.empty(0, model.feat_dim), torch.empty(0, model.n_classes)
     feats, logits = [], []
     for i in range(0, x.shape[0], batch):
         f = model.features(x[i:i + batch].float())
@@ -100,14 +103,17 @@ def train_classifier(data: Dataset, *, epochs: int = 3, max_train: int = 10_000,
     return model, acc
 
 
-def _fingerprint(data: Dataset) -> str:
-    """A short hash of the dataset's size, shape and a spread of its pixels and labels."""
+def _fingerprint(*datasets: Any, labels: bool = True) -> str:
+    """A short hash of the datasets' names, sizes, shapes and a spread of their pixels (with `labels`, also of
+    their class counts and labels)."""
     h = hashlib.sha1()
-    n = data.x.shape[0]
-    h.update(repr((data.name, n, tuple(data.x.shape[1:]), data.n_classes)).encode())
-    step = max(1, n // 256)
-    h.update(data.x[::step].float().mul(127.5).round().to(torch.int16).numpy().tobytes())
-    h.update(data.y[::step].numpy().tobytes())
+    for d in datasets:
+        n = d.x.shape[0]
+        h.update(repr((d.name, n, tuple(d.x.shape[1:])) + ((d.n_classes,) if labels else ())).encode())
+        step = max(1, n // 256)
+        h.update(d.x[::step].float().mul(127.5).round().to(torch.int16).numpy().tobytes())
+        if labels:
+            h.update(d.y[::step].numpy().tobytes())
     return h.hexdigest()[:12]
 
 
@@ -116,6 +122,29 @@ def classifier_cache_path(data: Dataset, cache_dir: str, **settings: Any) -> str
     key = hashlib.sha1(repr((_fingerprint(data), CLASSIFIER_VERSION, sorted(settings.items()))).encode())
     name = safe_name(data.name, fallback="data")
     return os.path.join(cache_dir, f"classifier-{name}-{key.hexdigest()[:10]}.pt")
+
+
+def cached_classifier(path: str | None, fmt: str, train: Callable[[], tuple[Classifier, dict[str, Any]]], *,
+                      version: int | None = None, dims: dict[str, int] | None = None
+                      ) -> tuple[Classifier, dict[str, Any], bool]:
+    """The classifier saved at `path` in format `fmt` (and `version`), or `train()` -> (model, record) now, saved
+    there with its record; returns (model, record, loaded from the file). `dims` are the Classifier arguments
+    that a format's files may not store (domain classifier files store only the size)."""
+    if path and os.path.isfile(path):
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            if state.get("format") != fmt or state.get("version") != version:
+                raise ValueError("not a classifier file of this format and version")
+            model = Classifier(**{**(dims or {}), **{k: int(state[k]) for k in _DIMS if k in state}})
+            model.load_state_dict(state["state_dict"])
+            return model.eval().requires_grad_(False), state, True
+        except Exception:  # a stale or corrupt cache is retrained and overwritten, never fatal
+            pass
+    model, record = train()
+    if path:
+        save_state({"format": fmt, **({} if version is None else {"version": version}),
+                    **{k: getattr(model, k) for k in _DIMS}, "state_dict": model.state_dict(), **record}, path)
+    return model, record, False
 
 
 def load_or_train_classifier(data: Dataset, *, cache_dir: str | None = DEFAULT_CACHE_DIR, epochs: int = 3,
@@ -129,30 +158,21 @@ def load_or_train_classifier(data: Dataset, *, cache_dir: str | None = DEFAULT_C
     settings = {"epochs": epochs, "max_train": max_train, "n_test": n_test, "seed": seed, "lr": lr,
                 "batch_size": batch_size}
     path = classifier_cache_path(data, cache_dir, **settings) if cache_dir else None
-    if path and os.path.isfile(path):
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            if state.get("format") != CLASSIFIER_FORMAT or state.get("version") != CLASSIFIER_VERSION:
-                raise ValueError("not a classifier file of this version")
-            model = Classifier(int(state["in_channels"]), int(state["n_classes"]), int(state["feat_dim"]),
-                               int(state["size"]))
-            model.load_state_dict(state["state_dict"])
-            model.eval().requires_grad_(False)
-            return model, {"accuracy": float(state["accuracy"]), "n_train": int(state["n_train"]),
-                           "epochs": epochs, "path": path, "cached": True, "seconds": 0.0}
-        except Exception:  # a stale or corrupt cache is retrained and overwritten, never fatal
-            pass
-    t0 = time.perf_counter()
-    model, acc = train_classifier(data, epochs=epochs, max_train=max_train, n_test=n_test, seed=seed, lr=lr,
-                                  batch_size=batch_size)
-    seconds = time.perf_counter() - t0
-    n_train = min(max_train, data.x.shape[0] - min(n_test, max(1, data.x.shape[0] // 5)))
-    if path:
-        save_state({"format": CLASSIFIER_FORMAT, "version": CLASSIFIER_VERSION, "dataset": data.name,
-                    "in_channels": model.in_channels, "n_classes": model.n_classes, "feat_dim": model.feat_dim,
-                    "size": model.size, "state_dict": model.state_dict(), "accuracy": acc, "n_train": n_train, **settings}, path)
-    return model, {"accuracy": acc, "n_train": n_train, "epochs": epochs, "path": path, "cached": False,
-                   "seconds": seconds}
+    seconds = 0.0
+
+    def train() -> tuple[Classifier, dict[str, Any]]:
+        nonlocal seconds
+        t0 = time.perf_counter()
+        model, acc = train_classifier(data, epochs=epochs, max_train=max_train, n_test=n_test, seed=seed, lr=lr,
+                                      batch_size=batch_size)
+        seconds = time.perf_counter() - t0
+        n_train = min(max_train, data.x.shape[0] - min(n_test, max(1, data.x.shape[0] // 5)))
+        return model, {"dataset": data.name, "accuracy": acc, "n_train": n_train, **settings}
+
+    model, record, cached = cached_classifier(path, CLASSIFIER_FORMAT, train, version=CLASSIFIER_VERSION)
+    return model, {"accuracy": float(record["accuracy"]), "n_train": int(record["n_train"]), "epochs": epochs,
+                   "path": path, "cached": cached, "seconds": seconds}
 
 
-__all__ = ["CLASSIFIER_FORMAT", "Classifier", "DEFAULT_CACHE_DIR", "classifier_cache_path", "load_or_train_classifier", "train_classifier"]
+__all__ = ["CLASSIFIER_FORMAT", "Classifier", "DEFAULT_CACHE_DIR", "cached_classifier", "classifier_cache_path",
+           "load_or_train_classifier", "train_classifier"]

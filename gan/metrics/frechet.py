@@ -1,4 +1,4 @@
-"""Live quality metrics for image GANs, a mode-collapse warning in plain words, and help for reading losses.
+"""The image meter, `QualityMeter`: Fréchet distance, class coverage and diversity of generated images.
 
 For labelled sets (digits, MNIST, Fashion-MNIST) a small CNN is trained once on the dataset itself and
 cached in checkpoints/classifiers/; `QualityMeter.score(images)` then reports a Fréchet distance between its
@@ -20,11 +20,7 @@ from .classifier import DEFAULT_CACHE_DIR, Classifier, _predict, load_or_train_c
 from .modes import class_kl
 
 Tensor = torch.Tensor
-
-__all__ = ["QualityMeter", "frechet_distance"]
-
-
-# ---- the feature network ---------------------------------------------------------------------------
+SPREAD_SAMPLES = 500  # feature vectors whose mean pairwise distance is a set's spread (the diversity's scale)
 
 
 # ---- statistics --------------------------------------------------------------------------------------
@@ -51,15 +47,16 @@ def frechet_distance(mu1: Tensor, cov1: Tensor, mu2: Tensor, cov2: Tensor, *, sq
     return max(float(fd), 0.0)
 
 
-def _mean_pairwise(f: Tensor, max_n: int = 500) -> float:
-    """Mean Euclidean distance between distinct pairs (of an evenly spread subset of at most max_n)."""
-    if f.shape[0] > max_n:
-        f = f[torch.linspace(0, f.shape[0] - 1, max_n).long()]
-    n = f.shape[0]
+def mean_pairwise(x: Tensor, max_n: int) -> float:
+    """Mean Euclidean distance between distinct pairs of rows of x (N, ...), each flattened (of an evenly spread
+    subset of at most max_n): the feature spread here, the pixel spread of translations (metrics/translation.py)."""
+    if x.shape[0] > max_n:
+        x = x[torch.linspace(0, x.shape[0] - 1, max_n).long()]
+    n = x.shape[0]
     if n < 2:
         return 0.0
-    d = torch.cdist(f.float(), f.float())
-    return float(d.sum() / (n * (n - 1)))
+    f = x.reshape(n, -1).float()
+    return float(torch.cdist(f, f).sum() / (n * (n - 1)))
 
 
 class QualityMeter:
@@ -94,7 +91,7 @@ class QualityMeter:
         f, _ = self._features(real)
         self.real_mu, self.real_cov = _mean_cov(f)
         self._real_sqrt = _sqrt_psd(self.real_cov)
-        self.real_spread = _mean_pairwise(f)
+        self.real_spread = mean_pairwise(f, SPREAD_SAMPLES)
         self.n_classes = data.n_classes if self.labelled else 0
 
     @property
@@ -134,7 +131,7 @@ class QualityMeter:
         if f.shape[0] >= 2:
             mu, cov = _mean_cov(f)
             out["frechet"] = frechet_distance(self.real_mu, self.real_cov, mu, cov, sqrt_cov1=self._real_sqrt)
-            out["diversity"] = _mean_pairwise(f) / max(self.real_spread, 1e-12)
+            out["diversity"] = mean_pairwise(f, SPREAD_SAMPLES) / max(self.real_spread, 1e-12)
         else:
             out["frechet"], out["diversity"] = math.inf, 0.0
         if logits is not None:
@@ -154,7 +151,4 @@ class QualityMeter:
         out["seconds"] = time.perf_counter() - t0
         return out
 
-
-# ---- warnings and help -------------------------------------------------------------------------------
-
-
+__all__ = ["QualityMeter", "SPREAD_SAMPLES", "frechet_distance", "mean_pairwise"]

@@ -1,4 +1,4 @@
-"""Quality metrics that need no UI: mode coverage for the mixture benchmarks (the VEEGAN/PacGAN protocol)."""
+"""Mode coverage (the VEEGAN/PacGAN protocol): the toy mixtures' mode score and the stacked sets' StackedMeter."""
 from __future__ import annotations
 
 import math

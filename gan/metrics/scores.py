@@ -1,6 +1,6 @@
 """One quality score for any run, used by the CLI (stored in the checkpoint's metrics) and by the app's live
 quality chart: mode coverage and JS for the toy sets, classifier Fréchet distance and class coverage for
-labelled images, diversity for unlabelled ones, modes of 1,000 and their KL for the stacked sets (gan.stacked),
+labelled images, diversity for unlabelled ones, modes of 1,000 and their KL for the stacked sets (StackedMeter),
 and whatever a family scores for itself (CycleGAN).
 """
 from __future__ import annotations
@@ -65,7 +65,7 @@ def score(nets: dict[str, Any], family: Any, data: Any, *, meter: Any = None) ->
 
 def build_meter(data: Any, **kw: Any) -> QualityMeter | PairMeter | StackedMeter:
     """The meter of a dataset, built once per dataset: a QualityMeter for images, a PairMeter (CycleGAN's
-    translation scores, gan.pairscore) for pairs, a StackedMeter (modes of 1,000) for the stacked sets; `kw`
+    translation scores, gan.metrics.translation) for pairs, a StackedMeter (modes of 1,000) for the stacked sets; `kw`
     are their settings (cache_dir, epochs, ...)."""
     if getattr(data, "kind", None) == "pair":
         return PairMeter(data, **kw)

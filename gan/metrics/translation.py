@@ -1,9 +1,9 @@
 """How well a CycleGAN translates, on held-out images of both domains: the pair meter behind the live quality
-chart, `gan train`'s stored metrics and bench/bench_cyclegan.py, and its plain-words warning.
+chart, `gan train`'s stored metrics and bench/bench_cyclegan.py.
 
 Per direction (ab: A->B, ba: B->A) `PairMeter.score(nets)` reports
 - label_kept_ab / _ba: the share of translations that the target domain's digit classifier reads as the
-  source image's class (labelled domains only; each domain has its own small CNN, gan.quality's, trained once
+  source image's class (labelled domains only; each domain has its own small CNN, gan.metrics.classifier's, trained once
   on that domain's training images and cached);
 - domain_ab / _ba: the share of translations that a small A-vs-B classifier puts in the target domain. It sees
   3-channel images and is trained with half of B greyed and two thirds of A given random plain grey or colour
@@ -14,11 +14,11 @@ Per direction (ab: A->B, ba: B->A) `PairMeter.score(nets)` reports
   best reconstruction that keeps nothing of the particular input;
 - diversity_ab / _ba: the mean pairwise distance of the translations over that of real target images (pixels);
   near 0 means every input gets the same output.
-`translation_warning(rows)` turns a history of these rows into a warning when translations stop keeping content.
+gan.metrics.advice.translation_warning turns a history of these rows into a warning when translations stop
+keeping content.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import time
@@ -29,28 +29,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import settings
-from ..checkpoint import save_state
 from ..cyclegan.nets import match_channels, translate
 from ..data.pairs import held_out
 from ..errors import safe_name
-from .classifier import DEFAULT_CACHE_DIR, Classifier, load_or_train_classifier
+from .classifier import (DEFAULT_CACHE_DIR, Classifier, _fingerprint, _predict, cached_classifier,
+                         load_or_train_classifier)
+from .frechet import mean_pairwise
 
 Tensor = torch.Tensor
 DOMAIN_FORMAT = "gan-lab-domain-classifier"
 DOMAIN_VERSION = 2
 SCORE_SAMPLES = 500  # held-out images per direction and score (GAN_QUALITY_SAMPLES overrides)
+SPREAD_SAMPLES = 300  # images whose mean pairwise distance is a set's spread (the diversity's scale)
 KEYS = ("label_kept_ab", "label_kept_ba", "domain_ab", "domain_ba", "cycle_aba", "cycle_bab", "diversity_ab",
         "diversity_ba")
-
-
-def _fingerprint(*domains: Any) -> str:
-    """A short hash of the domains' names, shapes and a spread of their pixels."""
-    h = hashlib.sha1()
-    for d in domains:
-        n = d.x.shape[0]
-        h.update(repr((d.name, n, tuple(d.x.shape[1:]))).encode())
-        h.update(d.x[::max(1, n // 256)].float().mul(127.5).round().to(torch.int16).numpy().tobytes())
-    return h.hexdigest()[:12]
 
 
 def _augment(x: Tensor, gen: torch.Generator, *, tint: bool) -> Tensor:
@@ -110,40 +102,15 @@ def load_or_train_domain_classifier(a: Any, b: Any, *, cache_dir: str | None = D
     path = None
     if cache_dir:
         name = safe_name(a.name.rsplit(":", 1)[0], fallback="pair")
-        path = os.path.join(cache_dir, f"domains-{name}-{_fingerprint(a, b)}-{DOMAIN_VERSION}-{seed}.pt")
-        if os.path.isfile(path):
-            try:
-                s = torch.load(path, map_location="cpu", weights_only=True)
-                if s.get("format") != DOMAIN_FORMAT:
-                    raise ValueError("not a domain classifier")
-                model = Classifier(3, 2, size=int(s["size"]))
-                model.load_state_dict(s["state_dict"])
-                return model.eval().requires_grad_(False), {"accuracy": float(s["accuracy"]), "cached": True}
-            except Exception:  # noqa: BLE001 - a stale or corrupt cache is retrained
-                pass
-    model, acc = train_domain_classifier(a, b, seed=seed)
-    if path:
-        save_state({"format": DOMAIN_FORMAT, "size": model.size, "state_dict": model.state_dict(),
-                    "accuracy": acc}, path)
-    return model, {"accuracy": acc, "cached": False}
+        key = _fingerprint(a, b, labels=False)
+        path = os.path.join(cache_dir, f"domains-{name}-{key}-{DOMAIN_VERSION}-{seed}.pt")
 
+    def train() -> tuple[Classifier, dict[str, Any]]:
+        model, acc = train_domain_classifier(a, b, seed=seed)
+        return model, {"accuracy": acc}
 
-@torch.no_grad()
-def _predict(model: nn.Module, x: Tensor, batch: int = 500) -> Tensor:
-    """Logits (N, K) of a classifier, batched."""
-    return torch.cat([model(x[i:i + batch].float()) for i in range(0, x.shape[0], batch)]) if x.shape[0] else \
-        torch.empty(0, 2)
-
-
-def _spread(x: Tensor, max_n: int = 300) -> float:
-    """Mean pairwise Euclidean distance of (N, C, H, W) images (an evenly spread subset of at most max_n)."""
-    if x.shape[0] > max_n:
-        x = x[torch.linspace(0, x.shape[0] - 1, max_n).long()]
-    n = x.shape[0]
-    if n < 2:
-        return 0.0
-    f = x.reshape(n, -1).float()
-    return float(torch.cdist(f, f).sum() / (n * (n - 1)))
+    model, record, cached = cached_classifier(path, DOMAIN_FORMAT, train, dims={"in_channels": 3, "n_classes": 2})
+    return model, {"accuracy": float(record["accuracy"]), "cached": cached}
 
 
 class PairMeter:
@@ -165,18 +132,18 @@ class PairMeter:
                                                     seed=seed)
                 hx, hy = self.held[tag]
                 if hy is not None:
-                    inf["held_out_accuracy"] = float((_predict(clf, hx).argmax(1) == hy).float().mean())
+                    inf["held_out_accuracy"] = float((_predict(clf, hx)[1].argmax(1) == hy).float().mean())
                 self.info[f"classifier_{tag}"] = {k: v for k, v in inf.items() if k != "path"}
             self.classifiers[tag] = clf
         self.domain, inf = load_or_train_domain_classifier(data.a, data.b, cache_dir=cache_dir, seed=seed)
         for tag, label in (("a", 0), ("b", 1)):  # how often real held-out images are put in their own domain
-            inf[f"held_out_{tag}"] = float((_predict(self.domain, match_channels(self.held[tag][0], 3))
+            inf[f"held_out_{tag}"] = float((_predict(self.domain, match_channels(self.held[tag][0], 3))[1]
                                             .argmax(1) == label).float().mean())
         self.info["domain_classifier"] = inf
         for tag, d in (("a", data.a), ("b", data.b)):
             mean = d.x.float().mean(0, keepdim=True)  # (1, C, H, W): the domain's mean image
             self.info[f"cycle_baseline_{tag}"] = float((self.held[tag][0] - mean).abs().mean())
-        self.spread = {tag: _spread(self.held[tag][0]) for tag in ("a", "b")}
+        self.spread = {tag: mean_pairwise(self.held[tag][0], SPREAD_SAMPLES) for tag in ("a", "b")}
         self.info["seconds"] = time.perf_counter() - t0
 
     def score(self, nets: dict[str, nn.Module], *, n: int | None = None) -> dict[str, float]:
@@ -189,11 +156,11 @@ class PairMeter:
             fake, rec = translate(nets, x, f"{src}2{dst}")
             clf = self.classifiers[dst]
             if clf is not None and y is not None:
-                out[f"label_kept_{d}"] = float((_predict(clf, fake).argmax(1) == y).float().mean())
-            p = torch.softmax(_predict(self.domain, match_channels(fake, 3)), 1)[:, 1 if dst == "b" else 0]
+                out[f"label_kept_{d}"] = float((_predict(clf, fake)[1].argmax(1) == y).float().mean())
+            p = torch.softmax(_predict(self.domain, match_channels(fake, 3))[1], 1)[:, 1 if dst == "b" else 0]
             out[f"domain_{d}"] = float((p > 0.5).float().mean())
             out[f"cycle_{src}{dst}{src}"] = float((rec - x).abs().mean())
-            out[f"diversity_{d}"] = _spread(fake) / max(self.spread[dst], 1e-12)
+            out[f"diversity_{d}"] = mean_pairwise(fake, SPREAD_SAMPLES) / max(self.spread[dst], 1e-12)
         return {k: v for k, v in out.items() if math.isfinite(v)}
 
 

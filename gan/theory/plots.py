@@ -1,4 +1,4 @@
-"""PIL renderings of the snapshots that gan.theory computes: the 1-D densities with D and D*, the 2-D plane
+"""PIL renderings of the snapshots that gan.theory.state computes: the 1-D densities with D and D*, the 2-D plane
 with D's heatmap, G's warped z grid and D's push on the fakes, and V(D, G) / JS over training.
 
 Each function takes plain numbers and arrays and returns an (H, W, 3) uint8 image; nothing here imports a UI

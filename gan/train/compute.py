@@ -61,10 +61,11 @@ class Compute:
             return torch.autocast(device_type=device.type, enabled=False)
         return contextlib.nullcontext()
 
-    def describe(self) -> str:
-        """'bf16, channels_last, compiled' or 'fp32'."""
-        parts = [self.precision] + ["channels_last"] * self.channels_last + ["compiled"] * self.compile
-        return ", ".join(parts)
+
+def check_cuda(device: str, available: bool) -> None:
+    """Refuse device 'cuda', in one line, where no CUDA GPU is (the trainer's pick_device and check_launch)."""
+    if device == "cuda" and not available:
+        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
 
 
-__all__ = ["PRECISIONS", "Compute", "ZEROGPU_ENV"]
+__all__ = ["PRECISIONS", "Compute", "ZEROGPU_ENV", "check_cuda"]

@@ -8,8 +8,9 @@ How it keeps N ranks exact and interchangeable with one process:
   same bucketed all-reduce DistributedDataParallel does. It happens in `Trainer.update` rather than in DDP's
   forward hooks because the families call their nets through methods (StyleGAN's mapping/synthesis),
   several forwards per update and double-backward penalties (R1, WGAN-GP), which DDP's hooks do not see;
-- batch-norm running statistics are averaged after each step (`World.average_buffers`), so the weights, the
-  buffers and the EMA copies stay identical on every rank; on CUDA, dcgan's batch norm is SyncBatchNorm;
+- the nets' floating-point buffers (batch-norm running statistics, StyleGAN's w_avg) are averaged after each
+  step (`Trainer.step`, with `World.average`), so the weights, the buffers and the EMA copies stay identical on
+  every rank; on CUDA, dcgan's batch norm is SyncBatchNorm;
 - nets are never wrapped, so state dicts carry no 'module.' prefix and rank 0's checkpoint is a plain one.
 """
 from __future__ import annotations
@@ -18,13 +19,14 @@ import datetime
 import importlib
 import os
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
 from ..errors import ConfigError
+from .compute import check_cuda
 
 BACKENDS = ("auto", "nccl", "gloo")
 
@@ -66,10 +68,6 @@ class World:
         for t in tensors:
             t.copy_(flat[i:i + t.numel()].view_as(t))
             i += t.numel()
-
-    def average_buffers(self, nets: Iterable[nn.Module]) -> None:
-        """Average the floating-point buffers (batch-norm running statistics) of `nets` across ranks."""
-        self.average([b for net in nets for b in net.buffers() if b.is_floating_point()])
 
     def agree(self, flag: bool) -> bool:
         """Rank 0's `flag`, on every rank (one broadcast)."""
@@ -121,8 +119,7 @@ def check_launch(world: World, *, backend: str = "auto", device: str = "auto", b
         raise ConfigError("backend nccl needs CUDA GPUs and this machine has none; use --backend gloo (CPU)")
     if backend == "nccl" and device != "cuda":
         raise ConfigError("backend nccl works on CUDA tensors only; use --device cuda, or --backend gloo for cpu")
-    if device == "cuda" and gpus == 0:
-        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
+    check_cuda(device, gpus > 0)
     if device == "cuda" and world.local_rank >= gpus:
         raise ConfigError(f"local rank {world.local_rank} has no GPU of its own (this machine has {gpus}); "
                           f"use --nproc_per_node={gpus} or fewer")
@@ -148,8 +145,7 @@ def init(world: World, *, backend: str, timeout_s: float = 120.0) -> World:
         # worker threads live on into interpreter exit, where one that frees a tensor aborts the rank
         # ("terminate called without an active exception", about 1 torchrun run in 8). Imported first,
         # shutdown() joins them (tests/test_distributed.py counts the threads).
-        importlib.import_module("torch._dynamo")  # not `import torch._dynamo`: that would make `torch` local
-        # to this function, and the nccl branch above would fail with UnboundLocalError
+        importlib.import_module("torch._dynamo")  # not `import torch._dynamo`: that makes `torch` local here
         dist.init_process_group(backend=backend, rank=world.rank, world_size=world.size,
                                 timeout=datetime.timedelta(seconds=timeout_s))
     return World(rank=world.rank, size=world.size, local_rank=world.local_rank, backend=backend)

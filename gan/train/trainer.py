@@ -19,13 +19,12 @@ from torch import nn
 from ..config import ModelConfig, TrainConfig, from_dict
 from ..data.spec import dataset_spec, load_dataset
 from ..errors import CheckpointError, ConfigError
-from ..family import Family, build_nets, family_of, generate, train_defaults
+from ..family import Family, build_nets, family_of, train_defaults
 from ..losses import get_loss
 from .budget import check_step_memory
-from .compute import Compute
+from .compute import Compute, check_cuda
 from .distributed import World, sync_batchnorm
 from .history import History
-from .threads import default_threads  # noqa: F401  (re-exported: gan.train.threads.default_threads was its home)
 
 CHECKPOINT_FORMAT = "gan-lab-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -39,8 +38,7 @@ def pick_device(name: str = "auto") -> torch.device:
     """'auto' -> CUDA when available, else CPU."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
+    check_cuda(name, torch.cuda.is_available())
     return torch.device(name)
 
 
@@ -343,5 +341,4 @@ def _numbers(stats: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in stats.items()}
 
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "Trainer", "TrainingDiverged", "default_threads",
-           "generate", "lr_factor", "pick_device"]
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "Trainer", "TrainingDiverged", "lr_factor", "pick_device"]
