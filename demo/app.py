@@ -58,6 +58,7 @@ def _wire_page(page: Page, c: dict[str, Any], demo: gr.Blocks, visitor: gr.Brows
     """The page's own events: at load the visitor id (Page.hello), the checkpoint list, and the live streams;
     at unload Page.bye."""
     page.live.plots = {k: c[k] for k in ("loss_plot", "d_plot", "q_cov", "q_dist", "t_modes")}
+    page.live.blocks = demo  # its queue tells a page that reads its messages from one that is gone
     hello = demo.load(page.hello, visitor, visitor, api_visibility="private")
     hello.then(page.files.table, None, c["c_table"], api_visibility="private").then(
         page.files.choices, None, c["c_choice"], api_visibility="private")

@@ -47,7 +47,23 @@ RAW_GROUPS = ("train",)  # streams wired with postprocess=False: they send what 
 TOO_MANY_PAGES = ("**This page does not update live:** the server has as many pages open as it serves live "
                   "(GAN_MAX_PAGES). Everything else works; reload later for live updates.")
 MAX_LIVE_S = 12 * 3600.0  # a page's live stream ends after this long (a reload starts a new one)
+# A page that is gone without saying so (no heartbeat, so Gradio's unload never fires) stops reading its messages:
+# each stream sends at least every KEEPALIVE_S, and ends once UNREAD_MAX of its session's messages lie unread.
+KEEPALIVE_S, UNREAD_MAX = 20.0, 3
+PAGES_PER_CLIENT = 0.25  # the share of GAN_MAX_PAGES one client address may hold (a class behind one NAT: 25)
 log = logging.getLogger("gan.demo")
+
+
+def _client(request: Any) -> str:
+    """The address a request came from: the first X-Forwarded-For hop behind a proxy (a Space), else the peer."""
+    headers = getattr(request, "headers", None) or {}
+    try:
+        forwarded = headers.get("x-forwarded-for", "")
+    except Exception:  # noqa: BLE001
+        forwarded = ""
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    return str(getattr(getattr(request, "client", None), "host", "") or "local")
 
 
 def _is_skip(value: Any) -> bool:
@@ -62,6 +78,8 @@ class Live:
         self.plots: dict[str, Any] = {}  # name -> the LinePlot component (set by the layout), for payloads
         self._closed: set[str] = set()  # sessions whose page closed: their live streams end
         self._streams: Counter[str] = Counter()  # session -> its live streams running now
+        self._clients: Counter[str] = Counter()  # client address -> its live streams running now
+        self.blocks: Any = None  # the app (demo/app.py sets it): its queue says whether a page reads its messages
         self._memo: OrderedDict[tuple, Any] = OrderedDict()  # (run, part, version, name) -> payload
         self._lock = threading.Lock()
 
@@ -138,16 +156,24 @@ class Live:
 
         async def stream(request: gr.Request = None) -> AsyncIterator[tuple]:
             session = getattr(request, "session_hash", None) or "local"
+            client = _client(request)
             seen: dict = {}
             t0 = time.monotonic()
-            if self.running >= len(LIVE_GROUPS) * settings.get("GAN_MAX_PAGES"):  # keep queue slots for clicks
+            most = len(LIVE_GROUPS) * settings.get("GAN_MAX_PAGES")
+            with self._lock:  # keep queue slots for clicks, and for other clients
+                full = self.running >= most or self._clients[client] >= max(len(LIVE_GROUPS),
+                                                                            int(most * PAGES_PER_CLIENT))
+                if not full:
+                    self._streams[session] += 1
+                    self._clients[client] += 1
+            if full:
                 if "status_line" in names:
                     yield (TOO_MANY_PAGES, *(gr.skip() for _ in names[1:]))
                 return
-            self._streams[session] += 1
             owner, mark, sent, shown = self.page.visitor(request), None, -math.inf, {}
             try:
-                while session not in self._closed and time.monotonic() - t0 < MAX_LIVE_S:
+                while session not in self._closed and time.monotonic() - t0 < MAX_LIVE_S \
+                        and self._unread(session) < UNREAD_MAX:
                     try:
                         now = self.manager.page_mark(owner)
                         # nothing new, or only more steps of the same run before this group's interval is up
@@ -164,20 +190,36 @@ class Live:
                     except Exception:  # noqa: BLE001 - a bad moment must not end the page's stream
                         log.warning("live update failed: %s", traceback.format_exc())
                         changed = []
-                    if any(not _is_skip(v) for v in changed):
-                        sent = time.monotonic()
+                    news = any(not _is_skip(v) for v in changed)
+                    if news or time.monotonic() - sent > KEEPALIVE_S:  # else a keepalive: what the page shows
+                        changed = changed if news else [gr.skip()] * len(names)
+                        sent = time.monotonic() if news else time.monotonic() - LIVE_EVERY[group]
                         if group in RAW_GROUPS:
                             changed = self.resend(names, changed, shown)
                         yield tuple(changed) if len(changed) > 1 else changed[0]
                     await asyncio.sleep(FAST if self.manager.active_runs() else IDLE)
             finally:
-                self._streams[session] -= 1
-                if self._streams[session] <= 0:
-                    del self._streams[session]
-                    self._closed.discard(session)
+                with self._lock:
+                    self._streams[session] -= 1
+                    self._clients[client] -= 1
+                    if self._clients[client] <= 0:
+                        del self._clients[client]
+                    if self._streams[session] <= 0:
+                        del self._streams[session]
+                        self._closed.discard(session)
 
         stream.__name__ = f"live_{group}"
         return stream
+
+    def _unread(self, session: str) -> int:
+        """Messages of `session` that its page has not read yet (Gradio 6.31 keeps them per session in
+        Queue.pending_messages_per_session until the page's event stream reads them); 0 when unknown."""
+        q = getattr(getattr(self.blocks, "_queue", None), "pending_messages_per_session", None)
+        try:
+            pending = q.get(session) if q is not None else None
+            return pending.qsize() if pending is not None else 0
+        except Exception:  # noqa: BLE001 - another Gradio: no page is ended on a guess
+            return 0
 
     def sessions(self) -> set[str]:
         """Sessions whose page has a live stream running now."""

@@ -38,6 +38,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("GAN_RUN_MAX_SECONDS", 0.0, float, "a run stops (and saves) after this much training time; 0: never",
             shared=1800.0),
     Setting("GAN_RUN_MAX_STEPS", 0, int, "a run stops (and saves) after this many steps; 0: never", shared=200_000),
+    Setting("GAN_VISITOR_DAILY_SECONDS", 0.0, float, "training time one visitor may use per day (UTC), across all "
+            "their runs, stops and restarts; 0: no limit", shared=3600.0),
     Setting("GAN_IDLE_STOP_S", 0.0, float, "a run stops (and saves) when no page of its owner has been open this "
             "long; 0: never", shared=120.0),
     Setting("GAN_MAX_PAGES", 100, int, "pages that get live updates at once (each holds 2 of Gradio's queue "

@@ -37,6 +37,15 @@ EXAMPLE_FOR = {"explore": "digits-dcgan", "theory": "ring8-toy", "translate": "d
 START_GRACE_S = 30.0  # the longest a run may count as training before its thread exists
 
 
+def _today() -> int:
+    return int(time.time() // 86400)
+
+
+def _trained(run: Run) -> float:
+    """The training seconds a run has used (its status' elapsed: training time, not loading or waiting)."""
+    return float(run.status().get("elapsed") or 0.0)
+
+
 class RunBusy(RuntimeError):
     """The cap on concurrent runs is reached, or the visitor already has a run training."""
 
@@ -65,6 +74,8 @@ class RunManager:
         self._lock = threading.Lock()
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._examples: dict[str, Run] = {}
+        self._spent: dict[str, float] = {}  # visitor -> training seconds of runs no longer kept, today (UTC)
+        self._day = _today()
         self.storage.in_use = self._uploads_in_use  # the upload sweep keeps what runs still train on
 
     @property
@@ -127,6 +138,30 @@ class RunManager:
             started.append(run)
         return started
 
+    def training_left(self, owner: str) -> float:
+        """Seconds of training `owner` may still use today (GAN_VISITOR_DAILY_SECONDS, across all their runs,
+        stops, restarts and loads); inf without that limit."""
+        limit = settings.get("GAN_VISITOR_DAILY_SECONDS")
+        if not limit or owner == EXAMPLES_OWNER:
+            return float("inf")
+        with self._lock:
+            if self._day != _today():
+                self._day, self._spent = _today(), {}
+            used = self._spent.get(owner, 0.0) + sum(_trained(r) for r in self._runs.values() if r.owner == owner)
+        return limit - used
+
+    def _check_training_left(self, owner: str) -> None:
+        if self.training_left(owner) <= 0:
+            minutes = settings.get("GAN_VISITOR_DAILY_SECONDS") / 60
+            raise RunBusy(f"You have used this server's {minutes:.0f} minutes of training for today (it refills at "
+                          f"midnight UTC). Your checkpoints stay: explore them, or download one to train further "
+                          f"on your own machine.")
+
+    def _drop(self, run: Run) -> None:
+        """Take `run` out of the kept runs (the lock held), counting its training time against its owner's day."""
+        if self._runs.pop(run.id, None) is not None and run.owner != EXAMPLES_OWNER:
+            self._spent[run.owner] = self._spent.get(run.owner, 0.0) + _trained(run)
+
     def seen(self, owner: str) -> None:
         """The visitor's page is open: their run's idle clock restarts."""
         own = self.own_run(owner)
@@ -137,6 +172,7 @@ class RunManager:
     def start(self, owner: str, cfg: TrainConfig) -> Run:
         """Start a new run for `owner`; raises ConfigError or RunBusy with a message meant for the page."""
         cfg.validate()
+        self._check_training_left(owner)
         cfg = self._host(self.storage.safe_config(cfg, owner))
         check_train_config(cfg)  # a batch too large for memory is refused here, before any thread
         run = self._new_run(owner, lambda: Trainer(cfg, data=self.dataset(cfg)), cfg)
@@ -146,6 +182,8 @@ class RunManager:
     def load(self, owner: str, path: str | Path, *, resume: bool = False) -> Run:
         """Load a checkpoint (weights only: refused if it holds code) as a run owned by `owner`: explored at
         once, trained further with Resume (or now, with resume=True)."""
+        if resume:
+            self._check_training_left(owner)
         state = load_state(str(path))
         cfg = from_dict(TrainConfig, dict(state["train_config"]))
         note = ("explore only: this checkpoint trained on images that are not among your uploads, so it cannot "
@@ -193,6 +231,7 @@ class RunManager:
         t = run._thread
         if t is not None and t.is_alive() and t is not threading.current_thread():
             t.join(10.0)  # a thread that is ending (e.g. just refused a GPU chunk) finishes first
+        self._check_training_left(owner)
         with self._lock:
             self._check_cap(exclude=run)
             run.gpu_chunks = self.chunk_runner is not None and not cpu
@@ -219,7 +258,7 @@ class RunManager:
             return
         run.stop()
         with self._lock:
-            self._runs.pop(run.id, None)
+            self._drop(run)
         run.forget()
 
     def session_ended(self, owner: str) -> None:
@@ -279,7 +318,8 @@ class RunManager:
         run = Run(run_id, owner, build=build, folder=TMP / "gan-lab-runs" / run_id, save=save, display=display,
                   limits=self.limits, advance=zerogpu.advancer(self.chunk_runner))
         run.explore_only = source is not None and cfg is None
-        run.dataset = str(tc.get("dataset"))  # what it trains on (the upload sweep keeps that folder)
+        run.dataset = str(tc.get("dataset"))
+        run.training_left = lambda: self.training_left(owner)  # what it trains on (the upload sweep keeps that folder)
         original = run._build
 
         def build_then_checkpoint() -> Trainer:  # after the first build, a run resumes from its checkpoint
@@ -322,7 +362,7 @@ class RunManager:
         except BaseException:
             run._stop.set()
             with self._lock:
-                self._runs.pop(run.id, None)
+                self._drop(run)
             run.forget()
             raise
 
@@ -335,9 +375,9 @@ class RunManager:
             self._runs[run.id] = run
             ended = [r for r in self._runs.values() if r.state in ENDED and not r.thread_alive()]
             while len(self._runs) > self.keep_runs + self.max_runs and ended:
-                old = self._runs.pop(ended.pop(0).id, None)
-                if old is not None:
-                    old.forget()
+                old = ended.pop(0)
+                self._drop(old)
+                old.forget()
 
 
 __all__ = ["EXAMPLES_OWNER", "EXAMPLE_FOR", "NotOwner", "RunBusy", "RunManager", "State"]

@@ -36,6 +36,7 @@ from .snapshot import CHART_EVERY, PngFiles, Sampler, Snapshot, chart_data, pict
 from .zerogpu import ChunkRefused, stop_file
 
 log = logging.getLogger("gan.demo")
+LEFT_EVERY = 0.5  # seconds between two looks at the owner's training time left today
 MAX_FRAMES = 60  # time-lapse frames kept per run (thinned by half when full)
 
 
@@ -107,6 +108,8 @@ class Run:
         self.last_seen = self.created = time.monotonic()
         self.gpu_chunks = advance is not None
         self.chunks = 0
+        self.training_left: Callable[[], float] | None = None  # the owner's training seconds left today
+        self._left_at = 0.0  # when training_left was last asked (every LEFT_EVERY s)
         self.example: str | None = None  # the name of a shipped example this run shows (read-only)
         self.drop_trainer = False  # let go of the trainer once published even without a checkpoint (examples)
         self._lock = threading.Lock()  # guards _state, _status and _snap; never held during a step
@@ -287,6 +290,10 @@ class Run:
             return f"stopped at this server's limit of {span} of training per run (checkpoint saved)"
         if lim.idle and time.monotonic() - self.last_seen > lim.idle:
             return f"stopped after {lim.idle:.0f} s with no page of its owner open (checkpoint saved)"
+        if self.training_left is not None and time.monotonic() >= self._left_at + LEFT_EVERY:
+            self._left_at = time.monotonic()
+            if self.training_left() <= 0:
+                return "stopped: you have used this server's training time for today (checkpoint saved)"
         return None
 
     def _serve_requests(self, tr: Trainer) -> None:

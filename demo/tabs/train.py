@@ -84,10 +84,12 @@ class Train:
 
     def status(self, request: gr.Request = None) -> dict[str, Any]:
         """The watched run's live status: state, step, epoch, losses, images/s, elapsed, error."""
-        owner = self.page.visitor(request)
-        self.manager.seen(owner)
+        owner = self.page.visitor(request)  # asking is not watching: only a page's live stream keeps a run alive
         run = self.manager.watched(owner)
         base = {"active_runs": len(self.manager.active_runs()), "max_runs": self.manager.max_runs}
+        left = self.manager.training_left(owner)
+        if left != float("inf"):
+            base["training_left_s"] = max(0.0, round(left, 1))  # of this visitor's daily training time
         if run is None:
             return {"state": "idle", "step": 0, "epoch": 0, "d_loss": None, "g_loss": None, "error": None,
                     "yours": False, **base}
