@@ -118,6 +118,7 @@ def launch_kwargs(manager: RunManager) -> dict[str, Any]:
     return dict(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
                 max_file_size=f"{settings.get('GAN_MAX_UPLOAD_MB'):.0f}mb",
+                state_session_capacity=settings.get("GAN_MAX_SESSIONS"),
                 # Gradio runs at most max_threads events at once, and each open page's live streams hold one
                 # each: room for GAN_MAX_PAGES pages and 40 more for clicks (Gradio's default)
                 max_threads=40 + len(LIVE_GROUPS) * settings.get("GAN_MAX_PAGES"))

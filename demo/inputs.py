@@ -23,6 +23,7 @@ from PIL import Image
 from gan import settings
 from gan.errors import ConfigError, parse_number
 
+MAX_TEXT = 4096  # the longest text any input takes (a name, a list of seeds): longer is refused unread
 MAX_SIDE = 4096  # the longest side of an image any handler takes (a drawing, an upload to translate)
 IMAGE_BLOCKS = (gr.Image, gr.ImageEditor)  # gr.Sketchpad is an ImageEditor
 
@@ -42,6 +43,8 @@ def _names(block_fn: Any) -> list[str]:
 
 def checked(name: str, block: Any, value: Any) -> Any:
     """`value` as Gradio's component can read it, or gr.Error naming `name` and what is wrong."""
+    if isinstance(value, str) and len(value) > MAX_TEXT:  # never echoed back whole, in a reply or a log line
+        raise gr.Error(f"{name} is {len(value):,} characters long; at most {MAX_TEXT:,} are accepted")
     if isinstance(block, (gr.Number, gr.Slider)):
         if isinstance(block, gr.Number) and block.precision is None and block.minimum is None \
                 and block.maximum is None:

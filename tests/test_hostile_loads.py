@@ -1,5 +1,6 @@
 """Hardening round 3 against a launched shared-mode app: a checkpoint or export that fails to load leaves nothing
 behind, a crafted config never becomes a path, and an export's oversized or lying files are refused in one line."""
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -170,3 +171,44 @@ def test_every_file_in_an_image_editor_value_is_checked(bomb, tmp_path):
         check_image_size("sketch", _wide_png(tmp_path / "wide.png"))
     with pytest.raises(gr.Error, match="169,000,000 pixels"):
         check_image_size("sketch", bomb)
+
+
+def _image_zip(path: Path, n: int = 8) -> str:
+    import numpy as np
+    from PIL import Image
+
+    with zipfile.ZipFile(path, "w") as z:
+        for i in range(n):
+            buf = io.BytesIO()
+            Image.fromarray(np.full((12, 12, 3), 20 * i, np.uint8)).save(buf, "PNG")
+            z.writestr(f"img{i}.png", buf.getvalue())
+    return str(path)
+
+
+def test_a_run_on_someones_own_images_is_not_watched_by_anyone_else(srv, tmp_path):
+    a, b = Client(srv.url, verbose=False), Client(srv.url, verbose=False)
+    token, _ = a.predict(handle_file(_image_zip(tmp_path / "my-holiday.zip")), api_name="/upload_zip")
+    assert "Started run" in a.predict(token, "mlp", "bce", 4, None, 0, 4, 8, api_name="/train")
+    try:
+        run = srv.manager.own_run(a.session_hash)
+        assert run.private_data and run.active
+        status = b.predict(api_name="/status")  # B has no run: B watches nobody's own images
+        assert status["state"] == "idle" and "holiday" not in json.dumps(status)
+        assert "No run yet" in _error(b.predict, api_name="/timelapse")
+        quality = b.predict(api_name="/quality")
+        assert quality["run_id"] is None and "holiday" not in json.dumps(quality)
+        assert a.predict(api_name="/status")["run_id"] == run.id  # the owner still watches it
+    finally:
+        a.predict(api_name="/stop")
+
+
+def test_a_huge_text_is_refused_without_being_echoed(srv):
+    b = Client(srv.url, verbose=False)
+    message = _error(b.predict, "x" * 50_000 + ".pt", api_name="/load")
+    assert "50,003 characters long" in message and len(message) < 300
+
+
+def test_gradio_keeps_a_bounded_number_of_sessions_on_a_shared_space(srv):
+    from demo.app import launch_kwargs
+
+    assert launch_kwargs(srv.manager)["state_session_capacity"] == 1000  # the shared default (10,000 on a laptop)

@@ -96,11 +96,13 @@ class RunManager:
         return mine[-1] if mine else None
 
     def watched(self, owner: str) -> Run | None:
-        """What this visitor watches: their own run, else the latest active run, else nothing."""
+        """What this visitor watches: their own run, else the latest active run of another visitor that does not
+        train on that visitor's own images (its grid, time-lapse, held-out pictures and names are theirs alone),
+        else nothing."""
         own = self.own_run(owner)
         if own is not None:
             return own
-        active = self.active_runs()
+        active = [r for r in self.active_runs() if not r.private_data]
         return active[-1] if active else None
 
     def page_mark(self, owner: str) -> tuple[tuple, int | None]:
@@ -319,6 +321,7 @@ class RunManager:
                   limits=self.limits, advance=zerogpu.advancer(self.chunk_runner))
         run.explore_only = source is not None and cfg is None
         run.dataset = str(tc.get("dataset"))
+        run.private_data = run.dataset.startswith(("folder:", "pair:"))  # a visitor's own images
         run.training_left = lambda: self.training_left(owner)  # what it trains on (the upload sweep keeps that folder)
         original = run._build
 

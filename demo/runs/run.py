@@ -110,6 +110,7 @@ class Run:
         self.chunks = 0
         self.training_left: Callable[[], float] | None = None  # the owner's training seconds left today
         self._left_at = 0.0  # when training_left was last asked (every LEFT_EVERY s)
+        self.private_data = False  # trains on a visitor's own images: no other visitor watches it
         self.example: str | None = None  # the name of a shipped example this run shows (read-only)
         self.drop_trainer = False  # let go of the trainer once published even without a checkpoint (examples)
         self._lock = threading.Lock()  # guards _state, _status and _snap; never held during a step
