@@ -200,9 +200,32 @@ def load_pretrained(source: str | os.PathLike, **hub_kw: Any) -> ExportedGAN:
         raise CheckpointError(_hub_reason(source, e)) from None
 
 
-def _hub_reason(source: Any, e: BaseException) -> str:
+def load_from_hub(repo: str, *, max_bytes: int, config_max_bytes: int = 1 << 20, revision: str | None = None,
+                  token: str | None = None) -> ExportedGAN:
+    """An export from the Hub repo `repo` only (never a local folder that happens to have that name), each file's
+    size asked of the Hub before it is downloaded: a config.json over `config_max_bytes` or weights over
+    `max_bytes` are refused unread. What a server loads for its visitors."""
+    from huggingface_hub import constants, get_hf_file_metadata, hf_hub_download, hf_hub_url
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="gan-hub-") as tmp:
+            files = ((constants.CONFIG_NAME, config_max_bytes), (constants.SAFETENSORS_SINGLE_FILE, max_bytes))
+            for name, cap in files:
+                size = get_hf_file_metadata(hf_hub_url(repo, name, revision=revision), token=token).size
+                if size is None or size > cap:
+                    told = "of unknown size" if size is None else f"{size:,} bytes"
+                    raise CheckpointError(f"{repo}'s {name} is {told}; this server loads at most {cap:,} bytes")
+                hf_hub_download(repo, name, revision=revision, token=token, local_dir=tmp)
+            return load_pretrained(tmp)
+    except (CheckpointError, ConfigError):
+        raise
+    except Exception as e:  # noqa: BLE001 - offline, no such repo, refused: one line, the same for any local name
+        raise CheckpointError(_hub_reason(repo, e, local=False)) from None
+
+
+def _hub_reason(source: Any, e: BaseException, *, local: bool = True) -> str:
     text = f"{type(e).__name__}: {e}".splitlines()[0][:200]
-    if os.path.isdir(str(source)):
+    if local and os.path.isdir(str(source)):
         if not (Path(source) / "model.safetensors").is_file() or not (Path(source) / "config.json").is_file():
             return f"{Path(source).name!r} is not an export: it needs model.safetensors and config.json"
         return f"{Path(source).name!r} could not be loaded: its config.json does not fit its weights ({text})"
@@ -260,4 +283,5 @@ def open_model(source: str | os.PathLike) -> tuple[dict[str, nn.Module], ModelCo
                                                   "export": True}
 
 
-__all__ = ["EXPORT_FORMAT", "ExportedGAN", "export", "held_out_of", "load_pretrained", "open_model", "push", "sampler_state"]
+__all__ = ["EXPORT_FORMAT", "ExportedGAN", "export", "held_out_of", "load_from_hub", "load_pretrained", "open_model",
+           "push", "sampler_state"]

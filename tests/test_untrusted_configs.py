@@ -99,3 +99,55 @@ def test_public_dataset_keeps_built_in_names_and_last_folder_names_only():
     assert public_dataset("ring8") == "ring8"
     assert public_dataset("pair:/srv/u/a-zip|/srv/u/b-zip") == "pair:a-zip|b-zip"
     assert public_dataset("folder:/") == "folder"
+
+
+def _fake_hub(monkeypatch, files: dict[str, bytes]):
+    """Stand in for the Hub's two network calls: file metadata (size) and download, from `files` by name."""
+    import huggingface_hub
+
+    downloads = []
+
+    def metadata(url, token=None):
+        name = url.rsplit("/", 1)[-1]
+        if name not in files:
+            raise OSError(f"404 Client Error: Entry Not Found for url: {url}")
+        return type("Meta", (), {"size": len(files[name])})()
+
+    def download(repo, name, revision=None, token=None, local_dir=None):
+        downloads.append(name)
+        path = f"{local_dir}/{name}"
+        with open(path, "wb") as f:
+            f.write(files[name])
+        return path
+
+    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", metadata)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
+    return downloads
+
+
+def test_a_hub_repo_is_loaded_from_the_hub_only_with_sizes_checked_before_download(ring_ckpt, tmp_path, monkeypatch):
+    from gan.hub import load_from_hub
+
+    folder = export(ring_ckpt, tmp_path / "exp")
+    files = {n: (folder / n).read_bytes() for n in ("config.json", "model.safetensors")}
+    downloads = _fake_hub(monkeypatch, files)
+    model = load_from_hub("someone/ring", max_bytes=10 * 2**20)
+    assert model.model_config.model == "toy" and downloads == ["config.json", "model.safetensors"]
+    downloads.clear()
+    with pytest.raises(CheckpointError, match="model.safetensors is .* bytes; this server loads at most 1,000 bytes"):
+        load_from_hub("someone/ring", max_bytes=1000)
+    assert downloads == ["config.json"]  # the weights were never fetched
+
+
+def test_a_local_folder_named_like_a_repo_is_never_loaded_or_revealed(ring_ckpt, tmp_path, monkeypatch):
+    from gan.hub import load_from_hub
+
+    export(ring_ckpt, tmp_path / "someone" / "ring")  # a real export in a folder named like the repo id
+    monkeypatch.chdir(tmp_path)
+    _fake_hub(monkeypatch, {})  # the Hub has no such repo
+    messages = []
+    for repo in ("someone/ring", "nobody/none"):
+        with pytest.raises(CheckpointError) as e:
+            load_from_hub(repo, max_bytes=10 * 2**20)
+        messages.append(str(e.value).replace(repo, "REPO").replace(repo.split("/")[1], "NAME"))
+    assert messages[0] == messages[1] and "Hugging Face Hub" in messages[0]

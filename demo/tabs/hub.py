@@ -100,8 +100,9 @@ class HubPanel:
             return self._load_zip(str(folder / source), source, request)
         if not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", source):
             raise gr.Error("give a Hub repo id (USER/NAME) or the name of one of your exports (NAME-export.zip)")
-        try:
-            model = hub.load_pretrained(source)
+        try:  # the Hub only, never a folder of this server's that has that name; sizes checked before download
+            model = hub.load_from_hub(source, max_bytes=int(settings.get("GAN_MAX_UPLOAD_MB") * 2**20),
+                                      config_max_bytes=CONFIG_MAX_BYTES)
         except (CheckpointError, ConfigError) as e:
             raise self._refuse(e) from None
         return self._publish(model, source, request)
