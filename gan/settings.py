@@ -57,7 +57,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "each); the oldest are dropped past it", shared=1000),
     Setting("GAN_MAX_UPLOAD_MB", 200.0, float, "largest upload (a checkpoint or a zip of images)"),
     Setting("GAN_ZIP_MAX_FILES", 10_000, int, "most members in an uploaded zip"),
-    Setting("GAN_ZIP_MAX_MB", 256.0, float, "most bytes an uploaded zip may unpack to"),
+    Setting("GAN_ZIP_MAX_MB", 256.0, float, "most bytes an uploaded zip may unpack to", shared=64.0),
     Setting("GAN_MAX_IMAGE_PIXELS", 25_000_000, int, "largest image (width x height) read from a folder or zip"),
     Setting("GAN_MAX_STEP_MB", None, float, "memory one training step may need; default: half the free memory "
             "(CPU) or half the GPU's"),

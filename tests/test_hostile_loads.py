@@ -35,7 +35,7 @@ def served(tmp_path_factory):
         manager = RunManager(storage=storage, max_runs=1, chunk_runner=None,
                              limits=Limits(autosave_every=0, publish_every=0.2))
         with serve_app(manager) as (url, app):
-            yield SimpleNamespace(url=url, manager=manager, base=base)
+            yield SimpleNamespace(url=url, manager=manager, base=base, app=app)
 
 
 @pytest.fixture
@@ -212,3 +212,34 @@ def test_gradio_keeps_a_bounded_number_of_sessions_on_a_shared_space(srv):
     from demo.app import launch_kwargs
 
     assert launch_kwargs(srv.manager)["state_session_capacity"] == 1000  # the shared default (10,000 on a laptop)
+
+
+def test_exports_in_a_burst_are_one_file_not_one_copy_each(srv, tmp_path):
+    a = Client(srv.url, verbose=False, download_files=str(tmp_path / "downloads"))  # not in the server's cache
+    a.predict(*RING, api_name="/train")
+    try:  # while the run trains, every export would be a new file (a new checkpoint each time)
+        for _ in range(50):
+            if a.predict(api_name="/status")["step"] > 0:
+                break
+        names = {Path(a.predict(api_name="/export_hub")[0]).name for _ in range(5)}
+    finally:
+        a.predict(api_name="/stop")
+    assert len(names) == 1
+    copies = list(Path(srv.app.GRADIO_CACHE).rglob(names.pop()))
+    assert len(copies) == 1  # Gradio keeps one copy, not five
+    exports = list(srv.manager.storage.export_dir(a.session_hash).glob("*-export.zip"))
+    assert len(exports) == 1
+
+
+def test_a_visitors_own_images_leave_no_classifier_in_the_shared_cache(monkeypatch):
+    import demo.runs.monitors as monitors
+
+    seen = {}
+    monkeypatch.setattr(monitors, "build_meter", lambda data, **kw: seen.setdefault(data.name, kw))
+    meters = monitors.Meters(cache_dir="/shared/cache")
+    for name in ("folder:/tmp/gan-lab-uploads/abc/1", "pair:/u/a|/u/b", "digits"):
+        data = SimpleNamespace(name=name)
+        meters.future(data).result(timeout=10)
+    assert seen["folder:/tmp/gan-lab-uploads/abc/1"]["cache_dir"] is None
+    assert seen["pair:/u/a|/u/b"]["cache_dir"] is None
+    assert seen["digits"]["cache_dir"] == "/shared/cache"

@@ -69,10 +69,13 @@ class Meters:
             while len(self._futures) > 4:
                 self._futures.pop(next(iter(self._futures)))
 
+        # a visitor's own images get classifiers that live and go with the run: none is written to the cache
+        kw = {**self.settings, "cache_dir": None} if own_images(data) else self.settings
+
         def build() -> None:
             lower_priority()
             try:
-                fut.set_result(build_meter(data, **self.settings))
+                fut.set_result(build_meter(data, **kw))
             except Exception as e:  # noqa: BLE001 - reported on the page, never fatal
                 log.warning("quality meter for %s failed: %s", data.name, traceback.format_exc())
                 fut.set_exception(e)
@@ -84,6 +87,11 @@ class Meters:
         """The meter if built, None while building; raises the build's error."""
         fut = self.future(data)
         return fut.result() if fut.done() else None
+
+
+def own_images(data: Any) -> bool:
+    """Whether `data` is a visitor's upload (a folder, or a pair of folders) rather than a built-in set."""
+    return str(getattr(data, "name", "")).startswith(("folder:", "pair:"))
 
 
 METERS = Meters()  # one per process: the classifier of a dataset is shared by every run

@@ -30,6 +30,13 @@ class Files:
         return gr.Error(self.storage.public(str(e)), duration=duration)
 
     # ---- exports ----------------------------------------------------------------------------------------
+    def recent(self, visitor: str, pattern: str, within: float = 30.0) -> Path | None:
+        """The visitor's newest export-folder file matching `pattern` if it is under `within` seconds old: handed
+        out again instead of a new one, since Gradio keeps a copy of every file a handler returns (for hours)."""
+        files = [p for p in self.storage.export_dir(visitor).glob(pattern) if p.is_file()]
+        newest = max(files, key=lambda p: p.stat().st_mtime, default=None)
+        return newest if newest is not None and time.time() - newest.stat().st_mtime < within else None
+
     def export_path(self, visitor: str, name: str) -> Path:
         """A path in the visitor's export folder (their last few downloads are kept; Gradio serves a copy)."""
         folder = self.storage.export_dir(visitor)
@@ -53,6 +60,9 @@ class Files:
         run = self.manager.watched(visitor)
         if run is None:
             raise gr.Error("No run yet.")
+        recent = self.recent(visitor, f"timelapse-{run.id}-*.gif", within=hub.EXPORT_EVERY_S)
+        if recent is not None:
+            return str(recent)
         try:
             path = self.export_path(visitor, f"timelapse-{run.id}-{int(time.time())}.gif")
             return str(present.write_gif(list(run.frames), path))

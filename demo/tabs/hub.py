@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from .. import present
 EXPORT_NOTE = ("explore only: an export holds the generator's weights but no discriminator or optimizer state, "
                "so it cannot resume training; load a full checkpoint (.pt) to train further")
 NEEDED = ("config.json", "model.safetensors")
+EXPORT_EVERY_S = 30.0  # a visitor's exports and time-lapses: each returned file is a copy Gradio keeps for hours
 CONFIG_MAX_BYTES = 1 << 20  # an export's config.json is a few KB: a larger one is refused unread
 REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 
@@ -77,7 +79,12 @@ class HubPanel:
         """Your run's checkpoint, saved now and exported in the Hub's conventions, as a zip to download."""
         visitor = self.page.visitor(request)
         try:
-            ckpt = self.page.files._own_run(request).save()
+            run = self.page.files._own_run(request)
+            recent = self.page.files.recent(visitor, "*-export.zip", within=EXPORT_EVERY_S)
+            if recent is not None and run.checkpoint is not None and recent.stem.startswith(run.checkpoint.stem):
+                return str(recent), (f"Your export of {time.time() - recent.stat().st_mtime:.0f} s ago, `{recent.name}` "
+                                     f"(one export every {EXPORT_EVERY_S:.0f} s: each is a copy the server keeps).")
+            ckpt = run.save()
             name = f"{ckpt.stem}-export"
             with tempfile.TemporaryDirectory(prefix="gan-export-") as tmp:
                 folder = hub.export(ckpt, Path(tmp) / name, where=name)
