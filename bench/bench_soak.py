@@ -12,6 +12,11 @@ itself after `--cycles` cycles (or `--max-seconds`) and writes its figures to be
 
     .venv/bin/python bench/bench_soak.py                 # 200 cycles from 3 clients
     .venv/bin/python bench/bench_soak.py --cycles 60     # a quicker check
+    .venv/bin/python bench/bench_soak.py --hostile       # each cycle also sends three crafted files (below)
+
+With --hostile each cycle also sends what hardening round 3 refused: an export zip whose config asks for a
+path as its loss and a 700x700 mlp, a checkpoint whose weights do not fit its config and whose dataset this
+server lacks, and a 13000 x 13000 PNG to translate; each must come back refused, and disk and memory stay flat.
 """
 from __future__ import annotations
 
@@ -76,7 +81,39 @@ def image_zip(path: Path, seed: int, n: int = 16, size: int = 24) -> str:
     return str(path)
 
 
+def hostile_files(folder: Path) -> dict[str, str]:
+    """The crafted files of --hostile: a lying export zip, an unloadable checkpoint and an image bomb."""
+    import json
+
+    import torch
+
+    from gan.checkpoint import save_checkpoint
+    from gan.config import TrainConfig
+    from gan.hub import export
+    from gan.train.trainer import Trainer
+
+    t = Trainer(TrainConfig(dataset="ring8", batch_size=16, width=16, z_dim=4, device="cpu"))
+    t.train(steps=2)
+    ckpt = save_checkpoint(t, str(folder / "ring8.pt"))
+    exp = export(ckpt, folder / "exp")
+    cfg = json.loads((exp / "config.json").read_text())
+    cfg["train_config"]["loss"] = f"/../../../../{folder}/escaped"
+    cfg["model_config"].update(model="mlp", data_shape=[1, 700, 700])
+    with zipfile.ZipFile(folder / "crafted-export.zip", "w") as z:
+        z.writestr("config.json", json.dumps(cfg))
+        z.writestr("model.safetensors", (exp / "model.safetensors").read_bytes())
+    state = torch.load(ckpt, weights_only=True)
+    state["model_config"]["width"] += 1
+    state["train_config"]["dataset"] = "mnist"
+    torch.save(state, folder / "unloadable.pt")
+    Image.new("L", (13000, 13000)).save(folder / "bomb.png")
+    return {"export": str(folder / "crafted-export.zip"), "checkpoint": str(folder / "unloadable.pt"),
+            "bomb": str(folder / "bomb.png")}
+
+
 class Soak:
+    hostile: dict[str, str] | None = None  # the crafted files of --hostile, by kind
+
     def __init__(self, url: str, base: Path, pid: int, cycles: int, every: int, deadline: float) -> None:
         self.url, self.base, self.pid = url, base, pid
         self.cycles, self.every, self.deadline = cycles, every, deadline
@@ -141,6 +178,15 @@ class Soak:
         if not st.get("checkpoint"):
             raise RuntimeError(f"no checkpoint after stop: {st}")
         call(st["checkpoint"], api="/delete_checkpoint")
+        for api, args in (() if self.hostile is None else (
+                ("/load_export_zip", (handle_file(self.hostile["export"]),)),
+                ("/upload", (handle_file(self.hostile["checkpoint"]),)),
+                ("/translate", (handle_file(self.hostile["bomb"]), "a2b", 0)))):
+            try:
+                call(*args, api=api)
+            except Exception:  # noqa: BLE001 - refused, as it must be
+                continue
+            raise RuntimeError(f"{api} accepted a crafted file")
 
     def client(self, c: Client, zips: Path, last: int) -> None:
         """Run cycles on this client until the round (cycle `last`) is done."""
@@ -181,6 +227,7 @@ def main() -> int:
     ap.add_argument("--max-seconds", type=float, default=1800.0, help="stop after this long whatever the count")
     ap.add_argument("--upload-ttl", type=float, default=20.0, help="GAN_UPLOAD_TTL_S for the app")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--hostile", action="store_true", help="each cycle also sends three crafted files")
     a = ap.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="gan-soak-"))
@@ -212,6 +259,9 @@ def main() -> int:
                 raise SystemExit("the app did not come up in 180 s")
             time.sleep(0.5)
         soak = Soak(url, base, app.pid, a.cycles, a.every, time.monotonic() + a.max_seconds)
+        if a.hostile:
+            (base / "crafted").mkdir()
+            soak.hostile = hostile_files(base / "crafted")
         time.sleep(2.0)  # let the app's warm-up finish before the first figure
         first = soak.measure(0)
         soak.rows.append(first)
@@ -249,14 +299,17 @@ def main() -> int:
                      f"{r['run pictures'] / 2**20:.2f} | {r['gradio cache'] / 2**20:.2f} "
                      f"({r['gradio cache files']}) | {r['rss']:.0f} |")
     body = "\n".join([
-        "## Soak: upload / train / stop / delete from several clients (bench/bench_soak.py)", "",
+        "## Soak: upload / train / stop / delete from several clients (bench/bench_soak.py)"
+        + (", with crafted files" if a.hostile else ""), "",
         f"{now()}; {machine()}.", "",
-        f"`python bench/bench_soak.py --cycles {a.cycles} --clients {a.clients}`: the app as its own process in "
+        f"`python bench/bench_soak.py --cycles {a.cycles} --clients {a.clients}{' --hostile' if a.hostile else ''}`: "
+        f"the app as its own process in "
         f"shared mode ({', '.join(f'{k}={v}' for k, v in settings.items())}); each cycle uploads a different "
         f"zip of 16 PNGs (24x24), trains an mlp on it until it steps, stops (a checkpoint is written) and "
-        f"deletes that checkpoint.", "", *table, "", final, "",
+        f"deletes that checkpoint" + (" then sends a crafted export zip, an unloadable checkpoint and a 13000 x "
+                                      "13000 PNG, each refused" if a.hostile else "") + ".", "", *table, "", final, "",
         *(["Errors (first 10): " + "; ".join(soak.errors[:10])] if soak.errors else [])])
-    update_results("soak", body)
+    update_results("soak_hostile" if a.hostile else "soak", body)
     if not a.keep:
         shutil.rmtree(base, ignore_errors=True)
     return 0 if alive and not soak.errors else 1
