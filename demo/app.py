@@ -15,8 +15,9 @@ if str(HERE.parent) not in sys.path:  # `python demo/app.py` from anywhere, e.g.
     sys.path.insert(0, str(HERE.parent))
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
-from demo.inputs import guard_inputs  # noqa: E402
+from demo.inputs import BodyCap, guard_inputs  # noqa: E402
 from demo.live import LIVE_GROUPS, RAW_GROUPS  # noqa: E402
 from demo.page import Page  # noqa: E402
 from demo.runs import zerogpu  # noqa: E402,F401 - defines the @spaces.GPU chunk function (ZeroGPU needs one at start)
@@ -119,6 +120,7 @@ def launch_kwargs(manager: RunManager) -> dict[str, Any]:
                 server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
                 max_file_size=f"{settings.get('GAN_MAX_UPLOAD_MB'):.0f}mb",
                 state_session_capacity=settings.get("GAN_MAX_SESSIONS"),
+                app_kwargs={"middleware": [Middleware(BodyCap, limit=int(settings.get("GAN_MAX_REQUEST_KB") * 1024))]},
                 # Gradio runs at most max_threads events at once, and each open page's live streams hold one
                 # each: room for GAN_MAX_PAGES pages and 40 more for clicks (Gradio's default)
                 max_threads=40 + len(LIVE_GROUPS) * settings.get("GAN_MAX_PAGES"))

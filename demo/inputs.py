@@ -141,4 +141,32 @@ def guard_inputs(demo: gr.Blocks) -> gr.Blocks:
     return demo
 
 
-__all__ = ["MAX_SIDE", "check_image_size", "checked", "guard_inputs"]
+class BodyCap:
+    """ASGI middleware: a request body over `limit` bytes gets 413 before any handler reads it (Gradio's upload
+    route excepted: it streams files to disk under its own per-file cap, GAN_MAX_UPLOAD_MB)."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") != "http" or str(scope.get("path", "")).rstrip("/").endswith("/upload"):
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await send({"type": "http.response.start", "status": 413,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+            await send({"type": "http.response.body",
+                        "body": f"request body over {self.limit:,} bytes (GAN_MAX_REQUEST_KB)".encode()})
+            return None
+        seen = 0
+
+        async def capped() -> dict:  # a body sent without a length: cut off past the cap
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            return {"type": "http.disconnect"} if seen > self.limit else message
+
+        return await self.app(scope, capped, send)
+
+
+__all__ = ["BodyCap", "MAX_SIDE", "check_image_size", "checked", "guard_inputs"]

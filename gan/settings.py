@@ -55,6 +55,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "0: kept", shared=7200.0),
     Setting("GAN_MAX_SESSIONS", 10_000, int, "browser sessions whose state Gradio keeps in memory (about 0.3 MB "
             "each); the oldest are dropped past it", shared=1000),
+    Setting("GAN_MAX_REQUEST_KB", 4096.0, float, "largest request body other than a file upload (an API call's "
+            "JSON)"),
     Setting("GAN_MAX_UPLOAD_MB", 200.0, float, "largest upload (a checkpoint or a zip of images)"),
     Setting("GAN_ZIP_MAX_FILES", 10_000, int, "most members in an uploaded zip"),
     Setting("GAN_ZIP_MAX_MB", 256.0, float, "most bytes an uploaded zip may unpack to", shared=64.0),

@@ -243,3 +243,14 @@ def test_a_visitors_own_images_leave_no_classifier_in_the_shared_cache(monkeypat
     assert seen["folder:/tmp/gan-lab-uploads/abc/1"]["cache_dir"] is None
     assert seen["pair:/u/a|/u/b"]["cache_dir"] is None
     assert seen["digits"]["cache_dir"] == "/shared/cache"
+
+
+def test_a_request_body_over_the_cap_is_refused_before_any_handler(srv, ring_ckpt):
+    import httpx
+
+    big = json.dumps({"data": ["x" * (5 * 2**20)], "session_hash": "flood"})
+    r = httpx.post(f"{srv.url}gradio_api/call/load", content=big, headers={"content-type": "application/json"},
+                   timeout=60)
+    assert r.status_code == 413 and len(r.text) < 200
+    a = Client(srv.url, verbose=False)  # uploads (their own route, their own cap) and small calls still work
+    assert "Loading" in a.predict(handle_file(ring_ckpt), api_name="/upload")
