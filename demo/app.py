@@ -120,7 +120,9 @@ def launch_kwargs(manager: RunManager) -> dict[str, Any]:
                 server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
                 max_file_size=f"{settings.get('GAN_MAX_UPLOAD_MB'):.0f}mb",
                 state_session_capacity=settings.get("GAN_MAX_SESSIONS"),
-                app_kwargs={"middleware": [Middleware(BodyCap, limit=int(settings.get("GAN_MAX_REQUEST_KB") * 1024))]},
+                app_kwargs={"middleware": [Middleware(  # one file of GAN_MAX_UPLOAD_MB per upload request, and 1 MiB
+                    BodyCap, limit=int(settings.get("GAN_MAX_REQUEST_KB") * 1024),  # for the multipart framing
+                    upload_limit=int((settings.get("GAN_MAX_UPLOAD_MB") + 1) * 2**20))]},
                 # Gradio runs at most max_threads events at once, and each open page's live streams hold one
                 # each: room for GAN_MAX_PAGES pages and 40 more for clicks (Gradio's default)
                 max_threads=40 + len(LIVE_GROUPS) * settings.get("GAN_MAX_PAGES"))

@@ -142,21 +142,22 @@ def guard_inputs(demo: gr.Blocks) -> gr.Blocks:
 
 
 class BodyCap:
-    """ASGI middleware: a request body over `limit` bytes gets 413 before any handler reads it (Gradio's upload
-    route excepted: it streams files to disk under its own per-file cap, GAN_MAX_UPLOAD_MB)."""
+    """ASGI middleware: a request body over `limit` bytes gets 413 before any handler reads it; on Gradio's upload
+    route the cap is `upload_limit` (one file of GAN_MAX_UPLOAD_MB a request, not many)."""
 
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: Any, limit: int, upload_limit: int) -> None:
+        self.app, self.limit, self.upload_limit = app, limit, upload_limit
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope.get("type") != "http" or str(scope.get("path", "")).rstrip("/").endswith("/upload"):
+        if scope.get("type") != "http":
             return await self.app(scope, receive, send)
+        upload = str(scope.get("path", "")).rstrip("/").endswith("/upload")
+        limit, name = (self.upload_limit, "GAN_MAX_UPLOAD_MB") if upload else (self.limit, "GAN_MAX_REQUEST_KB")
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await send({"type": "http.response.start", "status": 413,
                         "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
-            await send({"type": "http.response.body",
-                        "body": f"request body over {self.limit:,} bytes (GAN_MAX_REQUEST_KB)".encode()})
+            await send({"type": "http.response.body", "body": f"request body over {limit:,} bytes ({name})".encode()})
             return None
         seen = 0
 
@@ -164,7 +165,7 @@ class BodyCap:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            return {"type": "http.disconnect"} if seen > self.limit else message
+            return {"type": "http.disconnect"} if seen > limit else message
 
         return await self.app(scope, capped, send)
 

@@ -254,3 +254,6 @@ def test_a_request_body_over_the_cap_is_refused_before_any_handler(srv, ring_ckp
     assert r.status_code == 413 and len(r.text) < 200
     a = Client(srv.url, verbose=False)  # uploads (their own route, their own cap) and small calls still work
     assert "Loading" in a.predict(handle_file(ring_ckpt), api_name="/upload")
+    many = [("files", (f"f{i}.bin", b"\0" * (70 * 2**20))) for i in range(3)]  # 210 MB in one upload request
+    r = httpx.post(f"{srv.url}gradio_api/upload", files=many, timeout=120)
+    assert r.status_code == 413
