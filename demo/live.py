@@ -48,8 +48,9 @@ TOO_MANY_PAGES = ("**This page does not update live:** the server has as many pa
                   "(GAN_MAX_PAGES). Everything else works; reload later for live updates.")
 MAX_LIVE_S = 12 * 3600.0  # a page's live stream ends after this long (a reload starts a new one)
 # A page that is gone without saying so (no heartbeat, so Gradio's unload never fires) stops reading its messages:
-# each stream sends at least every KEEPALIVE_S, and ends once UNREAD_MAX of its session's messages lie unread.
-KEEPALIVE_S, UNREAD_MAX = 20.0, 3
+# each stream sends at least every KEEPALIVE_S, and ends once UNREAD_MAX or more of its session's messages have lain
+# unread for GONE_S (a page that is loading, or slow for a while, reads them again well before).
+KEEPALIVE_S, UNREAD_MAX, GONE_S = 20.0, 5, 45.0
 PAGES_PER_CLIENT = 0.25  # the share of GAN_MAX_PAGES one client address may hold (a class behind one NAT: 25)
 log = logging.getLogger("gan.demo")
 
@@ -171,9 +172,15 @@ class Live:
                     yield (TOO_MANY_PAGES, *(gr.skip() for _ in names[1:]))
                 return
             owner, mark, sent, shown = self.page.visitor(request), None, -math.inf, {}
+            unread_since: float | None = None  # since when UNREAD_MAX messages or more lie unread
             try:
-                while session not in self._closed and time.monotonic() - t0 < MAX_LIVE_S \
-                        and self._unread(session) < UNREAD_MAX:
+                while session not in self._closed and time.monotonic() - t0 < MAX_LIVE_S:
+                    if self._unread(session) < UNREAD_MAX:
+                        unread_since = None
+                    elif unread_since is None:
+                        unread_since = time.monotonic()
+                    elif time.monotonic() - unread_since > GONE_S:
+                        break
                     try:
                         now = self.manager.page_mark(owner)
                         # nothing new, or only more steps of the same run before this group's interval is up
