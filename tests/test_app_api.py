@@ -11,30 +11,17 @@ from PIL import Image
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 
-from conftest import poll_status, serve_app  # noqa: E402
-from demo.manager import RunManager  # noqa: E402
+from tests.helpers import pixels, poll_status  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=32, lr=None, seed=0, z_dim=None, width=32)
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path_factory.mktemp("ckpt"), autosave_every=0,
-                         chunk_runner=None)
-    with serve_app(manager) as (url, _):
-        yield url, manager
-
-
 poll = functools.partial(poll_status, timeout=40.0)  # /status until cond(status)
 
 
-def image(path) -> np.ndarray:
-    return np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
-
-
 def test_train_watch_generate_stop_resume(served):
-    url, manager = served
+    url, manager, _ = served
     alice = Client(url, verbose=False)
     names = set(alice.view_api(print_info=False, return_format="dict")["named_endpoints"])
     assert {"/train", "/stop", "/status", "/generate", "/resume", "/checkpoints", "/download", "/load",
@@ -49,8 +36,8 @@ def test_train_watch_generate_stop_resume(served):
     assert st2["yours"] is True
 
     # two slider settings give different pictures (read from the published copy of G while training)
-    a = image(alice.predict(seed=1, d1=0.0, api_name="/generate"))
-    b = image(alice.predict(seed=1, d1=4.0, d2=-4.0, api_name="/generate"))
+    a = pixels(alice.predict(seed=1, d1=0.0, api_name="/generate"))
+    b = pixels(alice.predict(seed=1, d1=4.0, d2=-4.0, api_name="/generate"))
     assert a.shape == b.shape and np.abs(a - b).sum() > 0
 
     # another visitor may watch but not stop, and cannot start a second run past the cap
@@ -74,8 +61,8 @@ def test_train_watch_generate_stop_resume(served):
 
     # stopped (its trainer is let go): the same slider setting draws the same picture, from the kept nets
     assert all(r.trainer is None for r in manager.runs())
-    c1 = image(alice.predict(seed=2, d3=1.5, api_name="/generate"))
-    c2 = image(alice.predict(seed=2, d3=1.5, api_name="/generate"))
+    c1 = pixels(alice.predict(seed=2, d3=1.5, api_name="/generate"))
+    c2 = pixels(alice.predict(seed=2, d3=1.5, api_name="/generate"))
     assert np.array_equal(c1, c2)
 
     alice.predict(api_name="/resume")
@@ -87,7 +74,7 @@ def test_train_watch_generate_stop_resume(served):
 
 
 def test_checkpoints_save_list_load_upload_and_timelapse(served, tmp_path):
-    url, manager = served
+    url, manager, _ = served
     carol = Client(url, verbose=False)
     with pytest.raises(Exception, match="no run to save"):
         carol.predict(api_name="/save")

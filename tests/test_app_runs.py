@@ -9,31 +9,25 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import wait_for
+from tests.helpers import tiny_ring
+from tests.helpers import wait_for
 from demo.explore import Directions
 from demo.manager import NotOwner, RunBusy, RunManager
 from demo.run import MAX_FRAMES, Limits, Run, State
 from gan.checkpoint import load_state, save_checkpoint
-from gan.config import ConfigError, TrainConfig
+from gan.config import ConfigError
 from gan.train.history import downsample
 from gan.train.trainer import Trainer, TrainingDiverged
 
 
-def tiny(**kw):
-    base = dict(dataset="ring8", batch_size=16, width=16, z_dim=4, seed=0, device="cpu")
-    base.update(kw)
-    return TrainConfig(**base)
-
-
 @pytest.fixture
-def manager(tmp_path):
-    m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=50, publish_every=0.2, chunk_runner=None)
-    yield m
-    m.shutdown()
+def manager_options():
+    """The `manager` fixture (tests/conftest.py) saves every 50 steps here and publishes every 0.2 s."""
+    return {"autosave_every": 50, "publish_every": 0.2}
 
 
 def test_run_trains_publishes_and_stops_within_a_step(manager, tmp_path):
-    run = manager.start("alice", tiny())
+    run = manager.start("alice", tiny_ring())
     # a publish after training began (`version` also moves on state changes, so wait for a trained step)
     wait_for(lambda: run.status()["step"] >= 60 and run.snapshot().status["step"] > 0, what="steps and snapshots")
     snap = run.snapshot()
@@ -57,11 +51,11 @@ def test_run_trains_publishes_and_stops_within_a_step(manager, tmp_path):
 
 
 def test_cap_and_busy_message(manager):
-    manager.start("alice", tiny())
+    manager.start("alice", tiny_ring())
     with pytest.raises(RunBusy, match="busy"):
-        manager.start("bob", tiny())
+        manager.start("bob", tiny_ring())
     with pytest.raises(RunBusy, match="already have a run"):
-        manager.start("alice", tiny())
+        manager.start("alice", tiny_ring())
     assert len(manager.active_runs()) == 1
 
 
@@ -71,7 +65,7 @@ def test_cap_holds_under_a_burst(tmp_path):
 
     def go(i):
         try:
-            m.start(f"v{i}", tiny())
+            m.start(f"v{i}", tiny_ring())
             results.append("ok")
         except RunBusy:
             results.append("busy")
@@ -86,7 +80,7 @@ def test_cap_holds_under_a_burst(tmp_path):
 
 
 def test_only_the_owner_can_stop(manager):
-    run = manager.start("alice", tiny())
+    run = manager.start("alice", tiny_ring())
     wait_for(lambda: run.state == State.RUNNING, what="running")
     assert manager.watched("bob") is run  # bob watches alice's run
     assert manager.own_run("bob") is None
@@ -98,7 +92,7 @@ def test_only_the_owner_can_stop(manager):
 
 
 def test_resume_continues_and_reset_forgets(manager):
-    run = manager.start("alice", tiny())
+    run = manager.start("alice", tiny_ring())
     wait_for(lambda: run.status()["step"] >= 10, what="10 steps")
     manager.stop("alice")
     step = run.status()["step"]
@@ -113,7 +107,7 @@ def test_resume_continues_and_reset_forgets(manager):
 def test_bad_config_is_refused_before_any_thread(manager):
     before = threading.active_count()
     with pytest.raises(ConfigError, match="lr"):
-        manager.start("alice", tiny(lr=-1.0))
+        manager.start("alice", tiny_ring(lr=-1.0))
     assert threading.active_count() == before and manager.runs() == []
 
 
@@ -128,7 +122,7 @@ def make_run(tmp_path, build, **limits):
 
 def _run_with_callback(tmp_path, fn):
     def build():
-        tr = Trainer(tiny())
+        tr = Trainer(tiny_ring())
         tr.add_callback("on_step", fn)
         return tr
     return make_run(tmp_path, build)
@@ -160,7 +154,7 @@ def test_divergence_stops_and_keeps_last_good_checkpoint(tmp_path):
 
 
 def test_save_now_and_load_from_checkpoint(manager, tmp_path):
-    run = manager.start("alice", tiny())
+    run = manager.start("alice", tiny_ring())
     wait_for(lambda: run.status()["step"] >= 5, what="5 steps")
     path = run.save()  # answered by the training thread between two steps
     assert path.is_file() and path.with_suffix(".json").is_file() and path.parent == tmp_path
@@ -177,7 +171,7 @@ def test_save_now_and_load_from_checkpoint(manager, tmp_path):
 
 
 def test_directions_are_shared_and_recomputable(manager):
-    run = manager.start("alice", tiny())
+    run = manager.start("alice", tiny_ring())
     wait_for(lambda: run.snapshot().sampler is not None, what="a generator")
     sampler = run.snapshot().sampler
     dirs = Directions(k=4)
@@ -202,7 +196,7 @@ def test_downsample_and_frames_are_bounded():
 def test_run_stops_when_its_owner_is_gone(tmp_path):
     m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, idle_stop_s=0.5, chunk_runner=None)
     try:
-        run = m.start("alice", tiny())
+        run = m.start("alice", tiny_ring())
         wait_for(lambda: run.state == State.RUNNING, what="running")
         for _ in range(5):  # an open page polls: the run goes on
             time.sleep(0.2)

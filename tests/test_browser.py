@@ -2,44 +2,21 @@
 chart draw its lines and legend, see the grid change, explore with a slider, Stop. It reads what each chart
 actually draws (line paths with points, legend entries), for one point set and one image set, and a
 deliberately broken chart proves that check can fail."""
-import os
-
 import numpy as np
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-from conftest import img_src, serve_app, wait_until  # noqa: E402
-from demo.manager import RunManager  # noqa: E402
-from demo.monitors import METERS  # noqa: E402
+from tests.helpers import img_src, quick_meters, serve_app, wait_until
+from demo.manager import RunManager
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 LIVE_CHARTS = {"loss-plot": 2, "d-plot": 2, "quality-plot": 1, "distance-plot": 1}  # chart -> series at least
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture
-def quick_quality(monkeypatch, tmp_path):
+def quick_quality(tmp_path):
     """Quality scores every second from a small classifier, so the quality charts fill within seconds."""
-    monkeypatch.setenv("GAN_QUALITY_EVERY", "1")
-    saved = dict(METERS.settings)
-    METERS.settings.update(cache_dir=str(tmp_path / "classifiers"), epochs=1, max_train=2000, n_real=500)
-    yield
-    METERS.settings.clear()
-    METERS.settings.update(saved)
+    with quick_meters(tmp_path / "classifiers", n_real=500):
+        yield
 
 
 def drawn(page, elem_id) -> tuple[int, list[str]]:
@@ -69,7 +46,7 @@ def test_the_check_fails_on_a_chart_that_draws_nothing(browser):
     frame (axes only) and one sent a single point per series (a legend entry, but no line through points)."""
     import gradio as gr
 
-    from conftest import free_port
+    from tests.helpers import free_port
     from demo.present import empty_frame, long_frame
 
     frame = long_frame({"step": [0.0, 1.0, 2.0], "D loss": [1.0, 0.5, 0.7]})

@@ -4,7 +4,7 @@ import pickle
 import pytest
 import torch
 
-from conftest import tiny_config
+from tests.helpers import tiny_config
 from gan.checkpoint import CheckpointError, load_generator, load_state, load_trainer, save_checkpoint
 from gan.train.trainer import Trainer
 

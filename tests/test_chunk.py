@@ -5,7 +5,7 @@ import pickle
 import pytest
 import torch
 
-from conftest import tiny_config
+from tests.helpers import tiny_config
 from gan.train.chunk import train_chunk
 from gan.checkpoint import load_generator
 from gan.train.trainer import Trainer

@@ -1,18 +1,11 @@
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run(*args, cwd=None):
-    env = {**os.environ, "PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "gan", *args], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env=env, timeout=120)
+from tests.helpers import EXAMPLES
+from tests.helpers import gan_process as run
 
 
 @pytest.mark.parametrize("args,words", [
@@ -71,7 +64,7 @@ def test_resuming_a_shipped_example_never_writes_over_it(tmp_path):
 
     (tmp_path / "examples").mkdir()
     example = tmp_path / "examples" / "ring8-toy.pt"
-    shutil.copy(os.path.join(ROOT, "checkpoints", "examples", "ring8-toy.pt"), example)
+    shutil.copy(os.path.join(EXAMPLES, "ring8-toy.pt"), example)
     before = example.read_bytes()
     r = run("train", "--resume", str(example), "--steps", "3", "--quiet", "--no-score", cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr

@@ -8,7 +8,7 @@ import torch
 from gan.train.compute import Compute
 from gan.errors import ConfigError
 from gan.train.trainer import Trainer
-from conftest import tiny_config
+from tests.helpers import tiny_config
 
 
 def _params(t):

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from gan.checkpoint import load_sampler, load_state, save_checkpoint
-from gan.cli.main import main
 from gan.config import TrainConfig
 from gan.data.colordigits import colorize
 from gan.cyclegan.nets import to_domain, translate
@@ -21,6 +20,7 @@ from gan.data.pairs import digits2colordigits, held_out, load_held_out
 from gan.registry import DATASETS
 from gan.metrics.scores import build_meter, score
 from gan.train.trainer import Trainer
+from tests.helpers import run_cli
 
 ROLES = ("G_ab", "G_ba", "D_a", "D_b")
 
@@ -206,12 +206,6 @@ def test_pair_folders_and_mnist_files(tmp_path):
     ha = load_held_out("mnist2colormnist", data_dir=str(tmp_path))["a"]
     assert len(m.a) == len(m.b) == 24 and ha[0].shape == (6, 1, 28, 28) and m.b.shape == (3, 28, 28)
     assert not idx(m.a.x) & idx(ha[0]) and torch.equal(ha[1], held_out(m)["a"][1])
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_round_trip(tiny_pair, tmp_path, capsys):

@@ -81,7 +81,7 @@ def test_a_folder_of_grey_images_trains_the_mlp_and_a_colour_one_dcgan(tmp_path)
     from PIL import Image
 
     from gan.train.trainer import Trainer
-    from conftest import tiny_config
+    from tests.helpers import tiny_config
 
     for mode, sub in (("L", "grey"), ("RGB", "colour")):
         (tmp_path / sub).mkdir()

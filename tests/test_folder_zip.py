@@ -9,23 +9,11 @@ from PIL import Image
 
 from gan.data.spec import DatasetError
 from gan.data.folder import UnsafeArchive, extract_zip, load_zip
-
-
-def _png(colour, size=(20, 20), mode="RGB"):
-    buf = io.BytesIO()
-    Image.new(mode, size, colour).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def _zip(path, members, compression=zipfile.ZIP_DEFLATED):
-    with zipfile.ZipFile(path, "w", compression) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return str(path)
+from tests.helpers import ROOT, make_zip, png_bytes
 
 
 def test_mixed_images_load_and_other_files_are_counted(tmp_path):
-    z = _zip(tmp_path / "a.zip", {"x/a.png": _png((255, 0, 0)), "b.png": _png(90, (30, 10), "L"),
+    z = make_zip(tmp_path / "a.zip", {"x/a.png": png_bytes((255, 0, 0)), "b.png": png_bytes(90, (30, 10), "L"),
                                   "readme.txt": b"hello"})
     data = load_zip(z, str(tmp_path / "out"), image_size=8)
     assert data.x.shape == (2, 3, 8, 8) and data.info["skipped"] == 1
@@ -33,14 +21,14 @@ def test_mixed_images_load_and_other_files_are_counted(tmp_path):
 
 @pytest.mark.parametrize("name", ["../evil.png", "/abs/evil.png", "a/../../evil.png", "C:/evil.png"])
 def test_paths_that_escape_are_refused_before_writing(tmp_path, name):
-    z = _zip(tmp_path / "e.zip", {"ok.png": _png((0, 0, 0)), name: _png((1, 1, 1))})
+    z = make_zip(tmp_path / "e.zip", {"ok.png": png_bytes((0, 0, 0)), name: png_bytes((1, 1, 1))})
     with pytest.raises(UnsafeArchive, match="outside its folder"):
         extract_zip(z, str(tmp_path / "out"))
     assert not (tmp_path / "evil.png").exists() and not os.path.exists(tmp_path / "out" / "ok.png")
 
 
 def test_zip_bomb_is_refused_before_it_is_unpacked(tmp_path):
-    z = _zip(tmp_path / "bomb.zip", {"zeros.png": b"\0" * (50 * 2**20)})
+    z = make_zip(tmp_path / "bomb.zip", {"zeros.png": b"\0" * (50 * 2**20)})
     assert os.path.getsize(z) < 2**20
     with pytest.raises(UnsafeArchive, match="zip bomb"):
         extract_zip(z, str(tmp_path / "out"))
@@ -50,7 +38,7 @@ def test_zip_bomb_is_refused_before_it_is_unpacked(tmp_path):
 
 
 def test_zip_without_images_and_non_zip_fail_clearly(tmp_path):
-    z = _zip(tmp_path / "t.zip", {"a.txt": b"text", "b.csv": b"1,2"})
+    z = make_zip(tmp_path / "t.zip", {"a.txt": b"text", "b.csv": b"1,2"})
     with pytest.raises(DatasetError, match="no images found"):
         load_zip(z, str(tmp_path / "out"))
     (tmp_path / "n.zip").write_bytes(b"not a zip")
@@ -86,8 +74,8 @@ def _big_png_zip(path, n_big=2):
     buf = io.BytesIO()
     Image.new("RGB", (6000, 6000), (10, 20, 30)).save(buf, "PNG", compress_level=1)
     members = {f"big{i}.png": buf.getvalue() for i in range(n_big)}
-    members["small/ok.png"] = _png((200, 10, 10), (40, 30))
-    return _zip(path, members, compression=zipfile.ZIP_STORED)
+    members["small/ok.png"] = png_bytes((200, 10, 10), (40, 30))
+    return make_zip(path, members, compression=zipfile.ZIP_STORED)
 
 
 def test_image_bombs_are_refused_by_name_without_being_decoded(tmp_path):
@@ -97,8 +85,7 @@ def test_image_bombs_are_refused_by_name_without_being_decoded(tmp_path):
 
     z = _big_png_zip(tmp_path / "bombs.zip")
     assert os.path.getsize(z) < 2 * 2**20
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out = subprocess.run([sys.executable, "-c", _LOAD_AND_MEASURE, z, str(tmp_path / "out")], cwd=root,
+    out = subprocess.run([sys.executable, "-c", _LOAD_AND_MEASURE, z, str(tmp_path / "out")], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     res = json.loads(out.stdout.strip().splitlines()[-1])
@@ -151,7 +138,7 @@ def test_large_jpeg_is_decoded_reduced(tmp_path, monkeypatch):
 
 # ---- zip extraction: only images are written, caps come from the environment, failures leave nothing behind ---
 def test_only_image_members_are_written_and_the_rest_are_counted(tmp_path):
-    z = _zip(tmp_path / "m.zip", {"a.png": _png((1, 2, 3)), "sub/b.JPG": _png((4, 5, 6)), "run.sh": b"rm -rf /",
+    z = make_zip(tmp_path / "m.zip", {"a.png": png_bytes((1, 2, 3)), "sub/b.JPG": png_bytes((4, 5, 6)), "run.sh": b"rm -rf /",
                                   "notes.txt": b"hi", "sub/data.bin": b"\0" * 100})
     out = tmp_path / "out"
     res = extract_zip(z, str(out))
@@ -166,7 +153,7 @@ def test_zip_caps_default_and_come_from_the_environment(tmp_path, monkeypatch):
     from gan.data import folder
 
     assert folder.MAX_ZIP_MEMBERS == 10_000 and folder.MAX_UNPACKED_BYTES == 256 * 2**20
-    z = _zip(tmp_path / "many.zip", {f"{i}.png": _png((i, i, i)) for i in range(6)})
+    z = make_zip(tmp_path / "many.zip", {f"{i}.png": png_bytes((i, i, i)) for i in range(6)})
     monkeypatch.setenv("GAN_ZIP_MAX_FILES", "5")
     with pytest.raises(UnsafeArchive, match="holds 6 files; the limit is 5"):
         extract_zip(z, str(tmp_path / "out"))
@@ -174,7 +161,7 @@ def test_zip_caps_default_and_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_ZIP_MAX_FILES", "6")
     assert extract_zip(z, str(tmp_path / "out")).written == 6
     import random
-    big = _zip(tmp_path / "big.zip", {"noise.png": random.Random(0).randbytes(3 * 2**20)})
+    big = make_zip(tmp_path / "big.zip", {"noise.png": random.Random(0).randbytes(3 * 2**20)})
     monkeypatch.setenv("GAN_ZIP_MAX_MB", "2")
     with pytest.raises(UnsafeArchive, match="limit is 2 MiB"):
         extract_zip(big, str(tmp_path / "out3"))
@@ -194,8 +181,8 @@ def _corrupt_second_member(path):
 def test_a_zip_that_fails_mid_read_leaves_no_folder_behind(tmp_path, compression):
     import random
     rnd = random.Random(1)
-    z = _zip(tmp_path / "c.zip", {"a.png": _png((9, 9, 9)), "b.png": rnd.randbytes(4000) * 3,
-                                  "c.png": _png((1, 1, 1))}, compression=compression)
+    z = make_zip(tmp_path / "c.zip", {"a.png": png_bytes((9, 9, 9)), "b.png": rnd.randbytes(4000) * 3,
+                                  "c.png": png_bytes((1, 1, 1))}, compression=compression)
     _corrupt_second_member(z)
     with zipfile.ZipFile(z) as zf:
         assert len(zf.infolist()) == 3  # opening still works
@@ -211,7 +198,7 @@ def test_a_failed_extraction_into_an_existing_folder_keeps_what_was_there(tmp_pa
     out = tmp_path / "out"
     out.mkdir()
     (out / "mine.txt").write_text("keep me")
-    z = _zip(tmp_path / "d.zip", {"a.png": _png((9, 9, 9)), "sub/b.png": _png((1, 1, 1))})
+    z = make_zip(tmp_path / "d.zip", {"a.png": png_bytes((9, 9, 9)), "sub/b.png": png_bytes((1, 1, 1))})
     from gan.data import folder
 
     def full_disk(file, mode="r", *a, **kw):

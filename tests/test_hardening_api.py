@@ -1,22 +1,18 @@
 """Hardening through the launched app (gradio_client), as strangers on a public Space would use it:
 bad values, bad files, zips of images, an error inside the training thread, and shared use."""
 import functools
-import io
 import pickle
 import re
 import threading
-import zipfile
 
 import pytest
 import torch
-from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
-from conftest import poll_status, serve_app  # noqa: E402
+from tests.helpers import make_zip, png_bytes, poll_status  # noqa: E402
 from demo.app import launch_kwargs  # noqa: E402
-from demo.manager import RunManager  # noqa: E402
 from demo.page import Page  # noqa: E402
 from demo.present import status_line  # noqa: E402
 from gan.checkpoint import save_checkpoint  # noqa: E402
@@ -25,25 +21,6 @@ from gan.train.trainer import Trainer  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=32, lr=None, seed=0, z_dim=None, width=16)
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path_factory.mktemp("ckpt"), autosave_every=0,
-                         publish_every=0.3, chunk_runner=None)
-    with serve_app(manager) as (url, _):
-        yield url, manager
-
-
-@pytest.fixture
-def clean(served):
-    """Each test starts with no active run and the cap at 1."""
-    url, manager = served
-    manager.shutdown()
-    manager.max_runs = 1
-    yield url, manager
-    manager.shutdown()
-    manager.max_runs = 1
 
 
 poll = functools.partial(poll_status, timeout=30.0)  # /status until cond(status)
@@ -77,7 +54,7 @@ BAD_VALUES = [
 
 
 def test_bad_values_get_a_clear_message_and_leave_the_running_run_alone(clean):
-    url, manager = clean
+    url, manager, _ = clean
     alice, bob = Client(url, verbose=False), Client(url, verbose=False)
     alice.predict(**TRAIN, api_name="/train")
     st0 = poll(alice, lambda s: s["state"] == "running" and s["step"] >= 3, what="alice's run")
@@ -97,7 +74,7 @@ def test_bad_values_get_a_clear_message_and_leave_the_running_run_alone(clean):
 
 def test_bad_values_through_the_handler_itself(clean):
     """NaN and inf floats cannot travel as JSON, but a handler called with them refuses them too."""
-    url, manager = clean
+    url, manager, _ = clean
     h = Page(manager)
     n = len(manager.runs())
     import gradio as gr
@@ -124,7 +101,7 @@ class _Evil:
 
 
 def test_bad_checkpoint_uploads_are_refused_with_a_reason(clean, tmp_path):
-    url, manager = clean
+    url, manager, _ = clean
     carol = Client(url, verbose=False)
     n = len(manager.runs())
     good = _good_checkpoint(tmp_path)
@@ -149,7 +126,7 @@ def test_bad_checkpoint_uploads_are_refused_with_a_reason(clean, tmp_path):
 
 
 def test_empty_and_oversized_uploads(clean, tmp_path, monkeypatch):
-    url, manager = clean
+    url, manager, _ = clean
     h = Page(manager).files
     n = len(manager.runs())
     import gradio as gr
@@ -175,25 +152,12 @@ def test_empty_and_oversized_uploads(clean, tmp_path, monkeypatch):
         carol.predict(handle_file(str(tmp_path / "empty.pt")), api_name="/upload")
 
 
-def _png(colour, size=(20, 20), mode="RGB"):
-    buf = io.BytesIO()
-    Image.new(mode, size, colour).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def _zip(path, members):
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return str(path)
-
-
 def test_zip_of_images_through_the_page(clean, tmp_path, monkeypatch):
-    url, manager = clean
+    url, manager, _ = clean
     manager.max_runs = 2
     dave, eve = Client(url, verbose=False), Client(url, verbose=False)
-    good = _zip(tmp_path / "pics.zip", {"a/red.png": _png((255, 0, 0)), "grey.png": _png(90, (30, 12), "L"),
-                                        "rgba.png": _png((0, 0, 255, 128), (16, 40), "RGBA"),
+    good = make_zip(tmp_path / "pics.zip", {"a/red.png": png_bytes((255, 0, 0)), "grey.png": png_bytes(90, (30, 12), "L"),
+                                        "rgba.png": png_bytes((0, 0, 255, 128), (16, 40), "RGBA"),
                                         "notes.txt": b"hello", "data.csv": b"1,2"})
     name, note = dave.predict(handle_file(good), api_name="/upload_zip")
     # the page gets a token for the upload, never the server folder it was unpacked to
@@ -237,13 +201,13 @@ def test_zip_of_images_through_the_page(clean, tmp_path, monkeypatch):
 
     bad = {
         "noimg.zip": ({"a.txt": b"text"}, "no images found"),
-        "escape.zip": ({"ok.png": _png((0, 0, 0)), "../evil.png": _png((1, 1, 1))}, "outside its folder"),
-        "abs.zip": ({"/tmp/evil.png": _png((1, 1, 1))}, "outside its folder"),
+        "escape.zip": ({"ok.png": png_bytes((0, 0, 0)), "../evil.png": png_bytes((1, 1, 1))}, "outside its folder"),
+        "abs.zip": ({"/tmp/evil.png": png_bytes((1, 1, 1))}, "outside its folder"),
         "bomb.zip": ({"zeros.png": b"\0" * (20 * 2**20)}, "zip bomb"),
     }
     for fname, (members, words) in bad.items():
         with pytest.raises(Exception, match=words):
-            dave.predict(handle_file(_zip(tmp_path / fname, members)), api_name="/upload_zip")
+            dave.predict(handle_file(make_zip(tmp_path / fname, members)), api_name="/upload_zip")
     (tmp_path / "notzip.zip").write_bytes(b"plain text")
     with pytest.raises(Exception, match="not a readable zip"):
         dave.predict(handle_file(str(tmp_path / "notzip.zip")), api_name="/upload_zip")
@@ -251,7 +215,7 @@ def test_zip_of_images_through_the_page(clean, tmp_path, monkeypatch):
 
 
 def test_error_in_the_training_thread_shows_and_a_new_run_starts(clean, monkeypatch):
-    url, manager = clean
+    url, manager, _ = clean
     erin = Client(url, verbose=False)
     real = manager.dataset
 
@@ -272,7 +236,7 @@ def test_error_in_the_training_thread_shows_and_a_new_run_starts(clean, monkeypa
 
 
 def test_two_presses_at_once_and_a_burst_of_twenty(clean):
-    url, manager = clean
+    url, manager, _ = clean
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(10) as pool:
         clients = list(pool.map(lambda _: Client(url, verbose=False), range(20)))
@@ -307,7 +271,7 @@ def test_two_presses_at_once_and_a_burst_of_twenty(clean):
 
 
 def test_a_visitor_cannot_stop_or_overwrite_another_visitors_run(clean, tmp_path):
-    url, manager = clean
+    url, manager, _ = clean
     manager.max_runs = 2
     alice, mallory = Client(url, verbose=False), Client(url, verbose=False)
     alice.predict(**TRAIN, api_name="/train")

@@ -15,7 +15,10 @@ import torch
 
 import demo.manager as manager_mod
 import demo.storage as storage_mod
-from conftest import wait_for
+from tests.helpers import ROOT
+from tests.helpers import tiny_ring
+from tests.helpers import rss
+from tests.helpers import wait_for
 from demo.manager import RunManager
 from demo.page import Page
 from demo.present import status_line
@@ -23,15 +26,6 @@ from demo.run import MAX_FRAMES, Limits, Run, State
 from gan.checkpoint import load_state, save_checkpoint
 from gan.config import ConfigError, TrainConfig
 from gan.train.trainer import Trainer
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def tiny(**kw):
-    base = dict(dataset="ring8", batch_size=16, width=16, z_dim=4, seed=0, device="cpu")
-    base.update(kw)
-    return TrainConfig(**base)
-
 
 CHILD = r"""
 import sys, torch
@@ -85,7 +79,7 @@ def test_stale_temp_files_are_removed_when_the_app_starts(tmp_path):
 
 
 def test_failed_save_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
-    t = Trainer(tiny())
+    t = Trainer(tiny_ring())
     t.step()
     path = save_checkpoint(t, str(tmp_path / "a.pt"))
     t.step()
@@ -112,7 +106,7 @@ def test_full_disk_or_unwritable_folder_warns_and_training_goes_on(tmp_path, mon
         ckdir = tmp_path / "file" / "checkpoints"
     m = RunManager(max_runs=1, checkpoint_dir=ckdir, autosave_every=5, publish_every=0.2, chunk_runner=None)
     try:
-        run = m.start("alice", tiny())
+        run = m.start("alice", tiny_ring())
         wait_for(lambda: run.status()["step"] >= 20, what="steps past a failed autosave")
         st = run.status()
         assert st["state"] == "running" and "could not save a checkpoint" in st["warning"]
@@ -148,7 +142,7 @@ def test_nan_losses_stop_the_run_and_the_last_good_checkpoint_is_kept_and_offere
     monkeypatch.setattr(manager_mod, "Trainer", PoisonedTrainer)
     m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=5, publish_every=0.1, chunk_runner=None)
     try:
-        run = m.start("alice", tiny())
+        run = m.start("alice", tiny_ring())
         wait_for(lambda: run.state == "diverged", what="the diverged state")
         st = run.status()
         line = status_line(st, yours=True)
@@ -171,35 +165,20 @@ def test_nan_losses_stop_the_run_and_the_last_good_checkpoint_is_kept_and_offere
         m.shutdown()
 
 
-def _rss() -> int:
-    """Resident memory after a full collection and returning freed heap pages to the OS (glibc), so the
-    figure reflects what is still referenced rather than allocator slack left by earlier tests."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except OSError:
-        pass
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def test_100_rapid_train_stop_cycles_leave_no_threads_and_flat_memory(tmp_path):
     m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, publish_every=0.05, chunk_runner=None)
     try:
         for _ in range(5):  # warm caches (dataset, torch kernels) before measuring
-            m.start("alice", tiny())
+            m.start("alice", tiny_ring())
             m.stop("alice")
-        base_threads, base_rss = threading.active_count(), _rss()
+        base_threads, base_rss = threading.active_count(), rss()
         for i in range(100):
-            m.start("alice" if i % 2 else "bob", tiny())
+            m.start("alice" if i % 2 else "bob", tiny_ring())
             m.stop("alice" if i % 2 else "bob")
         wait_for(lambda: threading.active_count() <= base_threads, timeout=10, what="threads to end")
         assert not any(r.thread_alive() for r in m.runs())
         assert len(m.runs()) <= m.keep_runs + m.max_runs  # finished runs are forgotten
-        growth = (_rss() - base_rss) / 2**20
+        growth = (rss() - base_rss) / 2**20
         assert growth < 40, f"RSS grew {growth:.0f} MiB over 100 cycles"
     finally:
         m.shutdown()
@@ -213,7 +192,7 @@ def test_long_run_keeps_history_and_snapshots_bounded(tmp_path):
               display={"dataset": "gaussian1d"}, limits=Limits(steps=2500, autosave_every=0, publish_every=0.2))
     run.start()
     wait_for(lambda: run.status()["step"] >= 1000, what="1000 steps")
-    rss_1000, len_1000 = _rss(), len(run.trainer.history)
+    rss_1000, len_1000 = rss(), len(run.trainer.history)
     wait_for(lambda: run.state == State.STOPPED and not run.thread_alive(), timeout=60, what="2500 steps")
     assert "limit of 2,500 steps" in run.status()["warning"]
     snap = run.snapshot()
@@ -225,7 +204,7 @@ def test_long_run_keeps_history_and_snapshots_bounded(tmp_path):
     steps = [s for chart in snap.charts.values() for s in chart["step"]]
     assert steps and all(len(chart["step"]) <= 301 for chart in snap.charts.values()) and max(steps) >= 2400
     assert 2 <= len(run.frames) <= MAX_FRAMES
-    assert (_rss() - rss_1000) / 2**20 < 30
+    assert (rss() - rss_1000) / 2**20 < 30
 
 
 def test_memory_budget_refuses_in_the_library_and_the_cli(capsys, monkeypatch):

@@ -3,11 +3,10 @@ app in shared mode (GAN_SHARED=1) through gradio_client and raw HTTP, or through
 and the bad-file messages of 9 are covered in depth by tests/test_folder_zip.py and tests/test_checkpoint.py;
 here they are only driven through the app / the CLI once.
 
-Helpers: `call` sends one raw /gradio_api/call/<name> request (NaN, Infinity and a missing session included)
-and returns ("complete", data) or ("error", message); a message of None is Gradio's opaque default.
+The shared-mode app is conftest.shared_app (srv: with no run and default limits); `call` (tests/helpers.py)
+sends one raw /gradio_api/call/<name> request.
 """
 import contextlib
-import ctypes
 import gc
 import io
 import json
@@ -16,129 +15,26 @@ import threading
 import time
 import uuid
 import weakref
-import zipfile
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")
 httpx = pytest.importorskip("httpx")
-from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client import handle_file  # noqa: E402
 
-import gan.data.spec as datasets_mod  # noqa: E402
-import gan.data.folder as folder_mod  # noqa: E402
-import gan.train.trainer as trainer_mod  # noqa: E402
-from conftest import poll_status, serve_app, wait_for  # noqa: E402
+from tests.helpers import OPAQUE, RING, Spy, assert_no_server_path, call, client, craft  # noqa: E402
+from tests.helpers import error_of, grey_png, image_zip, make_zip, poll_status, req, rss  # noqa: E402
+from tests.helpers import train_and_stop, wait_for, without_files  # noqa: E402
 from demo.manager import RunManager  # noqa: E402
 from demo.live import TICK_OUTPUTS  # noqa: E402
 from demo.run import Limits  # noqa: E402
 from demo.storage import ROOT, Storage  # noqa: E402
-from gan.checkpoint import save_checkpoint, save_state  # noqa: E402
 from gan.config import TrainConfig  # noqa: E402
-from gan.train.trainer import Trainer  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
-OPAQUE = "upstream Gradio app has raised an exception"
-SECRET = "srvsecret"  # the name of the server's tmp folder: must never reach a reply
-LEAKS = ("/tmp/", "/work/", "/root/", str(ROOT), "pytest-of", SECRET)
-RING = dict(dataset="ring8", model="auto", loss="hinge", batch_size=64, lr=None, seed=0, z_dim=None, width=16)
-
-
-# ---- helpers ------------------------------------------------------------------------------------------
-HTTP = httpx.Client(timeout=60.0)  # one connection pool: raw calls cost ~30 ms instead of a new connection each
-def call(url: str, api: str, data: list, *, session: str | None = None, timeout: float = 60.0) -> tuple[str, object]:
-    """One raw call of a named endpoint: ("complete", output list) or ("error", message or None)."""
-    body = {"data": data, **({"session_hash": session} if session else {})}
-    r = HTTP.post(f"{url}gradio_api/call/{api.strip('/')}", content=json.dumps(body, allow_nan=True),
-                  headers={"content-type": "application/json"}, timeout=timeout)
-    if r.status_code != 200:
-        return "http", f"{r.status_code}: {r.text[:300]}"
-    event_id = r.json()["event_id"]
-    event = None
-    with HTTP.stream("GET", f"{url}gradio_api/call/{api.strip('/')}/{event_id}", timeout=timeout) as s:
-        for line in s.iter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event in ("complete", "error"):
-                payload = json.loads(line[5:])
-                if event == "complete":
-                    return "complete", payload
-                return "error", payload.get("error") if isinstance(payload, dict) else payload
-    return "none", None
-
-
-def error_of(fn, *args, **kw) -> str:
-    """The message of the gradio_client error that fn(*args) must raise."""
-    with pytest.raises(Exception) as e:
-        fn(*args, **kw)
-    return str(e.value)
-
-
-def without_files(obj, cache: str):
-    """obj with Gradio FileData (paths in Gradio's own cache, checked to be there) replaced by their names."""
-    if isinstance(obj, dict):
-        if (obj.get("meta") or {}).get("_type") == "gradio.FileData":
-            assert str(obj.get("path", "")).startswith(cache), f"a file served from outside Gradio's cache: {obj}"
-            return os.path.basename(str(obj.get("path")))
-        return {k: without_files(v, cache) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [without_files(v, cache) for v in obj]
-    return obj
-
-
-def assert_no_server_path(obj, *more: str) -> None:
-    text = obj if isinstance(obj, str) else json.dumps(obj, default=str)
-    for bad in (*LEAKS, *more):
-        assert bad not in text, f"{bad!r} reached a visitor: {text[:600]}"
-
-
-def png_bytes(w: int, h: int, value: int = 128, mode: str = "RGB") -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(np.full((h, w, 3) if mode == "RGB" else (h, w), value, np.uint8)).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def make_zip(path: Path, files: dict[str, bytes]) -> str:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in files.items():
-            z.writestr(name, data)
-    return str(path)
-
-
-def image_zip(path: Path, n: int = 8, size: int = 12) -> str:
-    return make_zip(path, {f"img{i}.png": png_bytes(size, size, 20 * i) for i in range(n)})
-
-
-def craft(path: Path, cfg: TrainConfig, **train_config) -> str:
-    """A real one-step checkpoint of cfg, whose saved train_config is then edited (an attacker's file)."""
-    tr = Trainer(cfg)
-    tr.step()
-    save_checkpoint(tr, str(path))
-    if train_config:
-        state = torch.load(path, weights_only=True)
-        state["train_config"].update(train_config)
-        save_state(state, str(path))
-    return str(path)
-
-
-def req(session: str) -> SimpleNamespace:
-    """A stand-in for gr.Request when a test calls the page's handlers directly."""
-    return SimpleNamespace(session_hash=session)
-
-
-def _rss() -> int:
-    """Resident memory after a full collection and a malloc_trim (as tests/test_hardening_faults.py does)."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except OSError:
-        pass
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 # ---- hole 3: finished runs drop their trainer (no app needed) -------------------------------------------
@@ -165,21 +61,21 @@ def test_h3_finished_runs_keep_no_trainer_and_memory_stays_flat(tmp_path, monkey
     try:
         cycle(0)
         g = sum(p.numel() for p in m.runs()[0].snapshot().sampler.nets["G"].parameters()) * 4 / 2**20
-        base = _rss()
+        base = rss()
         for i in range(1, 7):  # as many as the manager keeps (keep_runs=6): the old code kept 6 trainers here
             cycle(i)
         gc.collect()
         kept = [i for i, ref in enumerate(trainers) if ref() is not None]
         assert not kept, f"the Trainers of finished runs {kept} are still referenced"
-        grown = (_rss() - base) / 2**20
+        grown = (rss() - base) / 2**20
         # each kept run may hold its frozen G (and a little); the old code's 6 trainers were ~7 G each (~85 MiB
         # here). RSS after malloc_trim still moves by tens of MiB with the allocator's arenas (68 MiB was seen
         # in a full CI run on torch 2.10 with G at 2 MiB), hence the wide margin and the weak references above.
         assert grown < 6 * (g + 3) + 60, f"RSS grew {grown:.0f} MiB over 6 cycles (G is {g:.1f} MiB)"
-        mid = _rss()
+        mid = rss()
         for i in range(7, 11):  # past the kept runs: flat
             cycle(i)
-        later = (_rss() - mid) / 2**20
+        later = (rss() - mid) / 2**20
         assert later < 4 * g + 30, f"RSS grew {later:.0f} MiB over 4 more cycles (G is {g:.1f} MiB)"
         assert all(r.trainer is None for r in m.runs())
         assert len(m.runs()) <= m.keep_runs + m.max_runs
@@ -243,75 +139,13 @@ def test_h9_offline_mnist_creates_no_folders(tmp_path, monkeypatch, capsys):
     assert sorted(os.listdir(tmp_path)) == [], f"created: {sorted(os.listdir(tmp_path))}"
 
 
-# ---- the launched app, shared mode ----------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    base = tmp_path_factory.mktemp(SECRET)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GAN_SHARED", "1")
-        for var in ("GAN_KEEP_CHECKPOINTS", "GAN_VISITOR_DISK_MB", "GAN_TOTAL_DISK_MB", "GAN_UPLOAD_TTL_S"):
-            mp.setenv(var, "0")  # off unless a test sets it
-        (base / "server-data").mkdir()
-        mp.setenv("GAN_DATA_DIR", str(base / "server-data"))
-        storage = Storage(base / "checkpoints", shared=True, upload_dir=base / "uploads")
-        storage.exports = base / "exports"
-        manager = RunManager(storage=storage, max_runs=1, chunk_runner=None,
-                             limits=Limits(autosave_every=0, publish_every=0.2))
-        with serve_app(manager) as (url, app):
-            yield SimpleNamespace(url=url, app=app, page=app.page, manager=manager, storage=storage, base=base)
-
-
-@pytest.fixture
-def srv(served, monkeypatch):
-    """The served app with no active run and default limits, before and after each test."""
-    m = served.manager
-    m.shutdown()
-    m.max_runs, m.limits.seconds, m.limits.steps, m.limits.idle = 1, 0.0, 0, 0.0
-    yield served
-    m.shutdown()
-    m.max_runs, m.limits.seconds, m.limits.steps, m.limits.idle = 1, 0.0, 0, 0.0
-
-
-def client(url: str) -> Client:
-    return Client(url, verbose=False)
-
-
-def train_and_stop(c: Client, **kw) -> str:
-    """Train a small run as this client until it has stepped, stop it; returns its checkpoint's name."""
-    c.predict(**{**RING, **kw}, api_name="/train")
-    poll_status(c, lambda s: s["state"] == "running" and s["step"] > 2, what="training")
-    c.predict(api_name="/stop")
-    st = c.predict(api_name="/status")
-    assert st["state"] == "stopped" and st["checkpoint"], st
-    return st["checkpoint"]
-
-
-class Spy:
-    """Records every dataset load and every folder of images read, in this process."""
-
-    def __init__(self, monkeypatch):
-        self.loads, self.folders = [], []
-        real_load, real_images = datasets_mod.load_dataset, folder_mod._load_images
-
-        def load(name, *a, **kw):
-            self.loads.append((name, kw.get("data_dir")))
-            return real_load(name, *a, **kw)
-
-        def images(path, *a, **kw):
-            self.folders.append(os.path.realpath(path))
-            return real_images(path, *a, **kw)
-        monkeypatch.setattr(datasets_mod, "load_dataset", load)
-        monkeypatch.setattr(trainer_mod, "load_dataset", load)
-        monkeypatch.setattr(folder_mod, "_load_images", images)
-
-
 # ---- hole 1: paths that enter through a checkpoint ---------------------------------------------------------
 def test_h1_a_checkpoint_naming_a_private_folder_is_explore_only_and_the_folder_is_never_read(srv, tmp_path,
                                                                                              monkeypatch):
     private = tmp_path / "private-images"
     private.mkdir()
     for i in range(6):
-        (private / f"secret{i}.png").write_bytes(png_bytes(12, 12, 255))  # all white: distinctive
+        (private / f"secret{i}.png").write_bytes(grey_png(12, 12, 255))  # all white: distinctive
     evil = tmp_path / "evil-data-dir"
     ckpt = craft(tmp_path / "innocent.pt", TrainConfig(dataset=f"folder:{private}", model="mlp", width=8, z_dim=4,
                                                        batch_size=4, image_size=8, device="cpu"),
@@ -349,7 +183,7 @@ def test_h1_a_checkpoint_data_dir_is_replaced_by_the_servers_and_creates_nothing
     grey = tmp_path / "grey"
     grey.mkdir()
     for i in range(4):
-        (grey / f"g{i}.png").write_bytes(png_bytes(28, 28, 60 * i, mode="L"))
+        (grey / f"g{i}.png").write_bytes(grey_png(28, 28, 60 * i, mode="L"))
     evil = tmp_path / "evil" / "deep"
     ckpt = craft(tmp_path / "mnist-like.pt", TrainConfig(dataset=f"folder:{grey}", model="mlp", width=8, z_dim=4,
                                                          batch_size=4, image_size=28, device="cpu"),
@@ -416,7 +250,7 @@ def test_an_uploads_form_defaults_follow_its_images_and_only_for_its_owner(srv, 
 
     a, b = client(srv.url), client(srv.url)
     colour, _ = a.predict(handle_file(image_zip(tmp_path / "paint.zip")), api_name="/upload_zip")
-    grey_zip = make_zip(tmp_path / "ink.zip", {f"g{i}.png": png_bytes(12, 12, 30 * i, mode="L") for i in range(8)})
+    grey_zip = make_zip(tmp_path / "ink.zip", {f"g{i}.png": grey_png(12, 12, 30 * i, mode="L") for i in range(8)})
     grey, _ = a.predict(handle_file(grey_zip), api_name="/upload_zip")
     page = srv.page
     shown = dict(zip(NUMBERS, page.defaults(colour, "auto", req(a.session_hash))))
@@ -502,7 +336,7 @@ def test_h2_quotas_refuse_uploads_and_checkpoints_with_clear_messages(srv, tmp_p
     assert not any(srv.storage.upload_dir(a.session_hash).glob("*")), "a failed upload left a folder"
     # an image bomb inside a zip is refused by name (hole 4, through the app)
     monkeypatch.setenv("GAN_MAX_IMAGE_PIXELS", "10000")
-    bomb = make_zip(tmp_path / "bomb.zip", {"huge.png": png_bytes(400, 400), **{f"s{i}.png": png_bytes(12, 12, i)
+    bomb = make_zip(tmp_path / "bomb.zip", {"huge.png": grey_png(400, 400), **{f"s{i}.png": grey_png(12, 12, i)
                                                                                  for i in range(3)}})
     token, notice = a.predict(handle_file(bomb), api_name="/upload_zip")
     assert "3 image" in notice and "huge.png" in notice, notice

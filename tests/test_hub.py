@@ -5,7 +5,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import tiny_config
+from tests.helpers import tiny_config
 from gan.checkpoint import load_sampler, load_state, save_checkpoint
 from gan.errors import CheckpointError
 from gan.hub import ExportedGAN, export, load_pretrained, open_model, push

@@ -10,13 +10,13 @@ import pytest
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
-from conftest import ROOT, poll_status, serve_app  # noqa: E402
+from tests.helpers import EXAMPLES, poll_status, run_manager, serve_app  # noqa: E402
 from demo.app import build_app  # noqa: E402
 from demo.manager import RunManager  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=32, lr=None, seed=0, z_dim=None, width=32)
-EXAMPLES = Path(ROOT) / "checkpoints" / "examples"
+EXAMPLES = Path(EXAMPLES)
 
 
 def share_row_visible(root) -> bool:
@@ -33,19 +33,20 @@ def test_share_button_shows_only_with_a_token(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def served(tmp_path, monkeypatch):
+def hub_app(tmp_path, monkeypatch):
+    """The app with the shipped examples, the Hub offline and its cache in tmp_path; yields (url, manager)."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     root = tmp_path / "ckpt"
     if EXAMPLES.is_dir():  # the shipped examples (committed; demo/make_examples.py makes them)
         shutil.copytree(EXAMPLES, root / "examples")
-    manager = RunManager(max_runs=1, checkpoint_dir=root, autosave_every=0, chunk_runner=None)
+    manager = run_manager(root)
     with serve_app(manager) as (url, _):
         yield url, manager
 
 
-def test_export_load_and_share_through_the_app(served, monkeypatch, tmp_path):
-    url, manager = served
+def test_export_load_and_share_through_the_app(hub_app, monkeypatch, tmp_path):
+    url, manager = hub_app
     alice = Client(url, verbose=False)
     with pytest.raises(Exception, match="no run to save"):
         alice.predict(api_name="/export_hub")
@@ -106,8 +107,8 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_examples_are_read_only_through_the_api(served):
-    url, manager = served
+def test_examples_are_read_only_through_the_api(hub_app):
+    url, manager = hub_app
     before = {p.name: digest(p) for p in manager.storage.examples.iterdir()}
     assert "ring8-toy.pt" in before
     bob = Client(url, verbose=False)

@@ -1,26 +1,16 @@
 """The CLI's Hub side: export / push commands, and sample / mix / translate taking an exported folder."""
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, tiny_config
+from tests.helpers import gan_process, run_cli, tiny_config
 from gan.checkpoint import save_checkpoint
-from gan.cli.main import main
 from gan.config import TrainConfig
 from gan.data.spec import DatasetSpec, register_dataset
 from gan.data.pairs import digits2colordigits
 from gan.registry import DATASETS
 from gan.train.trainer import Trainer
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +48,7 @@ def test_mix_takes_an_exported_stylegan(small_digits, tmp_path, capsys):
 
 
 @pytest.fixture
-def pair_name():
+def hub_pair():
     pair = digits2colordigits(n=48, n_held=16, seed=0)
     register_dataset(DatasetSpec("hub-tiny-pair", "pair", (1, 28, 28), lambda **_: pair, n_classes=10,
                                  shape_b=(3, 28, 28)))
@@ -66,8 +56,8 @@ def pair_name():
     DATASETS.unregister("hub-tiny-pair")
 
 
-def test_translate_takes_an_exported_cyclegan(pair_name, tmp_path, capsys):
-    name, pair = pair_name
+def test_translate_takes_an_exported_cyclegan(hub_pair, tmp_path, capsys):
+    name, pair = hub_pair
     t = Trainer(TrainConfig(dataset=name, width=4, batch_size=4, seed=0, device="cpu", pool=3), data=pair)
     t.step()
     ckpt = save_checkpoint(t, str(tmp_path / "cg.pt"))
@@ -96,9 +86,7 @@ def test_push_without_a_token_is_one_line(dcgan_ckpt, monkeypatch, tmp_path, cap
 @pytest.mark.parametrize("argv", [["push", "--checkpoint", "CKPT", "--repo", "someone/gan"],
                                   ["sample", "--checkpoint", "someone/some-gan", "--out", "OUT.png"]])
 def test_offline_hub_commands_exit_non_zero_without_traceback(argv, dcgan_ckpt, tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": "hf_not_a_real_token"}
     argv = [a.replace("CKPT", dcgan_ckpt).replace("OUT", str(tmp_path / "x")) for a in argv]
-    p = subprocess.run([sys.executable, "-m", "gan", *argv], capture_output=True, text=True, env=env, cwd=ROOT,
-                       timeout=120)
+    p = gan_process(*argv, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"), HF_TOKEN="hf_not_a_real_token")
     assert p.returncode != 0 and "Traceback" not in p.stderr and p.stdout == ""
     assert p.stderr.count("\n") == 1 and "Hugging Face Hub" in p.stderr and "offline" in p.stderr, p.stderr

@@ -5,22 +5,13 @@ import time
 
 import gradio as gr
 import orjson
-import pytest
 
 import demo.live as live_mod
-from conftest import wait_for
-from demo.manager import RunManager
+from tests.helpers import wait_for
 from demo.layout import PLOT
 from demo.live import LIVE_GROUPS, _is_skip
 from demo.page import Page
 from gan.config import TrainConfig
-
-
-@pytest.fixture
-def manager(tmp_path):
-    m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, publish_every=0.1, chunk_runner=None)
-    yield m
-    m.shutdown()
 
 
 def test_train_stream_is_paced_and_sends_a_new_state_at_once(manager, monkeypatch):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import poll_status, serve_app
+from tests.helpers import poll_status, serve_app
 from gan.cli.main import main
 from gan.data.spec import Mixture, dataset_names, dataset_spec, register_dataset
 from gan.registry import DATASETS

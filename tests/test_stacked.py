@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from conftest import tiny_config
+from tests.helpers import tiny_config
 from gan.config import ModelConfig, TrainConfig
 from gan.data.spec import dataset_spec
 from gan.family import train_defaults, zero_centred_penalties

@@ -8,9 +8,7 @@ import pytest
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 
-from conftest import poll_status, serve_app  # noqa: E402
-from demo.manager import RunManager  # noqa: E402
-from demo.monitors import METERS  # noqa: E402
+from tests.helpers import poll_status, quick_meters, run_manager, serve_app  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 TRAIN = dict(dataset="stacked-digits", model="auto", loss="rpgan", batch_size=16, lr=None, seed=0, z_dim=None,
@@ -18,21 +16,17 @@ TRAIN = dict(dataset="stacked-digits", model="auto", loss="rpgan", batch_size=16
 
 
 @pytest.fixture
-def served(tmp_path, monkeypatch):
-    monkeypatch.setenv("GAN_QUALITY_EVERY", "1")
-    saved = dict(METERS.settings)  # a small classifier, trained once here, so scores come within seconds
-    METERS.settings.update(cache_dir=str(tmp_path / "classifiers"), epochs=1, max_train=2000)
-    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path / "ckpt", autosave_every=0, chunk_runner=None)
-    try:
+def stacked_app(tmp_path):
+    """The app with quality scores every second from a small classifier, trained once here, so scores come within
+    seconds; yields (url, manager)."""
+    with quick_meters(tmp_path / "classifiers"):
+        manager = run_manager(tmp_path / "ckpt")
         with serve_app(manager) as (url, _):
             yield url, manager
-    finally:
-        METERS.settings.clear()
-        METERS.settings.update(saved)
 
 
-def test_form_penalties_and_packing_reach_the_run_and_quality_shows_modes(served):
-    url, manager = served
+def test_form_penalties_and_packing_reach_the_run_and_quality_shows_modes(stacked_app):
+    url, manager = stacked_app
     client = Client(url, verbose=False)
     with pytest.raises(Exception, match="pac"):
         client.predict(**TRAIN, r1=1.0, r2=1.0, pac=0, api_name="/train")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import tiny_config
+from tests.helpers import tiny_config
 from gan.stylegan import family as sf
 from gan.checkpoint import load_sampler, load_state, save_checkpoint
 from gan.cli.main import main

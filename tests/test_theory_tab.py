@@ -4,12 +4,11 @@ import time
 
 import numpy as np
 import pytest
-from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 
-from conftest import serve_app, tiny_config, wait_for  # noqa: E402
+from tests.helpers import pixels, tiny_config, wait_for  # noqa: E402
 from demo.app import build_app  # noqa: E402
 from demo.live import TICK_OUTPUTS  # noqa: E402
 from demo.manager import RunManager  # noqa: E402
@@ -22,21 +21,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy ke
 TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=64, lr=None, seed=0, z_dim=None, width=32)
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path_factory.mktemp("ckpt"), autosave_every=0,
-                         chunk_runner=None)
-    with serve_app(manager) as (url, demo):
-        yield url, manager, demo
-
-
 def theory(client):
     main, curves, info = client.predict(api_name="/theory")
     return main, curves, info
-
-
-def pixels(path) -> np.ndarray:
-    return np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
 
 
 def test_theory_endpoint_live_on_ring8(served):

@@ -2,7 +2,7 @@ import math
 
 import pytest
 import torch
-from conftest import tiny_config
+from tests.helpers import tiny_config
 
 from gan.data.spec import load_dataset
 from gan.losses import LOSSES

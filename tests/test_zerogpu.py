@@ -17,20 +17,13 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
-from conftest import wait_for
+from tests.helpers import ROOT
+from tests.helpers import tiny_ring
+from tests.helpers import wait_for
 from demo import zerogpu
 from demo.manager import RunManager
 from demo.page import Page
 from gan.checkpoint import load_state
-from gan.config import TrainConfig
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def tiny(**kw):
-    base = dict(dataset="ring8", batch_size=16, width=16, z_dim=4, seed=0, device="auto")
-    base.update(kw)
-    return TrainConfig(**base)
 
 
 class Scheduler:
@@ -108,7 +101,7 @@ def test_a_run_trains_through_gpu_chunks_and_publishes(short_chunks, tmp_path):
     m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, publish_every=0.1, chunk_runner=sched)
     h = Page(m)
     try:
-        run = m.start("alice", tiny())
+        run = m.start("alice", tiny_ring(device="auto"))
         wait_for(lambda: len(sched.calls) >= 3 and run.snapshot().status["step"] >= sched.calls[2][0] > 0,
                  what="three chunks, the second one published")
         h.explore.sample(4, 0)  # sampling and sliders read the published CPU copy of G, never the GPU function
@@ -132,7 +125,7 @@ def test_stop_ends_a_long_gpu_chunk_early(short_chunks, monkeypatch, tmp_path):
     sched = Scheduler()
     m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, chunk_runner=sched)
     try:
-        run = m.start("alice", tiny())
+        run = m.start("alice", tiny_ring(device="auto"))
         wait_for(lambda: len(sched.calls) == 1, what="the first chunk")
         time.sleep(0.3)
         t0 = time.monotonic()
@@ -148,7 +141,7 @@ def test_a_refused_chunk_pauses_the_run_with_the_quota_message_and_it_continues_
     sched = Scheduler(refuse_from=3, error=quota_error())
     m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, publish_every=0.1, chunk_runner=sched)
     try:
-        run = m.start("alice", tiny())
+        run = m.start("alice", tiny_ring(device="auto"))
         wait_for(lambda: run.state == "quota" and not run.thread_alive(), what="the quota state")
         kept = sched.calls[-1][0]  # the step the refused chunk was given
         st = run.status()
