@@ -249,6 +249,26 @@ def held_bytes(root: Any, *, skip: tuple = ()) -> int:
     return total + sum(storages.values())
 
 
+def good_checkpoint(folder: Any) -> str:
+    """A real one-step checkpoint of the tiny ring8 run (tiny_ring), saved as folder/good.pt."""
+    from gan.checkpoint import save_checkpoint
+    from gan.train.trainer import Trainer
+
+    t = Trainer(tiny_ring())
+    t.step()
+    return save_checkpoint(t, str(folder / "good.pt"))
+
+
+class Evil:
+    """Pickles to a call of open(marker, "w"): unpickling it creates the file `marker` (code in a checkpoint)."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (open, (self.marker, "w"))
+
+
 def pixels(path: Any) -> Any:
     """The picture at `path` as an (H, W, 3) int16 array (differences of pixels do not wrap around)."""
     import numpy as np
@@ -261,6 +281,7 @@ def pixels(path: Any) -> Any:
 OPAQUE = "upstream Gradio app has raised an exception"  # Gradio's message when an error says nothing
 SECRET = "srvsecret"  # the name of the shared app's tmp folder (conftest.shared_app): must never reach a reply
 RING = dict(dataset="ring8", model="auto", loss="hinge", batch_size=64, lr=None, seed=0, z_dim=None, width=16)
+TRAIN_FORM = dict(dataset="ring8", model="auto", loss="bce", batch_size=32, lr=None, seed=0, z_dim=None, width=16)
 _HTTP: list = []  # one connection pool: raw calls cost ~30 ms instead of a new connection each
 
 

@@ -1,8 +1,10 @@
 """The launched app through gradio_client: /train, /status, /generate, /stop, /resume, and the checkpoint
-endpoints, as a user's script would. A gradio_client is its own visitor (its session)."""
+endpoints (save, list, load and load-and-resume by name, download, upload, time-lapse), as a user's script would.
+A gradio_client is its own visitor (its session)."""
 import functools
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from PIL import Image
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 
-from tests.helpers import pixels, poll_status  # noqa: E402
+from tests.helpers import client, error_of, pixels, poll_status, train_and_stop  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=32, lr=None, seed=0, z_dim=None, width=32)
@@ -138,3 +140,19 @@ def test_checkpoints_save_list_load_upload_and_timelapse(served, tmp_path):
     assert saved not in [row[0] for row in table["data"]] and saved not in carol.predict(api_name="/checkpoints")
     with pytest.raises(Exception, match="no checkpoint named"):
         carol.predict(saved, api_name="/load")
+
+
+
+# ---- the shared-mode app (conftest.srv) ------------------------------------------------------------------
+def test_load_and_load_resume_by_name_from_gradio_client(srv):
+    a = client(srv.url)
+    name = train_and_stop(a)
+    assert a.predict(api_name="/checkpoints")[0] == name
+    assert f"Loading `{name}`" in a.predict(name, api_name="/load")
+    st = poll_status(a, lambda st: st["state"] == "stopped" and st["run_id"] != name[:-3], what="the load")
+    assert st["step"] > 2
+    assert "resuming" in a.predict(name, api_name="/load_resume")
+    poll_status(a, lambda st: st["state"] == "running", what="the resumed run")
+    a.predict(api_name="/stop")
+    assert Path(a.predict(name, api_name="/download")).read_bytes()[:2] == b"PK"  # a torch zip file
+    assert "no checkpoint named" in error_of(a.predict, "nope.pt", api_name="/load")

@@ -4,7 +4,7 @@ import pickle
 import pytest
 import torch
 
-from tests.helpers import tiny_config
+from tests.helpers import Evil, tiny_config
 from gan.checkpoint import CheckpointError, load_generator, load_state, load_trainer, save_checkpoint
 from gan.train.trainer import Trainer
 
@@ -54,25 +54,17 @@ def test_checkpoint_is_weights_only_and_self_describing(tmp_path):
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp")]
 
 
-class _Evil:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
 def test_code_smuggling_checkpoint_is_refused_and_never_runs(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pt"
-    torch.save({"format": "gan-lab-checkpoint", "payload": _Evil(str(marker))}, path)
+    torch.save({"format": "gan-lab-checkpoint", "payload": Evil(str(marker))}, path)
     assert not marker.exists()
     with pytest.raises(CheckpointError, match="refused"):
         load_state(str(path))
     assert not marker.exists(), "the pickle's code ran"
     # a bare pickle (not a torch zip) is refused the same way
     with open(tmp_path / "evil2.pt", "wb") as f:
-        pickle.dump(_Evil(str(marker)), f)
+        pickle.dump(Evil(str(marker)), f)
     with pytest.raises(CheckpointError):
         load_state(str(tmp_path / "evil2.pt"))
     assert not marker.exists()
