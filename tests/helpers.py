@@ -86,15 +86,18 @@ def poll_status(client: Any, cond: Callable[[dict], bool], timeout: float = 30.0
 
 
 class Clock:
-    """A stand-in for the `time` module of one module under test: its monotonic() moves only when the test moves
-    it (`advance`, `now = ...`); everything else (sleep, perf_counter, strftime...) is the real `time`. Patch it in
-    with monkeypatch.setattr(module, "time", clock) to test what a module decides from elapsed time."""
+    """A stand-in for the `time` module of a module under test: its monotonic() and perf_counter() move only when
+    the test moves them (`advance`, `now = ...`); everything else (sleep, time, strftime...) is the real `time`.
+    Patch it in with monkeypatch.setattr(module, "time", clock) to test what a module decides from elapsed time,
+    whatever the speed of the machine."""
 
     def __init__(self, now: float = 1000.0) -> None:
         self.now = now
 
     def monotonic(self) -> float:
         return self.now
+
+    perf_counter = monotonic
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
