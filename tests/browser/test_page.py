@@ -90,9 +90,8 @@ def test_train_watch_every_chart_explore_stop(browser, quick_quality, tmp_path, 
         page.screenshot(path=str(tmp_path / f"{dataset}-train.png"), full_page=True)
         wait_until(lambda: img_src(page, "grid") not in (None, grid1), what="the grid to change")
         wait_until(lambda: page.locator("#loss-plot").screenshot() != chart1, what="the loss chart to change")
-        for elem_id, series in LIVE_CHARTS.items():
-            lines, labels = drawn(page, elem_id)
-            assert lines >= series and len(labels) >= series, (elem_id, lines, labels)
+        # still drawn after the refresh; waited for, as a chart redrawing at the moment of one look shows no line
+        wait_until(lambda: charts_drawn(page), timeout=90, what="every live chart to draw its lines and legend again")
 
         page.get_by_role("tab", name="Explore").click()
         pc1 = page.locator("#pc1 input[type=range]")

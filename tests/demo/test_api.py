@@ -13,7 +13,7 @@ from PIL import Image
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 
-from tests.helpers import client, error_of, pixels, poll_status, train_and_stop  # noqa: E402
+from tests.helpers import client, error_of, pixels, poll_status, train_and_stop, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=32, lr=None, seed=0, z_dim=None, width=32)
@@ -90,7 +90,7 @@ def test_checkpoints_save_list_load_upload_and_timelapse(served, tmp_path):
     assert saved in carol.predict(api_name="/checkpoints")  # the names /load and /download take
     ckpt = carol.predict(api_name="/download_checkpoint")
     assert str(ckpt).endswith(".pt")
-    time.sleep(1.2)  # at least one more snapshot, so the time-lapse has two frames
+    wait_for(lambda: len(run.frames) >= 2, timeout=60, what="a second snapshot, so the time-lapse has two frames")
     gif = carol.predict(api_name="/timelapse")
     assert Image.open(gif).format == "GIF" and Image.open(gif).n_frames >= 2
     carol.predict(api_name="/stop")

@@ -213,10 +213,11 @@ def test_quotas_refuse_uploads_and_checkpoints_with_clear_messages(srv, tmp_path
 def test_retention_keeps_the_newest_checkpoints(srv, monkeypatch):
     monkeypatch.setenv("GAN_KEEP_CHECKPOINTS", "2")
     a = client(srv.url)
-    names = []
-    for _ in range(3):
+    names, t0 = [], time.time()
+    for i in range(3):
         names.append(train_and_stop(a))
-        time.sleep(0.05)  # distinct modification times
+        ckpt = srv.storage.find(a.session_hash, names[-1])
+        os.utime(ckpt, (t0 - 100 + i, t0 - 100 + i))  # distinct modification times, oldest first, at any clock resolution
     assert sorted(a.predict(api_name="/checkpoints")) == sorted(names[1:]), names
     assert len(list(srv.storage.own_dir(a.session_hash).glob("*.json"))) == 2  # their cards go too
 
@@ -228,9 +229,9 @@ def test_quota_and_sweep_survive_files_vanishing_while_they_count(tmp_path, monk
     storage = Storage(tmp_path / "c", shared=True, upload_dir=tmp_path / "u")
     monkeypatch.setenv("GAN_TOTAL_DISK_MB", "1000")
     monkeypatch.setenv("GAN_UPLOAD_TTL_S", "60")
-    stop, errors = threading.Event(), []
+    stop, errors, rounds = threading.Event(), [], [0, 0]
 
-    def churn() -> None:  # uploads appear and are swept, as on a busy Space
+    def churn(j: int) -> None:  # uploads appear and are swept, as on a busy Space
         while not stop.is_set():
             try:
                 folders = [storage.new_upload(f"v{k}", 0) for k in range(4)]  # sweeps, as every upload does
@@ -242,16 +243,20 @@ def test_quota_and_sweep_survive_files_vanishing_while_they_count(tmp_path, monk
                     for i in range(60):
                         (folder / f"{i}.png").write_bytes(b"x")
                     os.utime(folder, (0, 0))
-    threads = [threading.Thread(target=churn) for _ in range(2)]
+            rounds[j] += 1
+    threads = [threading.Thread(target=churn, args=(j,)) for j in range(2)]
     for t in threads:
         t.start()
-    try:
-        t_end = time.monotonic() + 1.5
-        while time.monotonic() < t_end and not errors:
+    try:  # a number of rounds, not a number of seconds: as much contention on a fast machine as on a slow one
+        counts, deadline = 0, time.monotonic() + 300
+        while (min(rounds) < 15 or counts < 300) and not errors:
             try:
                 storage.usage(None), storage.usage("v1"), storage._check_quota("v1", 0)
             except OSError as e:
                 errors.append(e)
+            counts += 1
+            assert all(t.is_alive() for t in threads) or errors, "a churn thread died"
+            assert time.monotonic() < deadline, f"only {rounds} churn rounds in 300 s"
     finally:
         stop.set()
         for t in threads:

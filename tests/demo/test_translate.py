@@ -64,7 +64,7 @@ def test_translate_endpoint_while_training(served, tmp_path):
     # the quality chart's numbers: label kept, domain score and cycle L1 per direction, in the summary too
     q = client.predict(api_name="/quality")
     t0 = time.monotonic()
-    while not q["history"] and time.monotonic() - t0 < 60:
+    while not q["history"] and time.monotonic() - t0 < 120:  # generous: scores come later on a loaded machine
         time.sleep(0.5)
         q = client.predict(api_name="/quality")
     assert {"label_kept_ab", "label_kept_ba", "domain_ab", "domain_ba", "cycle_aba", "cycle_bab"} <= set(q["numbers"])

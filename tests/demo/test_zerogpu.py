@@ -11,19 +11,18 @@ import pickle
 import subprocess
 import sys
 import threading
-import time
 from types import SimpleNamespace
 
 import gradio as gr
 import pytest
 
-from tests.helpers import ROOT
-from tests.helpers import tiny_ring
-from tests.helpers import wait_for
+import gan.train.trainer as trainer_mod
+from tests.helpers import ROOT, Clock, tiny_ring, wait_for
 from demo import zerogpu
 from demo.manager import RunManager
 from demo.page import Page
 from gan.checkpoint import load_state
+from gan.train.trainer import Trainer
 
 
 class Scheduler:
@@ -121,18 +120,24 @@ def test_a_run_trains_through_gpu_chunks_and_publishes(short_chunks, tmp_path):
 
 
 def test_stop_ends_a_long_gpu_chunk_early(short_chunks, monkeypatch, tmp_path):
+    """The chunk's 60 s budget counts on the trainer's clock, which stands still here (tests.helpers.Clock): the
+    chunk can only end because Stop told it to, between two steps."""
     monkeypatch.setenv("GAN_FIRST_CHUNK_SECONDS", "60")
+    clock = Clock()
+    monkeypatch.setattr(trainer_mod, "time", clock)
+    steps = []  # steps taken inside the chunk so far
+    step = Trainer.step
+    monkeypatch.setattr(Trainer, "step", lambda self, *a, **k: (steps.append(1), step(self, *a, **k))[1])
     sched = Scheduler()
     m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, chunk_runner=sched)
     try:
         run = m.start("alice", tiny_ring(device="auto"))
-        wait_for(lambda: len(sched.calls) == 1, what="the first chunk")
-        time.sleep(0.3)
-        t0 = time.monotonic()
-        m.stop("alice", wait=30)
-        assert time.monotonic() - t0 < 10 and run.state == "stopped"
+        wait_for(lambda: len(sched.calls) == 1 and len(steps) >= 3, timeout=60, what="steps inside the first chunk")
+        m.stop("alice", wait=60)
+        assert run.state == "stopped" and len(sched.calls) == 1  # the first chunk ended, and no other began
         assert run.status()["step"] > 0  # the stopped chunk's steps were kept
     finally:
+        clock.advance(3600)  # had Stop failed, the chunk's budget now runs out and its thread ends
         m.shutdown()
 
 

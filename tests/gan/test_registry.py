@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import poll_status, serve_app
+from tests.helpers import poll_status, serve_app, wait_for
 from gan.cli.main import main
 from gan.data.spec import Mixture, dataset_names, dataset_spec, register_dataset
 from gan.registry import DATASETS
@@ -52,13 +52,11 @@ def test_registered_toy_set_trains_in_the_app_with_its_theory_view(square4, tmp_
         assert st["dataset"] == square4 and st["model"] == "toy"  # the points defaults came from the spec's kind
         picture = client.predict(seed=3, d1=1.0, api_name="/generate")
         assert picture and str(picture).endswith((".png", ".webp"))
-        deadline = st["step"]
-        info = {}
-        for _ in range(100):
-            _, _, info = client.predict(api_name="/theory")
-            if info.get("numbers", {}).get("n_modes"):
-                break
-            poll_status(client, lambda s: s["step"] > deadline, timeout=20, what="more steps")
+
+        def theory_numbers():  # the Theory view once its numbers are in (it refreshes every few publishes)
+            info = client.predict(api_name="/theory")[2]
+            return info if info.get("numbers", {}).get("n_modes") else None
+        info = wait_for(theory_numbers, timeout=120, every=0.2, what="the Theory view's numbers")
         assert info["dim"] == 2 and info["numbers"]["n_modes"] == 4  # Theory view from the spec's density
         client.predict(api_name="/stop")
         assert client.predict(api_name="/status")["state"] == "stopped"

@@ -215,9 +215,8 @@ def test_knn_js_follows_generated_samples_with_a_sharp_core_and_wide_tails():
 
 
 def test_render_2d_survives_a_diverged_discriminator():
-    """A NaN D (a run that just diverged) must still render quickly: no arrows, no hang."""
-    import time
-
+    """A NaN D (a run that just diverged) must still render: no arrows (drawing NaN ones is what hung), the same
+    picture as with no arrows at all."""
     import torch
 
     from gan.config import TrainConfig
@@ -229,6 +228,9 @@ def test_render_2d_survives_a_diverged_discriminator():
     t.train(steps=2)
     with torch.no_grad():
         next(t.D.parameters()).fill_(float("nan"))
-    t0 = time.perf_counter()
-    img = render_2d(theory_state(t.G, t.D, t.data, seed=0))
-    assert img.ndim == 3 and time.perf_counter() - t0 < 10
+    state = theory_state(t.G, t.D, t.data, seed=0)
+    grad = np.asarray(state["arrows"]["grad"])
+    assert len(grad) and not np.isfinite(grad).all(1).any()  # D pushes nowhere it can say
+    img = render_2d(state)
+    none = dict(state, arrows={k: np.asarray(v)[:0] for k, v in state["arrows"].items()})
+    assert img.ndim == 3 and np.array_equal(img, render_2d(none))  # so no arrow is drawn
