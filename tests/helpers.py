@@ -204,54 +204,46 @@ def make_zip(path: Any, members: dict[str, bytes], compression: int = zipfile.ZI
 
 
 # ---- memory, counted from what the process holds (not from the allocator) ------------------------------------
-def tensor_bytes() -> int:
-    """Bytes of every torch storage that a live Python object holds, each storage counted once. Unlike RSS, this
-    does not move with the allocator's arenas or with what earlier tests left as free heap."""
-    import torch
-
-    gc.collect()
-    seen: dict[int, int] = {}
-    for obj in gc.get_objects():
-        try:
-            if isinstance(obj, torch.Tensor) and obj.device.type == "cpu" and not obj.is_sparse:
-                st = obj.untyped_storage()
-                seen[st.data_ptr()] = max(seen.get(st.data_ptr(), 0), st.nbytes())
-        except Exception:  # noqa: BLE001 - a tensor subclass or a meta tensor without storage
-            continue
-    return sum(seen.values())
-
-
-def instances(cls: type) -> int:
-    """How many live objects are instances of `cls` (after a full collection)."""
-    gc.collect()
-    return sum(1 for o in gc.get_objects() if isinstance(o, cls))
-
-
-def held_bytes(root: Any, *, skip: tuple = ()) -> int:
-    """Bytes reachable from `root` (sys.getsizeof of each object, plus each tensor's storage once), not counting
-    modules, classes, functions and the objects in `skip`: what a long-lived object keeps, measured by what it
-    references rather than by the process's RSS."""
+def _reachable(root: Any, skip: tuple = ()) -> Iterator[Any]:
+    """Every object reachable from `root` through references, each once, not going through modules, classes,
+    functions, methods, frames or the objects in `skip`."""
     import types
-
-    import torch
 
     opaque = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType, types.CodeType,
               types.MethodType, types.FrameType)
-    stack, seen, storages, total = [root], {id(s) for s in skip}, {}, 0
+    stack, seen = [root], {id(s) for s in skip}
     while stack:
         obj = stack.pop()
         if id(obj) in seen or isinstance(obj, opaque):
             continue
         seen.add(id(obj))
-        total += sys.getsizeof(obj, 0)
-        if isinstance(obj, torch.Tensor):
-            with contextlib.suppress(Exception):
-                st = obj.untyped_storage()
-                storages[st.data_ptr()] = st.nbytes()
+        yield obj
         stack.extend(gc.get_referents(obj))
-    return total + sum(storages.values())
 
 
+def tensor_bytes(root: Any = None, *, skip: tuple = ()) -> int:
+    """Bytes of the torch storages held by every live object (root None) or reachable from `root` (not through
+    `skip`), each storage counted once. Unlike RSS this does not move with the allocator's arenas, with the free
+    heap earlier tests left, or with the machine: it is what the code keeps."""
+    import torch
+
+    gc.collect()
+    storages: dict[int, int] = {}
+    for obj in gc.get_objects() if root is None else _reachable(root, skip):
+        if issubclass(type(obj), torch.Tensor) and obj.device.type == "cpu" and obj.layout == torch.strided:
+            st = obj.untyped_storage()
+            storages[st.data_ptr()] = max(storages.get(st.data_ptr(), 0), st.nbytes())
+    return sum(storages.values())
+
+
+def held_bytes(root: Any, *, skip: tuple = ()) -> int:
+    """Bytes reachable from `root` (sys.getsizeof of each object, plus the storages of its tensors), not going
+    through `skip`: what a long-lived object keeps, measured by what it references rather than by RSS."""
+    gc.collect()
+    return sum(sys.getsizeof(o, 0) for o in _reachable(root, skip)) + tensor_bytes(root, skip=skip)
+
+
+# ---- checkpoints and pictures --------------------------------------------------------------------------------
 def good_checkpoint(folder: Any) -> str:
     """A real one-step checkpoint of the tiny ring8 run (tiny_ring), saved as folder/good.pt."""
     from gan.checkpoint import save_checkpoint
@@ -427,16 +419,3 @@ class Spy:
         monkeypatch.setattr(datasets_mod, "load_dataset", load)
         monkeypatch.setattr(trainer_mod, "load_dataset", load)
         monkeypatch.setattr(folder_mod, "_load_images", images)
-
-
-def rss() -> int:
-    """Resident memory after a full collection and returning freed heap pages to the OS (glibc)."""
-    import ctypes
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except OSError:
-        pass
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")

@@ -13,7 +13,7 @@ from PIL import Image
 
 import demo.manager as manager_mod
 import demo.run as run_mod
-from tests.helpers import RING, Clock, call, client, rss, tiny_ring, wait_for
+from tests.helpers import RING, Clock, call, client, tensor_bytes, tiny_ring, wait_for
 from demo.explore import Directions
 from demo.manager import NotOwner, RunBusy, RunManager
 from demo.run import MAX_FRAMES, Limits, Run, State
@@ -237,8 +237,6 @@ def test_run_stops_when_its_owner_is_gone(tmp_path, monkeypatch):
 
 # ---- finished runs drop their trainer ---------------------------------------------------------------------
 def test_finished_runs_keep_no_trainer_and_memory_stays_flat(tmp_path, monkeypatch):
-    import demo.run as run_mod
-
     released = []  # each ended run hands its trainer's freed memory back to the OS (malloc_trim)
     monkeypatch.setattr(run_mod, "release_memory", lambda real=run_mod.release_memory: (released.append(1), real()))
     storage = Storage(tmp_path / "ckpt", shared=True, upload_dir=tmp_path / "up")
@@ -259,22 +257,22 @@ def test_finished_runs_keep_no_trainer_and_memory_stays_flat(tmp_path, monkeypat
     try:
         cycle(0)
         g = sum(p.numel() for p in m.runs()[0].snapshot().sampler.nets["G"].parameters()) * 4 / 2**20
-        base = rss()
+        base = tensor_bytes()  # what the process holds in tensors (tests.helpers), not RSS: see below
         for i in range(1, 7):  # as many as the manager keeps (keep_runs=6): the old code kept 6 trainers here
             cycle(i)
         gc.collect()
         kept = [i for i, ref in enumerate(trainers) if ref() is not None]
         assert not kept, f"the Trainers of finished runs {kept} are still referenced"
-        grown = (rss() - base) / 2**20
-        # each kept run may hold its frozen G (and a little); the old code's 6 trainers were ~7 G each (~85 MiB
-        # here). RSS after malloc_trim still moves by tens of MiB with the allocator's arenas (68 MiB was seen
-        # in a full CI run on torch 2.10 with G at 2 MiB), hence the wide margin and the weak references above.
-        assert grown < 6 * (g + 3) + 60, f"RSS grew {grown:.0f} MiB over 6 cycles (G is {g:.1f} MiB)"
-        mid = rss()
-        for i in range(7, 11):  # past the kept runs: flat
+        grown = (tensor_bytes() - base) / 2**20
+        # each kept run holds its frozen G and a few KiB (6.02 G measured); the old code's 6 trainers held ~7 G
+        # each. RSS, which this test used to read, moves by tens of MiB with the allocator's arenas (68 MiB was
+        # seen in a full CI run with G at 2 MiB); the tensors the process holds do not.
+        assert grown <= 6 * (g + 1 / 16), f"tensors grew {grown:.1f} MiB over 6 cycles (G is {g:.1f} MiB)"
+        mid = tensor_bytes()
+        for i in range(7, 11):  # past the kept runs: flat (0 measured)
             cycle(i)
-        later = (rss() - mid) / 2**20
-        assert later < 4 * g + 30, f"RSS grew {later:.0f} MiB over 4 more cycles (G is {g:.1f} MiB)"
+        later = (tensor_bytes() - mid) / 2**20
+        assert later <= 1 / 16, f"tensors grew {later:.2f} MiB over 4 more cycles (G is {g:.1f} MiB)"
         assert all(r.trainer is None for r in m.runs())
         assert len(m.runs()) <= m.keep_runs + m.max_runs
         assert len(released) == 11
