@@ -172,3 +172,10 @@ def cyclegan_example_app(tmp_path, pair_name):
     wait_for(lambda: manager.example("translate") is not None, what="the cyclegan example to publish")
     with serve_app(manager) as (url, _):
         yield url
+
+
+def pytest_collection_modifyitems(items):
+    """A test that uses the `browser` fixture is a browser test wherever it lives (tests/browser/ marks its own)."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

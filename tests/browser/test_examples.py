@@ -9,7 +9,8 @@ import pytest
 from tests.helpers import EXAMPLES, img_src, serve_app, wait_until
 from demo.manager import EXAMPLE_FOR, RunManager
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
+pytestmark = [pytest.mark.browser, pytest.mark.slow,  # Chromium, and every test here takes over 3 s
+              pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")]
 EXAMPLES = Path(EXAMPLES)
 
 

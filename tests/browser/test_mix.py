@@ -4,7 +4,8 @@ import pytest
 
 from tests.helpers import img_src, wait_until
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
+pytestmark = [pytest.mark.browser, pytest.mark.slow,  # Chromium, and every test here takes over 3 s
+              pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")]
 EXAMPLE = "digits-stylegan.pt"  # conftest.style_app ships it
 
 

@@ -8,7 +8,8 @@ import pytest
 from tests.helpers import img_src, quick_meters, serve_app, wait_until
 from demo.manager import RunManager
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
+pytestmark = [pytest.mark.browser, pytest.mark.slow,  # Chromium, and every test here takes over 3 s
+              pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")]
 LIVE_CHARTS = {"loss-plot": 2, "d-plot": 2, "quality-plot": 1, "distance-plot": 1}  # chart -> series at least
 
 

@@ -9,7 +9,8 @@ from PIL import Image
 
 from tests.helpers import img_src, wait_until
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
+pytestmark = [pytest.mark.browser, pytest.mark.slow,  # Chromium, and every test here takes over 3 s
+              pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")]
 
 
 def test_browser_draws_a_digit_and_switches_direction(browser, cyclegan_example_app, tmp_path):

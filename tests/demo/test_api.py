@@ -22,6 +22,7 @@ TRAIN = dict(dataset="ring8", model="auto", loss="bce", batch_size=32, lr=None, 
 poll = functools.partial(poll_status, timeout=40.0)  # /status until cond(status)
 
 
+@pytest.mark.slow
 def test_train_watch_generate_stop_resume(served):
     url, manager, _ = served
     alice = Client(url, verbose=False)
@@ -75,6 +76,7 @@ def test_train_watch_generate_stop_resume(served):
     assert alice.predict(api_name="/status")["state"] == "stopped"
 
 
+@pytest.mark.slow
 def test_checkpoints_save_list_load_upload_and_timelapse(served, tmp_path):
     url, manager, _ = served
     carol = Client(url, verbose=False)
@@ -144,6 +146,7 @@ def test_checkpoints_save_list_load_upload_and_timelapse(served, tmp_path):
 
 
 # ---- the shared-mode app (conftest.srv) ------------------------------------------------------------------
+@pytest.mark.slow
 def test_load_and_load_resume_by_name_from_gradio_client(srv):
     a = client(srv.url)
     name = train_and_stop(a)

@@ -43,6 +43,7 @@ BAD_VALUES = [
 ]
 
 
+@pytest.mark.slow
 def test_bad_values_get_a_clear_message_and_leave_the_running_run_alone(clean):
     url, manager, _ = clean
     alice, bob = Client(url, verbose=False), Client(url, verbose=False)
@@ -81,6 +82,7 @@ def test_bad_values_through_the_handler_itself(clean):
 NAN, INF = float("nan"), float("inf")
 
 
+@pytest.mark.slow
 def test_seeds_and_numbers_out_of_range_nan_inf_strings_lists_get_clear_messages(srv):
     a = client(srv.url)
     train_and_stop(a)
@@ -115,6 +117,7 @@ PROBLEM_WORDS = ("must", "not", "no ", "unknown", "choices", "minimum", "maximum
                  "upload", "empty", "nothing", "quota", "number", "file")
 
 
+@pytest.mark.slow
 def test_every_named_endpoint_survives_bad_values_with_clear_messages(srv):
     m = srv.manager
     c = client(srv.url)

@@ -45,6 +45,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_killed_mid_save_leaves_the_previous_checkpoint_intact(tmp_path):
     path = str(tmp_path / "run.pt")
     p = subprocess.Popen([sys.executable, "-c", CHILD.format(root=ROOT, path=path)], stdout=subprocess.PIPE,
@@ -168,6 +169,7 @@ def test_nan_losses_stop_the_run_and_the_last_good_checkpoint_is_kept_and_offere
         m.shutdown()
 
 
+@pytest.mark.slow
 def test_100_rapid_train_stop_cycles_leave_no_threads_and_flat_memory(tmp_path):
     m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, publish_every=0.05, chunk_runner=None)
     try:
@@ -189,6 +191,7 @@ def test_100_rapid_train_stop_cycles_leave_no_threads_and_flat_memory(tmp_path):
         m.shutdown()
 
 
+@pytest.mark.slow
 def test_long_run_keeps_history_and_snapshots_bounded(tmp_path):
     cfg = TrainConfig(dataset="gaussian1d", batch_size=4, width=4, z_dim=2, seed=0, device="cpu")
     def save(r, tr):

@@ -45,6 +45,7 @@ def hub_app(tmp_path, monkeypatch):
         yield url, manager
 
 
+@pytest.mark.slow
 def test_export_load_and_share_through_the_app(hub_app, monkeypatch, tmp_path):
     url, manager = hub_app
     alice = Client(url, verbose=False)
@@ -107,6 +108,7 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_examples_are_read_only_through_the_api(hub_app):
     url, manager = hub_app
     before = {p.name: digest(p) for p in manager.storage.examples.iterdir()}

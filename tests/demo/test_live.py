@@ -8,6 +8,7 @@ import asyncio
 
 import gradio as gr
 import orjson
+import pytest
 
 import demo.live as live_mod
 from tests.helpers import Clock, tiny_ring, wait_for
@@ -16,6 +17,7 @@ from demo.live import LIVE_GROUPS, _is_skip
 from demo.page import Page
 
 
+@pytest.mark.slow
 def test_train_stream_is_paced_and_sends_a_new_state_at_once(manager, monkeypatch):
     clock = Clock()
     monkeypatch.setattr(live_mod, "time", clock)  # demo.live's time stands still unless the test moves it

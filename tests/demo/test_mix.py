@@ -12,6 +12,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy ke
 EXAMPLE = "digits-stylegan.pt"  # conftest.style_app ships it
 
 
+@pytest.mark.slow
 def test_mix_endpoint_through_gradio_client(style_app):
     url, manager = style_app
     alice = Client(url, verbose=False)

@@ -236,6 +236,7 @@ def test_run_stops_when_its_owner_is_gone(tmp_path, monkeypatch):
 
 
 # ---- finished runs drop their trainer ---------------------------------------------------------------------
+@pytest.mark.slow
 def test_finished_runs_keep_no_trainer_and_memory_stays_flat(tmp_path, monkeypatch):
     released = []  # each ended run hands its trainer's freed memory back to the OS (malloc_trim)
     monkeypatch.setattr(run_mod, "release_memory", lambda real=run_mod.release_memory: (released.append(1), real()))
@@ -282,6 +283,7 @@ def test_finished_runs_keep_no_trainer_and_memory_stays_flat(tmp_path, monkeypat
 
 
 # ---- runs end on their own, in the shared-mode app (conftest.srv) -----------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("limit", ["steps", "seconds", "idle"])
 def test_a_raw_call_with_no_session_ends_by_itself_and_frees_the_slot(srv, limit):
     m = srv.manager

@@ -25,6 +25,7 @@ def stacked_app(tmp_path):
             yield url, manager
 
 
+@pytest.mark.slow
 def test_form_penalties_and_packing_reach_the_run_and_quality_shows_modes(stacked_app):
     url, manager = stacked_app
     client = Client(url, verbose=False)

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy ke
 
 
 # ---- paths that enter through a checkpoint ---------------------------------------------------------------
+@pytest.mark.slow
 def test_a_checkpoint_naming_a_private_folder_is_explore_only_and_the_folder_is_never_read(srv, tmp_path,
                                                                                              monkeypatch):
     private = tmp_path / "private-images"
@@ -104,6 +105,7 @@ def test_a_checkpoint_data_dir_is_replaced_by_the_servers_and_creates_nothing(sr
 
 
 # ---- visitors see only their own files ------------------------------------------------------------------
+@pytest.mark.slow
 def test_visitor_b_cannot_list_load_download_or_train_on_visitor_as_files(srv, tmp_path):
     a, b = client(srv.url), client(srv.url)
     token, notice = a.predict(handle_file(image_zip(tmp_path / "holiday.zip")), api_name="/upload_zip")
@@ -134,6 +136,7 @@ def test_visitor_b_cannot_list_load_download_or_train_on_visitor_as_files(srv, t
     assert name not in a.predict(api_name="/checkpoints") and not ckpt.exists()
 
 
+@pytest.mark.slow
 def test_no_server_path_in_status_quality_theory_table_or_page(srv, tmp_path):
     a = client(srv.url)
     token, _ = a.predict(handle_file(image_zip(tmp_path / "cats.zip")), api_name="/upload_zip")
@@ -164,6 +167,7 @@ def tempfile_dir() -> str:
 
 
 # ---- quotas and retention ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_quotas_refuse_uploads_and_checkpoints_with_clear_messages(srv, tmp_path, monkeypatch):
     a = client(srv.url)
     big = make_zip(tmp_path / "big.zip", {f"n{i}.png": os.urandom(40_000) for i in range(4)})  # ~160 KB
@@ -210,6 +214,7 @@ def test_quotas_refuse_uploads_and_checkpoints_with_clear_messages(srv, tmp_path
     assert "3 image" in notice and "huge.png" in notice, notice
 
 
+@pytest.mark.slow
 def test_retention_keeps_the_newest_checkpoints(srv, monkeypatch):
     monkeypatch.setenv("GAN_KEEP_CHECKPOINTS", "2")
     a = client(srv.url)
@@ -222,6 +227,7 @@ def test_retention_keeps_the_newest_checkpoints(srv, monkeypatch):
     assert len(list(srv.storage.own_dir(a.session_hash).glob("*.json"))) == 2  # their cards go too
 
 
+@pytest.mark.slow
 def test_quota_and_sweep_survive_files_vanishing_while_they_count(tmp_path, monkeypatch):
     """Found by bench/bench_soak.py: a save counts everyone's uploads for the total quota while another
     visitor's upload is swept; a file deleted between listing and stat made the save fail ("could not save a

@@ -26,6 +26,7 @@ def theory(client):
     return main, curves, info
 
 
+@pytest.mark.slow
 def test_theory_endpoint_live_on_ring8(served):
     url, manager, _ = served
     client = Client(url, verbose=False)
@@ -173,6 +174,7 @@ def test_collapse_warning_shows_for_a_collapsing_history(tmp_path):
     assert view(2)["q_warning"]["visible"] is False
 
 
+@pytest.mark.slow
 def test_monitors_run_once_per_publish_however_many_apps_are_built(tmp_path, monkeypatch):
     """No global hooks: each run calls its own monitors, once per publish, whatever the page does."""
     from demo import run as run_mod

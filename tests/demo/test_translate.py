@@ -33,6 +33,7 @@ def test_sketch_image_ignores_an_empty_canvas():
     assert sketch_image({"composite": blank}) is blank
 
 
+@pytest.mark.slow
 def test_translate_endpoint_while_training(served, tmp_path):
     url, manager, _ = served
     client = Client(url, verbose=False)
@@ -84,6 +85,7 @@ def test_translate_endpoint_while_training(served, tmp_path):
 
 
 # ---- the visitor's own pair: a zip per domain, with the zip upload's checks --------------------------------------
+@pytest.mark.slow
 def test_pair_of_zips_trains_translates_and_refuses_bad_zips(served, tmp_path):
     import re
 

@@ -78,6 +78,7 @@ def test_empty_and_oversized_uploads(clean, tmp_path, monkeypatch):
         carol.predict(handle_file(str(tmp_path / "empty.pt")), api_name="/upload")
 
 
+@pytest.mark.slow
 def test_zip_of_images_through_the_page(clean, tmp_path, monkeypatch):
     url, manager, _ = clean
     manager.max_runs = 2

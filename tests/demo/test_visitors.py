@@ -18,6 +18,7 @@ TRAIN = TRAIN_FORM  # the /train form's values: a small ring8 run with BCE
 poll = poll_status  # /status until cond(status)
 
 
+@pytest.mark.slow
 def test_two_presses_at_once_and_a_burst_of_twenty(clean):
     url, manager, _ = clean
     from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,7 @@ def test_two_presses_at_once_and_a_burst_of_twenty(clean):
     assert len(manager.active_runs()) == 3
 
 
+@pytest.mark.slow
 def test_a_visitor_cannot_stop_or_overwrite_another_visitors_run(clean, tmp_path):
     url, manager, _ = clean
     manager.max_runs = 2

@@ -77,6 +77,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow
 def test_app_on_zerogpu_defines_a_decorated_chunk_function_and_builds(tmp_path):
     env = dict(os.environ, SPACES_ZERO_GPU="true", SPACES_ZERO_DEVICE_API_URL="http://127.0.0.1:9")
     out = subprocess.run([sys.executable, "-c", CHILD, ROOT, str(tmp_path)], env=env, capture_output=True,
@@ -142,6 +143,7 @@ def test_stop_ends_a_long_gpu_chunk_early(short_chunks, monkeypatch, tmp_path):
 
 
 # ---- (c) a refused chunk ----------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_refused_chunk_pauses_the_run_with_the_quota_message_and_it_continues_on_cpu(short_chunks, tmp_path):
     sched = Scheduler(refuse_from=3, error=quota_error())
     m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, publish_every=0.1, chunk_runner=sched)

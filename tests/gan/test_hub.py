@@ -71,6 +71,7 @@ def test_a_folder_that_is_not_an_export_is_refused(tmp_path):
         load_pretrained(tmp_path / "junk")
 
 
+@pytest.mark.slow
 def test_push_and_hub_loading_offline_give_one_clear_line(digits_ckpt, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))

@@ -38,6 +38,7 @@ def test_registered_toy_set_trains_and_samples_through_the_cli(square4, tmp_path
     assert x.shape == (100, 2) and np.isfinite(x).all() and report["score"]["n_modes"] == 4
 
 
+@pytest.mark.slow
 def test_registered_toy_set_trains_in_the_app_with_its_theory_view(square4, tmp_path):
     from gradio_client import Client
 

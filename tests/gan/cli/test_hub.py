@@ -83,6 +83,7 @@ def test_push_without_a_token_is_one_line(dcgan_ckpt, monkeypatch, tmp_path, cap
     assert code != 0 and err.count("\n") == 1 and "USER/NAME" in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [["push", "--checkpoint", "CKPT", "--repo", "someone/gan"],
                                   ["sample", "--checkpoint", "someone/some-gan", "--out", "OUT.png"]])
 def test_offline_hub_commands_exit_non_zero_without_traceback(argv, dcgan_ckpt, tmp_path):

@@ -36,11 +36,13 @@ def test_bad_flags_exit_2_with_one_line(args, words, capsys):
     assert words in lines[0] and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_bad_value_through_a_real_process_exits_2():
     r = run("train", "--dataset", "ring8", "--lr", "-1")
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "lr must be > 0" in r.stderr
 
 
+@pytest.mark.slow
 def test_train_sample_info_round_trip(tmp_path):
     ckpt = str(tmp_path / "ring.pt")
     r = run("train", "--dataset", "ring8", "--steps", "30", "--batch-size", "32", "--out", ckpt)
@@ -63,6 +65,7 @@ def test_train_sample_info_round_trip(tmp_path):
     assert r.returncode == 0 and json.loads(r.stdout)["step"] == 35
 
 
+@pytest.mark.slow
 def test_resuming_a_shipped_example_never_writes_over_it(tmp_path):
     """`train --resume checkpoints/examples/X.pt` writes checkpoints/<dataset>.pt; the example stays as shipped."""
     import shutil

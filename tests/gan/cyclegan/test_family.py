@@ -48,6 +48,7 @@ def flat(net):
     return torch.cat([p.detach().flatten().clone() for p in net.parameters()])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 def test_two_steps_move_every_net(pair, loss):
     t = tiny(pair, loss=loss, pac=2 if loss == "lsgan" else 1)
@@ -82,6 +83,7 @@ def test_watched_inputs_are_one_per_class(pair):
         assert sorted(y[idx].tolist()) == list(range(8))
 
 
+@pytest.mark.slow
 def test_domains_are_unpaired_independent_streams(pair):
     a, b = pair.a, pair.b
     assert a.shape == (1, 28, 28) and b.shape == (3, 28, 28) and len(a) == len(b) == 64
@@ -106,6 +108,7 @@ def test_domains_are_unpaired_independent_streams(pair):
     assert sa.data is a and sb.data is b and not torch.equal(sa.perm, sb.perm)
 
 
+@pytest.mark.slow
 def test_exact_resume(pair, tmp_path):
     straight = tiny(pair)
     for _ in range(4):
@@ -127,6 +130,7 @@ def test_exact_resume(pair, tmp_path):
     assert all(cols_a[k] == cols_b[k] for k in cols_a if k != "images_per_s")  # every stat but the speed
 
 
+@pytest.mark.slow
 def test_checkpoint_loads_through_load_sampler(pair, tmp_path):
     t = tiny(pair)
     t.step()
@@ -156,6 +160,7 @@ def test_to_domain_turns_a_sketch_into_a_digit():
     assert to_domain(torch.zeros(3, 28, 28), (1, 28, 28)).shape == (1, 1, 28, 28)
 
 
+@pytest.mark.slow
 def test_pair_meter_and_warning(pair, tmp_path):
     t = tiny(pair)
     t.step()
@@ -174,6 +179,7 @@ def test_pair_meter_and_warning(pair, tmp_path):
     assert "B→A" in same and "look alike" in same
 
 
+@pytest.mark.slow
 def test_pair_folders_and_mnist_files(tmp_path):
     from PIL import Image
 
@@ -208,6 +214,7 @@ def test_pair_folders_and_mnist_files(tmp_path):
     assert not idx(m.a.x) & idx(ha[0]) and torch.equal(ha[1], held_out(m)["a"][1])
 
 
+@pytest.mark.slow
 def test_cli_round_trip(tiny_pair, tmp_path, capsys):
     ckpt = tmp_path / "cg.pt"
     code, out, err = run_cli(capsys, "train", "--dataset", tiny_pair, "--steps", 2, "--width", 4, "--batch-size", 4,

@@ -49,6 +49,7 @@ def test_patch_logits_work_with_project_losses() -> None:
     assert torch.allclose(g_least_squares(patches), 0.5 * ((patches - 1) ** 2).mean())
 
 
+@pytest.mark.slow
 def test_one_adam_step_moves_every_parameter() -> None:
     torch.manual_seed(0)
     g_ab, g_ba = ResnetGenerator(1, 3, width=4, n_blocks=1), ResnetGenerator(3, 1, width=4, n_blocks=1)

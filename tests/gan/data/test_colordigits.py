@@ -1,4 +1,5 @@
 """Tests for the colordigits domain (gan/data/colordigits.py): colour textures under readable digits."""
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -59,6 +60,7 @@ def test_domain_differs_from_grey_digits() -> None:
     assert (c - x.expand_as(c)).abs().mean() > 0.4
 
 
+@pytest.mark.slow
 def test_tiny_classifier_learns_classes() -> None:
     torch.manual_seed(0)
     x, y = make_colordigits(1200, seed=3)

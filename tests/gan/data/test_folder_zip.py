@@ -78,6 +78,7 @@ def _big_png_zip(path, n_big=2):
     return make_zip(path, members, compression=zipfile.ZIP_STORED)
 
 
+@pytest.mark.slow
 def test_image_bombs_are_refused_by_name_without_being_decoded(tmp_path):
     import json
     import subprocess

@@ -54,6 +54,7 @@ def test_stack_digits_draws_independent_channels_and_is_seeded():
         stack_digits(torch.zeros(5, 3, 4, 4), torch.zeros(5), n=3, seed=0)
 
 
+@pytest.mark.slow
 def test_real_stacked_data_reads_as_all_modes_with_kl_near_zero(stacked, meter):
     s = meter.score(stacked.x)
     assert s["modes"] == 1000 and s["n_modes"] == 1000
@@ -61,6 +62,7 @@ def test_real_stacked_data_reads_as_all_modes_with_kl_near_zero(stacked, meter):
     assert mode_stats(stacked.y)["modes"] == 1000
 
 
+@pytest.mark.slow
 def test_a_collapsed_set_reads_as_few_modes(stacked, meter):
     collapsed = stacked.x[:5].repeat(400, 1, 1, 1)  # 2,000 samples of 5 images
     s = meter.score(collapsed)
@@ -69,6 +71,7 @@ def test_a_collapsed_set_reads_as_few_modes(stacked, meter):
     assert "of 1000 modes are covered" in collapse_warning(rows)
 
 
+@pytest.mark.slow
 def test_stacked_sets_train_unconditionally_and_score_through_the_live_path(stacked, meter):
     for name in ("stacked-digits", "stacked-mnist"):
         spec = dataset_spec(name)
@@ -135,6 +138,7 @@ def test_r2_is_zero_where_d_is_flat_and_looks_only_at_the_fakes():
     assert _penalty(_context(r1=1.0, r2=1.0), constant, real, fake, None) == 0.0
 
 
+@pytest.mark.slow
 def test_r2_changes_the_d_step_of_a_convolutional_gan(stacked):
     plain = Trainer(tiny_config(dataset="stacked-digits", r1=0.0, r2=0.0), data=stacked)
     with_r2 = Trainer(tiny_config(dataset="stacked-digits", r1=0.0, r2=10.0, r1_every=1), data=stacked)

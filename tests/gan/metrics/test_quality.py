@@ -25,6 +25,7 @@ def meter(data, cache):
     return QualityMeter(data, cache_dir=cache, epochs=6, n_real=600)
 
 
+@pytest.mark.slow
 def test_classifier_learns_the_dataset_and_is_cached_safely(meter, data, cache):
     assert meter.accuracy > 0.8, meter.info
     assert meter.info["cached"] is False and meter.info["path"].startswith(cache)
@@ -50,6 +51,7 @@ def test_a_corrupt_cache_is_retrained_not_fatal(tmp_path):
     assert torch.load(path, weights_only=True)["format"] == "gan-lab-classifier"
 
 
+@pytest.mark.slow
 def test_one_repeated_image_covers_one_class_and_varied_images_cover_all(meter, data):
     varied = meter.score(data.x[:500])
     single = meter.score(data.x[:1].repeat(500, 1, 1, 1))
@@ -76,6 +78,7 @@ def test_unlabelled_images_get_a_diversity_measure():
     assert single["frechet"] > varied["frechet"]
 
 
+@pytest.mark.slow
 def test_meter_refuses_wrong_input(meter):
     with pytest.raises(ValueError, match="expected images of shape"):
         meter.score(torch.zeros(5, 3, 28, 28))

@@ -60,6 +60,7 @@ def test_two_steps_move_the_weights(small_digits, conditional):
     assert t.sample(5, seed=1).shape == (5, 1, 28, 28)
 
 
+@pytest.mark.slow
 def test_exact_resume(small_digits, tmp_path):
     cfg = style_config(conditional=False)
     straight = Trainer(cfg, data=small_digits)
@@ -211,6 +212,7 @@ def test_cli_refuses_mix_for_other_models(small_digits, tmp_path, capsys):
     assert "stylegan" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_train_resume_and_sample(tmp_path, capsys):
     from PIL import Image
 

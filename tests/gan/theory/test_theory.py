@@ -171,6 +171,7 @@ def test_theory_state_shapes_and_rendering():
         theory_state(t.G, t.D, digits(n=20))
 
 
+@pytest.mark.slow
 def test_learned_d_approaches_d_star_and_one_half_on_gaussian1d():
     # Step 0: G's samples sit far from N(4, 0.5^2), so D* ~ 1 on the data while an untrained D is ~1/2.
     # A few hundred steps of the default trainer bring p_g onto p_data: D* falls towards 1/2, JS drops and

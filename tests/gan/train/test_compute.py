@@ -74,6 +74,7 @@ def test_cli_flags_reach_the_trainer_and_refuse_in_one_line(tmp_path, capsys):
     assert len(err) == 1 and "channels-last is for convolutional models" in err[0]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None,
                     reason="torch.compile on the CPU needs a C compiler")
 def test_compiled_nets_train_like_eager_ones_and_keep_their_state_dict_keys():

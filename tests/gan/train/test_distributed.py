@@ -152,6 +152,7 @@ def ranks(tmp_path_factory: Any) -> list[dict[str, Any]]:
 
 # ---- tests ---------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_each_update_averages_only_its_own_nets_grads(ranks: list[dict[str, Any]]) -> None:
     r0, r1 = (r["which_grads"] for r in ranks)
     for row in r0["seen"]:
@@ -162,6 +163,7 @@ def test_each_update_averages_only_its_own_nets_grads(ranks: list[dict[str, Any]
         assert torch.equal(a, b)  # averaged: the same on both ranks, though each saw its own half batch
 
 
+@pytest.mark.slow
 def test_two_ranks_at_half_batch_match_one_process_and_keep_ema_identical(ranks: list[dict[str, Any]],
                                                                            one_thread: None) -> None:
     r0, r1 = (r["mlp"] for r in ranks)
@@ -177,6 +179,7 @@ def test_two_ranks_at_half_batch_match_one_process_and_keep_ema_identical(ranks:
                                rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_batch_norm_statistics_and_ema_identical_on_every_rank(ranks: list[dict[str, Any]]) -> None:
     r0, r1 = (r["dcgan"] for r in ranks)
     for k in r0["w"]:
@@ -185,12 +188,14 @@ def test_batch_norm_statistics_and_ema_identical_on_every_rank(ranks: list[dict[
         assert torch.equal(v, r1["ema"]["G"][k]), k
 
 
+@pytest.mark.slow
 def test_resume_is_exact_within_a_world_size(ranks: list[dict[str, Any]]) -> None:
     r0 = ranks[0]["resume"]
     for k, v in r0["straight"].items():
         assert torch.equal(v, r0["resumed"][k]), k
 
 
+@pytest.mark.slow
 def test_checkpoints_cross_world_sizes(ranks: list[dict[str, Any]], one_thread: None) -> None:
     state = ranks[0]["mlp"]["state"]  # what rank 0 saves after 6 steps of 2 ranks
     assert not any(k.startswith("module.") for k in state["G"])
@@ -209,6 +214,7 @@ def test_checkpoints_cross_world_sizes(ranks: list[dict[str, Any]], one_thread: 
         assert torch.equal(two["w"][k], ranks[1]["one_to_two"]["w"][k])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through Linux /proc")
 def test_leaving_the_group_stops_its_threads_after_training(ranks: list[dict[str, Any]]) -> None:
     # gloo's worker threads must be joined before the interpreter exits, or one that frees a tensor there
@@ -234,6 +240,7 @@ def test_refusals_are_one_line() -> None:
     assert world_from_env({"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1"}) == World(1, 2, 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset,model", [("ring8", None), ("digits", "dcgan"), ("digits2colordigits", None)])
 def test_lazy_stats_match_the_synchronous_ones(dataset: str, model: str | None) -> None:
     torch.set_num_threads(1)
@@ -284,6 +291,7 @@ def _torchrun(args: list[str], cwd: Any, **kw: Any) -> Any:
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset,extra", [("ring8", ["--batch-size", "64"]), ("digits", ["--width", "8"])])
 def test_torchrun_trains_and_its_checkpoint_resumes_in_one_process(tmp_path: Any, dataset: str,
                                                                    extra: list[str]) -> None:
@@ -299,6 +307,7 @@ def test_torchrun_trains_and_its_checkpoint_resumes_in_one_process(tmp_path: Any
     assert torch.load(tmp_path / "c.pt", weights_only=False)["step"] == 8
 
 
+@pytest.mark.slow
 def test_torchrun_refuses_a_batch_that_does_not_split_with_one_line(tmp_path: Any) -> None:
     r = _torchrun(["--dataset", "ring8", "--batch-size", "7", "--steps", "2"], tmp_path)
     out = r.stdout + r.stderr
@@ -306,6 +315,7 @@ def test_torchrun_refuses_a_batch_that_does_not_split_with_one_line(tmp_path: An
     assert out.count("gan: error: the global batch size (7) must be divisible by the number of processes (2)") == 1
 
 
+@pytest.mark.slow
 def test_a_dead_rank_ends_the_job_with_a_message_and_the_checkpoint_resumes(tmp_path: Any) -> None:
     import signal
     import time

@@ -65,6 +65,7 @@ def test_thread_choices_and_defaults(monkeypatch):
         ThreadTuner(())
 
 
+@pytest.mark.slow
 def test_cli_threads_flag(tmp_path, capsys):
     assert threads_arg("auto") == "auto" and threads_arg("3") == 3
     rc = cli_main(["train", "--dataset", "digits", "--steps", "1", "--threads", "0", "--out", str(tmp_path / "a.pt")])

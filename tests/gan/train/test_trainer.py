@@ -90,6 +90,7 @@ def test_nan_loss_stops_without_touching_weights():
     assert torch.isnan(_params(t.D)).any() and not torch.isnan(before).any()
 
 
+@pytest.mark.slow
 def test_history_is_bounded_over_many_steps():
     t = Trainer(tiny_config(dataset="gaussian1d", batch_size=4, width=4), history_points=50)
     t.train(steps=400)
