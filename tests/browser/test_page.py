@@ -2,8 +2,11 @@
 chart draw its lines and legend, see the grid change, explore with a slider, Stop. It reads what each chart
 actually draws (line paths with points, legend entries), for one point set and one image set, and a
 deliberately broken chart proves that check can fail."""
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.helpers import img_src, quick_meters, serve_app, wait_until
 from demo.manager import RunManager
@@ -18,6 +21,11 @@ def quick_quality(tmp_path):
     """Quality scores every second from a small classifier, so the quality charts fill within seconds."""
     with quick_meters(tmp_path / "classifiers", n_real=500):
         yield
+
+
+def shown(element) -> np.ndarray:
+    """What an element shows on screen, as (H, W, 3) int16 pixels of its screenshot."""
+    return np.asarray(Image.open(io.BytesIO(element.screenshot())).convert("RGB"), dtype=np.int16)
 
 
 def drawn(page, elem_id) -> tuple[int, list[str]]:
@@ -86,6 +94,9 @@ def test_train_watch_every_chart_explore_stop(browser, quick_quality, tmp_path, 
         status = page.locator("#status-line")
         wait_until(lambda: "running" in status.inner_text(), what="the status line to say running")
         grid1 = wait_until(lambda: img_src(page, "grid"), what="the fixed-noise grid")
+        wait_until(lambda: page.locator("#grid img").first.evaluate("e => e.complete && e.naturalWidth > 0"),
+                   what="the grid's first picture to load")
+        first_grid = shown(page.locator("#grid img").first)
         wait_until(lambda: charts_drawn(page), timeout=90, what="every live chart to draw lines and legends")
         chart1 = page.locator("#loss-plot").screenshot()
         page.screenshot(path=str(tmp_path / f"{dataset}-train.png"), full_page=True)
@@ -106,8 +117,15 @@ def test_train_watch_every_chart_explore_stop(browser, quick_quality, tmp_path, 
         page.get_by_role("tab", name="Train").click()
         page.locator("#stop-btn").click()
         wait_until(lambda: "stopped" in status.inner_text(), what="the status line to say stopped")
-        shot = np.frombuffer(page.screenshot(full_page=True), dtype=np.uint8)
-        assert shot.size > 0
+        shot = Image.open(io.BytesIO(page.screenshot(full_page=True)))
+        size = page.evaluate("() => [document.documentElement.scrollWidth,"
+                             " Math.max(document.documentElement.scrollHeight, window.innerHeight)]")
+        assert shot.format == "PNG" and abs(shot.size[0] - size[0]) <= 1 and abs(shot.size[1] - size[1]) <= 1, \
+            (shot.size, size)  # the whole page, not the viewport
+        last_grid = shown(page.locator("#grid img").first)
+        for grid in (first_grid, last_grid):  # the grid shows a picture (samples on a ground), not a blank box
+            assert len(np.unique(grid.reshape(-1, 3), axis=0)) > 8 and grid.std() > 5
+        assert first_grid.shape != last_grid.shape or np.abs(first_grid - last_grid).mean() > 0.5  # it trained
         page.close()
 
 
