@@ -41,7 +41,8 @@ def test_browser_draws_a_digit_and_switches_direction(browser, cyclegan_example_
 
     y_a2b = img_src(page, "tr-y")
     page.get_by_label("B → A").check()
-    wait_until(lambda: img_src(page, "tr-y") not in (None, y_a2b), what="the translation to follow the direction switch")
+    wait_until(lambda: img_src(page, "tr-y") not in (None, y_a2b),
+               what="the translation to follow the direction switch")
     assert np.abs(shown(page, "tr-y")[..., 0] - shown(page, "tr-y")[..., 2]).max() <= 2  # F gives grey A
     page.screenshot(path=str(tmp_path / "translate-b2a.png"))
     page.close()

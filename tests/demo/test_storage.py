@@ -222,7 +222,7 @@ def test_retention_keeps_the_newest_checkpoints(srv, monkeypatch):
     for i in range(3):
         names.append(train_and_stop(a))
         ckpt = srv.storage.find(a.session_hash, names[-1])
-        os.utime(ckpt, (t0 - 100 + i, t0 - 100 + i))  # distinct modification times, oldest first, at any clock resolution
+        os.utime(ckpt, (t0 - 100 + i, t0 - 100 + i))  # distinct modification times, oldest first, at any resolution
     assert sorted(a.predict(api_name="/checkpoints")) == sorted(names[1:]), names
     assert len(list(srv.storage.own_dir(a.session_hash).glob("*.json"))) == 2  # their cards go too
 

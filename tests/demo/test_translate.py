@@ -58,7 +58,7 @@ def test_translate_endpoint_while_training(served, tmp_path):
     paper[20:100, 40:52] = 0
     Image.fromarray(paper).save(tmp_path / "one.png")
     ux, uy, urec = (pixels(p) for p in client.predict(handle_file(str(tmp_path / "one.png")), "a2b", 0,
-                                                   api_name="/translate"))
+                                                    api_name="/translate"))
     assert ux.shape == (224, 224, 3) and ux[112, 112, 0] > 200 and ux[5, 5, 0] < 60
     assert poll_status(client, lambda s: s["step"] > st["step"], what="training to go on")["state"] == "running"
 

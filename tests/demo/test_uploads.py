@@ -83,9 +83,10 @@ def test_zip_of_images_through_the_page(clean, tmp_path, monkeypatch):
     url, manager, _ = clean
     manager.max_runs = 2
     dave, eve = Client(url, verbose=False), Client(url, verbose=False)
-    good = make_zip(tmp_path / "pics.zip", {"a/red.png": png_bytes((255, 0, 0)), "grey.png": png_bytes(90, (30, 12), "L"),
-                                        "rgba.png": png_bytes((0, 0, 255, 128), (16, 40), "RGBA"),
-                                        "notes.txt": b"hello", "data.csv": b"1,2"})
+    good = make_zip(tmp_path / "pics.zip", {"a/red.png": png_bytes((255, 0, 0)),
+                                            "grey.png": png_bytes(90, (30, 12), "L"),
+                                            "rgba.png": png_bytes((0, 0, 255, 128), (16, 40), "RGBA"),
+                                            "notes.txt": b"hello", "data.csv": b"1,2"})
     name, note = dave.predict(handle_file(good), api_name="/upload_zip")
     # the page gets a token for the upload, never the server folder it was unpacked to
     assert re.fullmatch(r"upload:pics-[0-9a-f]{8}", name), name

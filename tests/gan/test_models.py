@@ -14,7 +14,7 @@ CASES = [
 
 
 def test_every_registered_model_is_covered():
-    assert {c[0] for c in CASES} == set(MODELS) - {"cyclegan"}  # four nets, not (G, D): tests/gan/cyclegan/test_family.py
+    assert {c[0] for c in CASES} == set(MODELS) - {"cyclegan"}  # four nets, not (G, D): tests/gan/cyclegan/
 
 
 @pytest.mark.parametrize("name,shape,n_classes", CASES)

@@ -94,7 +94,8 @@ def test_sample_of_a_non_checkpoint_says_what_the_file_is_and_never_suggests_uns
     cut = tmp_path / "cut.pt"
     cut.write_bytes(real.read_bytes()[:3000])
     capsys.readouterr()
-    for path, words in ((Path(ROOT) / "README.md", "'README.md' is not a checkpoint: it is not a PyTorch file (it is text)"),
+    readme = Path(ROOT) / "README.md"
+    for path, words in ((readme, "'README.md' is not a checkpoint: it is not a PyTorch file (it is text)"),
                         (junk, "'junk.pt' is not a checkpoint"), (cut, "'cut.pt' is truncated or corrupt")):
         assert main(["sample", "--checkpoint", str(path), "--out", str(tmp_path / "s.png")]) == 2
         err = capsys.readouterr().err

@@ -14,7 +14,7 @@ from tests.helpers import ROOT, make_zip, png_bytes
 
 def test_mixed_images_load_and_other_files_are_counted(tmp_path):
     z = make_zip(tmp_path / "a.zip", {"x/a.png": png_bytes((255, 0, 0)), "b.png": png_bytes(90, (30, 10), "L"),
-                                  "readme.txt": b"hello"})
+                                      "readme.txt": b"hello"})
     data = load_zip(z, str(tmp_path / "out"), image_size=8)
     assert data.x.shape == (2, 3, 8, 8) and data.info["skipped"] == 1
 
@@ -139,8 +139,8 @@ def test_large_jpeg_is_decoded_reduced(tmp_path, monkeypatch):
 
 # ---- zip extraction: only images are written, caps come from the environment, failures leave nothing behind ---
 def test_only_image_members_are_written_and_the_rest_are_counted(tmp_path):
-    z = make_zip(tmp_path / "m.zip", {"a.png": png_bytes((1, 2, 3)), "sub/b.JPG": png_bytes((4, 5, 6)), "run.sh": b"rm -rf /",
-                                  "notes.txt": b"hi", "sub/data.bin": b"\0" * 100})
+    z = make_zip(tmp_path / "m.zip", {"a.png": png_bytes((1, 2, 3)), "sub/b.JPG": png_bytes((4, 5, 6)),
+                                      "run.sh": b"rm -rf /", "notes.txt": b"hi", "sub/data.bin": b"\0" * 100})
     out = tmp_path / "out"
     res = extract_zip(z, str(out))
     assert (res.written, res.skipped) == (2, 3)
@@ -183,7 +183,7 @@ def test_a_zip_that_fails_mid_read_leaves_no_folder_behind(tmp_path, compression
     import random
     rnd = random.Random(1)
     z = make_zip(tmp_path / "c.zip", {"a.png": png_bytes((9, 9, 9)), "b.png": rnd.randbytes(4000) * 3,
-                                  "c.png": png_bytes((1, 1, 1))}, compression=compression)
+                                      "c.png": png_bytes((1, 1, 1))}, compression=compression)
     _corrupt_second_member(z)
     with zipfile.ZipFile(z) as zf:
         assert len(zf.infolist()) == 3  # opening still works
