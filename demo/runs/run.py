@@ -277,7 +277,7 @@ class Run:
                 self._to(State.STOPPED)
             if tr is not None:
                 self._serve_requests(tr)  # anyone who queued while we were ending
-            self._fail_requests(RuntimeError("the run ended before it could answer"))
+            self._serve_requests(None, RuntimeError("the run ended before it could answer"))
             if self.checkpoint is not None:  # a finished run keeps its snapshot and checkpoint, not its trainer
                 self.trainer = tr = None
                 release_memory()
@@ -297,25 +297,19 @@ class Run:
                 return "stopped: you have used this server's training time for today (checkpoint saved)"
         return None
 
-    def _serve_requests(self, tr: Trainer) -> None:
+    def _serve_requests(self, tr: Trainer | None, err: Exception | None = None) -> None:
+        """Answer every queued call: run it on `tr`, or hand back `err` (the run ended before it could answer)."""
         while True:
             try:
                 fn, box, done = self._requests.get_nowait()
             except queue.Empty:
                 return
             try:
+                if err is not None:
+                    raise err
                 box["result"] = fn(tr)
             except Exception as e:  # noqa: BLE001 - handed back to the caller
                 box["error"] = e
-            done.set()
-
-    def _fail_requests(self, err: Exception) -> None:
-        while True:
-            try:
-                _, box, done = self._requests.get_nowait()
-            except queue.Empty:
-                return
-            box["error"] = err
             done.set()
 
     # ---- publishing --------------------------------------------------------------------------------

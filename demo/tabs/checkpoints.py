@@ -123,19 +123,18 @@ class Files:
 
     def load(self, name: str, request: gr.Request = None) -> str:
         """Load one of your checkpoints (or an example) by name, to explore it."""
-        try:
-            path = self.storage.find(self.page.visitor(request), name)
-        except ValueError as e:
-            raise self._refuse(e) from None
-        return self._load(str(path), False, request, name)
+        return self._load(self._find(name, request), False, request, name)
 
     def load_resume(self, name: str, request: gr.Request = None) -> str:
         """Load one of your checkpoints (or an example) by name and train it further."""
+        return self._load(self._find(name, request), True, request, name)
+
+    def _find(self, name: str, request: gr.Request | None) -> str:
+        """The path of the visible checkpoint `name`; gr.Error when there is none."""
         try:
-            path = self.storage.find(self.page.visitor(request), name)
+            return str(self.storage.find(self.page.visitor(request), name))
         except ValueError as e:
             raise self._refuse(e) from None
-        return self._load(str(path), True, request, name)
 
     def delete(self, name: str, request: gr.Request = None) -> tuple[str, list]:
         """Delete one of your checkpoints (examples are read-only)."""

@@ -113,6 +113,12 @@ class Explore:
     def strip(self, seed_a: Any, seed_b: Any, steps: Any, truncation: Any, class_label: Any,
               request: gr.Request = None) -> np.ndarray:
         """Slerp from seed A to seed B as a strip of images."""
+        a, b, steps, psi, label = self._path_args(seed_a, seed_b, steps, truncation, class_label)
+        _, sampler = self._sampler(request)
+        return pictures.slerp_strip(sampler, a, b, steps, psi=psi, class_label=label)
+
+    def _path_args(self, seed_a: Any, seed_b: Any, steps: Any, truncation: Any, class_label: Any) -> tuple:
+        """(seed A, seed B, steps, psi, class label) of an interpolation, checked; gr.Error naming a bad one."""
         try:
             a, b = (parse_number(n, v, blank=0, **SEED) for n, v in (("seed_a", seed_a), ("seed_b", seed_b)))
             steps = parse_number("steps", steps, integer=True, lo=2, hi=16, blank=8)
@@ -120,8 +126,7 @@ class Explore:
             label = parse_number("class_label", class_label, integer=True, lo=0, hi=999, blank=0)
         except ConfigError as e:
             raise self._refuse(e) from None
-        _, sampler = self._sampler(request)
-        return pictures.slerp_strip(sampler, a, b, steps, psi=psi, class_label=label)
+        return a, b, steps, psi, label
 
     @staticmethod
     def random_seed() -> int:
@@ -166,13 +171,7 @@ class Explore:
     def zw(self, seed_a: Any, seed_b: Any, steps: Any, truncation: Any = 1.0, class_label: Any = 0,
            request: gr.Request = None) -> tuple[np.ndarray, np.ndarray]:
         """Slerp in Z and lerp in W between two seeds, side by side."""
-        try:
-            a, b = (parse_number(n, v, blank=0, **SEED) for n, v in (("seed_a", seed_a), ("seed_b", seed_b)))
-            steps = parse_number("steps", steps, integer=True, lo=2, hi=16, blank=8)
-            psi = parse_number("truncation", truncation, lo=0, hi=2, blank=1.0)
-            label = parse_number("class_label", class_label, integer=True, lo=0, hi=999, blank=0)
-        except ConfigError as e:
-            raise self._refuse(e) from None
+        a, b, steps, psi, label = self._path_args(seed_a, seed_b, steps, truncation, class_label)
         return zw(self._style_sampler(request), a, b, steps=steps, psi=psi, class_label=label)
 
 
@@ -213,15 +212,18 @@ def build(page: Any, c: dict[str, Any]) -> None:
             x.generate, inputs, image, api_visibility="private", **FAST)
         with gr.Group(visible=True) as c["x_classic"]:
             gr.Markdown("### Interpolation (slerp)")
-            with gr.Row():
-                seed_a = gr.Number(1, label="Seed A", precision=0)
-                seed_b = gr.Number(2, label="Seed B", precision=0)
-                steps = gr.Slider(2, 16, 8, step=1, label="Steps")
-                go = gr.Button("Interpolate")
+            seed_a, seed_b, steps, go = _path_row("Interpolate")
             strip = gr.Image(label="A → B along the great circle", interactive=False)
         go.click(x.strip, [seed_a, seed_b, steps, psi, label], strip, api_name="interpolate", **FAST)
         with gr.Group(visible=False) as c["x_style"]:
             _style_views(x, seed, psi, label)
+
+
+def _path_row(button: str) -> tuple[Any, Any, Any, Any]:
+    """A row of two seeds, a step count and a button: the controls of an interpolation."""
+    with gr.Row():
+        return (gr.Number(1, label="Seed A", precision=0), gr.Number(2, label="Seed B", precision=0),
+                gr.Slider(2, 16, 8, step=1, label="Steps"), gr.Button(button))
 
 
 def _style_views(x: Explore, seed: Any, psi: Any, label: Any) -> None:
@@ -248,11 +250,7 @@ def _style_views(x: Explore, seed: Any, psi: Any, label: Any) -> None:
     vary.click(x.vary, [seed, n, psi, label], [strip, spread], api_name="vary", **FAST)
     gr.Markdown("### Interpolation: slerp in Z against lerp in W\nW is the space the styles live in: paths "
                 "through it change the image more evenly than paths through Z.")
-    with gr.Row():
-        seed_a = gr.Number(1, label="Seed A", precision=0)
-        seed_b = gr.Number(2, label="Seed B", precision=0)
-        steps = gr.Slider(2, 16, 8, step=1, label="Steps")
-        go = gr.Button("Interpolate in Z and W")
+    seed_a, seed_b, steps, go = _path_row("Interpolate in Z and W")
     in_z = gr.Image(label="slerp in Z", interactive=False)
     in_w = gr.Image(label="lerp in W", interactive=False)
     go.click(x.zw, [seed_a, seed_b, steps, psi, label], [in_z, in_w], api_name="interpolate_zw", **FAST)
