@@ -134,7 +134,10 @@ def example_app(tmp_path, pair_name):
         t.step()
     (tmp_path / "ckpt" / "examples").mkdir(parents=True)
     save_checkpoint(t, str(tmp_path / "ckpt" / "examples" / "digits2colordigits-cyclegan.pt"))
-    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path / "ckpt", autosave_every=0, chunk_runner=None)
+    from demo.runs.storage import Storage
+
+    storage = Storage(tmp_path / "ckpt", examples_dir=tmp_path / "ckpt" / "examples")  # this tiny example only
+    manager = RunManager(max_runs=1, storage=storage, autosave_every=0, chunk_runner=None)
     manager.load_examples()
     wait_for(lambda: manager.example("translate") is not None, what="the cyclegan example to publish")
     with serve_app(manager) as (url, _):

@@ -33,7 +33,10 @@ def style_checkpoint(folder, small_digits) -> str:
 @pytest.fixture
 def style_app(tmp_path, small_digits):
     style_checkpoint(tmp_path / "ckpt", small_digits)
-    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path / "ckpt", autosave_every=0, chunk_runner=None)
+    from demo.runs.storage import Storage
+
+    storage = Storage(tmp_path / "ckpt", examples_dir=tmp_path / "ckpt" / "examples")  # this tiny example only
+    manager = RunManager(max_runs=1, storage=storage, autosave_every=0, chunk_runner=None)
     with serve_app(manager) as (url, _):
         yield url, manager
 
