@@ -117,3 +117,21 @@ def test_quality_numbers_say_what_they_are_measured_against():
     assert "same dataset" in labelled and "101% (how spread out the samples are" in labelled
     own = quality_summary({"numbers": {"step": 5, "frechet": 2.24, "diversity": 0.5}}, "upload:shapes-0123abcd")
     assert "random projection of their pixels" in own and "upload:shapes-0123abcd" in own
+
+
+def test_a_checkpoint_keeps_the_runs_measured_rows(tmp_path):
+    """The rows behind the quality and Theory charts are saved with the run, and loading them back (a ZeroGPU
+    chunk's state, a resumed run) fills the list the run charts from, not a copy of it."""
+    from gan.checkpoint import load_state, save_checkpoint
+    from gan.train.history import Thinned
+    from gan.train.trainer import Trainer
+
+    t = Trainer(tiny_config(dataset="ring8"))
+    t.step()
+    t.rows.append({"step": 1, "js": 0.5, "modes": 3})
+    state = load_state(save_checkpoint(t, str(tmp_path / "r.pt")))
+    assert Trainer.from_state(state).rows == [{"step": 1, "js": 0.5, "modes": 3}]
+    held = Thinned(10)
+    t.rows = held
+    t.load_state_dict(state)
+    assert t.rows is held and list(held) == [{"step": 1, "js": 0.5, "modes": 3}]

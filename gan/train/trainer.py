@@ -323,7 +323,7 @@ class Trainer:
         self._speed = float(s.get("speed", 0.0))
         self.history.load_state_dict(s["history"])
         self.metrics = dict(s.get("metrics", {}))
-        self.rows = [dict(r) for r in s.get("rows") or [] if isinstance(r, dict)]
+        self.rows[:] = [dict(r) for r in s.get("rows") or [] if isinstance(r, dict)]  # in place: a run may hold it
         self.family.load_state_dict(self, s.get("family_state") or {})
 
     @classmethod
