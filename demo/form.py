@@ -1,6 +1,6 @@
-"""The Train form in the page's own words: refusals that name its boxes as the page labels them ("Learning rate must
-be more than 0", not "lr must be > 0"), what blank boxes became, the Speed choice, and the notices a run gets before
-it starts (a step that would crawl). Pure helpers: no Gradio, no threads.
+"""The Train form in the page's own words: refusals that name its boxes as the page labels them ("The learning rate
+(lr) must be more than 0", not "lr must be > 0"), what blank boxes became, the Speed choice, and the notices a run
+gets before it starts (a step that would crawl). Pure helpers: no Gradio, no threads.
 """
 from __future__ import annotations
 
@@ -23,12 +23,17 @@ AUTO = "auto"
 
 
 def form_words(text: Any) -> str:
-    """A refusal in the Train form's words: fields by their labels, comparisons in words."""
+    """A refusal in the Train form's words: a field by its box's label (and, for gradio_client users, its parameter
+    when that reads differently: "The learning rate (lr) must be more than 0"), comparisons in words."""
     out = str(text)
     for name, label in LABELS.items():
         n = re.escape(name)
-        out = re.sub(rf"(?<![\w-]){n} must be", f"{label} must be", out)
-        out = re.sub(rf"^{n}(?= \(?\d)", label, out)  # "batch_size 65536 with ...", "batch_size (7) must ..."
+        said = f"the {label[0].lower() + label[1:] if label[1:2].islower() and label[1:].islower() else label}"
+        said += "" if said.endswith(f" {name}") else f" ({name})"
+        out = re.sub(rf"^{n} \((\d+)\)", rf"{said[:-1]} = \1)" if said.endswith(")") else rf"{said} (\1)", out)
+        out = re.sub(rf"(?<![\w-]){n} must be", f"{said} must be", out)
+        out = re.sub(rf"^{n}(?= \d)", said, out)  # "batch_size 65536 with width ..."
+    out = out[:1].upper() + out[1:] if out.startswith("the ") else out
     got = r", got (.+?)(?=$|;|\. )"
     out = re.sub(r"must be >= (\S+?)" + got, r"must be at least \1 (you gave \2)", out)
     out = re.sub(r"must be > (\S+?)" + got, r"must be more than \1 (you gave \2)", out)

@@ -110,9 +110,11 @@ def test_the_app_refuses_it_in_one_plain_line_and_starts_nothing(served):
 def test_refusals_speak_the_forms_words(served):
     url, manager = served
     c = Client(url, verbose=False)
-    assert "Learning rate must be more than 0 (you gave 0)" in _error(c.predict, **{**RING, "lr": 0}, api_name="/train")
-    assert "Batch size must be at most 65536" in _error(c.predict, **{**RING, "batch_size": 70000}, api_name="/train")
-    assert "lr must" not in _error(c.predict, **{**RING, "lr": "abc"}, api_name="/train")
+    lr = _error(c.predict, **{**RING, "lr": 0}, api_name="/train")
+    assert lr == "The learning rate (lr) must be more than 0 (you gave 0)"  # the box's label, and the parameter's
+    big = _error(c.predict, **{**RING, "batch_size": 70000}, api_name="/train")
+    assert big == "The batch size (batch_size) must be at most 65536 (you gave 70000)"
+    assert "must be a number (you gave 'abc')" in _error(c.predict, **{**RING, "lr": "abc"}, api_name="/train")
 
 
 def test_blank_boxes_say_which_defaults_they_took(served):
