@@ -28,7 +28,8 @@ from gan import settings  # noqa: E402
 TITLE = "GAN Lab Live: train and explore a GAN in your browser"
 INTRO = ("A generator G turns noise z into samples; a discriminator D outputs the probability that its input "
          "is real. They play min_G max_D E[log D(x)] + E[log(1 - D(G(z)))]. Press **Train** and watch the "
-         "fixed-noise grid improve; D(x) and D(G(z)) both drift toward 1/2 as G catches up.")
+         "fixed-noise grid improve; with the bce loss, D(x) and D(G(z)) both drift toward 1/2 as G catches up (the "
+         "caption under the charts says how to read the run's own loss).")
 
 
 def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | None = None) -> gr.Blocks:

@@ -23,6 +23,7 @@ from typing import Any, AsyncIterator
 import gradio as gr
 
 from gan import settings
+from gan.metrics.advice import chart_caption
 
 from . import present
 
@@ -32,7 +33,8 @@ except ImportError:  # pragma: no cover - an older orjson: charts go as plain li
     Fragment = None
 
 FAST, IDLE = 0.5, 2.0  # how often a page's live stream looks at the snapshots: a run is active / none is
-TRAIN_OUTPUTS = ("status_line", "loss_plot", "d_plot", "grid", "q_warning", "q_summary", "q_cov", "q_dist")
+TRAIN_OUTPUTS = ("status_line", "loss_plot", "d_plot", "grid", "q_warning", "q_summary", "q_cov", "q_dist",
+                 "charts_cap", "sample_image", "sample_file")
 THEORY_OUTPUTS = ("t_status", "t_main", "t_main_cap", "t_curves", "t_curves_cap", "t_modes", "t_modes_cap")
 MODEL_OUTPUTS = ("x_class", "x_layers", "x_classic", "x_style", "x_note", "tr_note")
 TICK_OUTPUTS = (*TRAIN_OUTPUTS, *THEORY_OUTPUTS, *MODEL_OUTPUTS)
@@ -248,22 +250,30 @@ class Live:
         return True
 
     def _train_parts(self, run: Any, owner: str, seen: dict, out: dict, need: set[str]) -> None:
+        busy = f"({len(self.manager.active_runs())}/{self.manager.max_runs} training slots in use)"
+        example = None
+        if run is None:  # until the visitor trains (or watches a run), the shipped example, labelled as such
+            run = example = self.manager.example("explore")
         if run is None:
-            text = present.status_line(None, busy=f"({len(self.manager.active_runs())}/{self.manager.max_runs} "
-                                                   f"training slots in use)")
+            text = present.status_line(None, busy=busy)
             if seen.get("status") is not None or seen.get("idle") != text:
                 out.update(self._cleared(), status_line=text)
-                seen.update(status=None, charts=None, grid=None, quality=None, idle=text)
+                seen.update(run=None, status=None, charts=None, grid=None, quality=None, idle=text)
             return
         snap = run.snapshot()
         yours = run.owner == owner
         if seen.get("run") != run.id or seen.get("yours") != yours:
             out.update(self._cleared())
-            seen.update(run=run.id, yours=yours, status=None, charts=None, grid=None, quality=None)
+            seen.update(run=run.id, yours=yours, status=None, charts=None, grid=None, quality=None, idle=None,
+                        cap=None)
         if "status_line" in need and self._fresh(seen, "status", run, "status"):
             status = dict(snap.status, **{k: self.storage.public(snap.status[k]) for k in ("error", "warning")
                                           if snap.status.get(k)})
-            out["status_line"] = present.status_line(status, yours=yours)
+            out["status_line"] = present.example_line(status, example.example, busy) if example is not None \
+                else present.status_line(status, yours=yours)
+            cap = chart_caption(snap.status.get("loss"))  # the chart captions follow the run's loss
+            if seen.get("cap") != cap:
+                out["charts_cap"], seen["cap"] = cap, cap
         if "loss_plot" in need and self._fresh(seen, "charts", run, "charts") and snap.charts:
             out["loss_plot"], out["d_plot"] = self._charts(run.id, snap)
         if "grid" in need and self._fresh(seen, "grid", run, "grid") and snap.grid:
@@ -291,7 +301,7 @@ class Live:
 
     def _model_parts(self, explored: Any, translated: Any, seen: dict, out: dict) -> None:
         mark = [getattr(explored, "id", None), explored.snapshot().part_version("model") if explored else 0,
-                getattr(translated, "id", None)]
+                getattr(translated, "id", None), translated.snapshot().status.get("state") if translated else None]
         if seen.get("model") == mark:
             return
         seen["model"] = mark
@@ -316,6 +326,9 @@ class Live:
                     "appear here.")
         status = run.snapshot().status
         who = f"the example **{run.example}**" if getattr(run, "example", None) else f"run `{run.id}`"
+        if run.active:  # the step moves on with every publish: the note would be stale at once
+            return (f"Translating with {who} ({status.get('dataset', '')}, training now): each translation uses "
+                    f"its latest published weights.")
         return f"Translating with {who} ({status.get('dataset', '')}, step {int(status.get('step') or 0):,})."
 
     def _theory_hidden(self) -> dict[str, Any]:
@@ -327,7 +340,8 @@ class Live:
     def _cleared(self) -> dict[str, Any]:
         """Every Train-tab output of the previous run, cleared (charts with None: see PLOT in demo/tabs/__init__.py)."""
         return {"loss_plot": None, "d_plot": None, "q_cov": None, "q_dist": None, "grid": None,
-                "q_warning": gr.update(value="", visible=False), "q_summary": ""}
+                "q_warning": gr.update(value="", visible=False), "q_summary": "", "sample_image": None,
+                "sample_file": None}
 
     def _payload(self, key: tuple, plot: str, frame: Any) -> Any:
         """A chart's value, postprocessed once per snapshot part and shared by every viewer."""
@@ -361,7 +375,7 @@ class Live:
             return frames["f"][i]
         warn = q.get("warning")
         return {"q_warning": gr.update(value=present.WARNING_PREFIX + warn if warn else "", visible=bool(warn)),
-                "q_summary": self.storage.public(present.quality_summary(q)),
+                "q_summary": self.storage.public(present.quality_summary(q, snap.status.get("dataset"))),
                 "q_cov": self._payload(key, "q_cov", lambda: frame(0)),
                 "q_dist": self._payload(key, "q_dist", lambda: frame(1))}
 

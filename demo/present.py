@@ -103,6 +103,15 @@ def status_line(status: dict[str, Any] | None, *, yours: bool = False, busy: str
     return text
 
 
+def example_line(status: dict[str, Any], name: str, busy: str = "") -> str:
+    """The status line while the Train tab shows a shipped example (the visitor has no run yet)."""
+    dot = f'<span style="color:{STATE_COLOUR["idle"]}">●</span>'
+    what = ", ".join(str(v) for v in (status.get("model"), f"{status.get('loss')} loss" if status.get("loss") else None)
+                     if v)
+    return (f"{dot} **example** `{name}` ({what}, trained {int(status.get('step') or 0):,} steps): a shipped example, "
+            f"shown until you train. Pick settings and press **Train** to train your own. {busy}").strip()
+
+
 # ---- chart frames -----------------------------------------------------------------------------------
 
 def empty_frame() -> pd.DataFrame:
@@ -176,18 +185,24 @@ def modes_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 # ---- quality and theory text ---------------------------------------------------------------------
 
-def quality_summary(quality: dict[str, Any]) -> str:
-    """One Markdown line of the latest quality numbers (or the note while the metric is being prepared)."""
+def quality_summary(quality: dict[str, Any], dataset: str | None = None) -> str:
+    """One Markdown line of the latest quality numbers (or the note while the metric is being prepared), each
+    saying what it is measured against, so numbers of different datasets are not read as comparable."""
     n = quality.get("numbers") or {}
     parts = []
+    data = f"`{dataset}`" if dataset else "this dataset"
     if "frechet" in n:
-        parts.append(f"Fréchet distance {n['frechet']:.2f}")
+        space = ("a small classifier's features, trained on them" if n.get("n_classes") else
+                 "a fixed random projection of their pixels")
+        parts.append(f"Fréchet distance {n['frechet']:.2f} to the real images of {data} (in {space}; lower is "
+                     f"better, and it compares only runs on the same dataset)")
     if n.get("n_classes"):
         parts.append(f"classes covered {int(n['classes_covered'])}/{int(n['n_classes'])}")
     if "class_kl" in n:
         parts.append(f"class KL {n['class_kl']:.2f}")
     if "diversity" in n:
-        parts.append(f"diversity {100 * n['diversity']:.0f}% of real")
+        parts.append(f"diversity {100 * n['diversity']:.0f}% (how spread out the samples are, as a share of the real "
+                     f"images' spread: about 100% is healthy, far below means they look alike)")
     if n.get("n_modes"):
         hq = f", high quality {100 * n['high_quality']:.0f}%" if "high_quality" in n else ""
         parts.append(f"modes {int(n['modes'])}/{int(n['n_modes'])}{hq}")
@@ -274,6 +289,6 @@ def write_gif(frames: list[Any], path: Path, *, ms_per_frame: int = 120) -> Path
     return Path(path)
 
 
-__all__ = ["AUTO", "NUMBERS", "WARNING_PREFIX", "check_upload", "control_defaults", "empty_frame", "long_frame",
-           "make_config", "modes_frame", "png_bytes", "quality_frames", "quality_summary", "status_line",
+__all__ = ["AUTO", "NUMBERS", "WARNING_PREFIX", "check_upload", "control_defaults", "empty_frame", "example_line",
+           "long_frame", "make_config", "modes_frame", "png_bytes", "quality_frames", "quality_summary", "status_line",
            "theory_absent", "theory_captions", "theory_headline", "write_gif"]

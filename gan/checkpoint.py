@@ -247,14 +247,14 @@ def load_generator(state: dict[str, Any], *, ema: bool = True) -> nn.Module:
 
 
 def slim_state(state: dict[str, Any], *, half: bool = False) -> dict[str, Any]:
-    """A small checkpoint for shipping (the app's examples): configs, step, history, metrics and every net,
-    the generators holding their EMA weights; no optimizer states, batch streams or family extras. It loads
+    """A small checkpoint for shipping (the app's examples): configs, step, history, metrics, measured rows and
+    every net, the generators holding their EMA weights; no optimizer states, batch streams or family extras. It loads
     and explores like any checkpoint, and resuming it starts the optimizers afresh. half=True stores the
     weights as float16 (they load back as float32)."""
     mc = model_config(state)
     fam = family_of(mc.model)
     out = {k: state[k] for k in ("format", "version", "model_config", "train_config", "step", "rng", "history",
-                                 "metrics") if k in state}
+                                 "metrics", "rows") if k in state}
     for role in build_nets_roles(mc):
         weights = state.get(f"{role}_ema") if role in fam.generators and state.get(f"{role}_ema") is not None \
             else state[role]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from .data.spec import KIND_WORDS, dataset_kind
 from .errors import ConfigError, check_choice, check_number
 from .registry import DATASETS, LOSSES, MODELS
 
@@ -109,7 +110,7 @@ class TrainConfig:
         if ":" not in self.dataset:  # "folder:PATH" and other prefixes are checked when loaded
             DATASETS.get(self.dataset)
         if self.model is not None:
-            MODELS.get(self.model)
+            check_model_fits(self.model, self.dataset, image_size=self.image_size)
         if self.loss is not None:
             LOSSES.get(self.loss)
         check_choice("device", self.device, ["auto", "cpu", "cuda"])
@@ -149,6 +150,27 @@ class TrainConfig:
         return asdict(self)
 
 
+def models_for(kind: str) -> list[str]:
+    """The registered models that train data of `kind` ("points", "image" or "pair")."""
+    return [name for name, spec in MODELS.items() if kind in spec.kinds]
+
+
+def check_model_fits(model: str, dataset: str, *, image_size: int | None = None) -> None:
+    """ConfigError, in one line, when `model` is unknown or cannot train `dataset`'s kind of data (stylegan on a
+    pair of domains, cyclegan on images, toy on images...): checked before any data is loaded or thread started.
+    A dataset name that does not resolve is left to the loader, which says why."""
+    spec = MODELS.get(model)
+    kind = dataset_kind(dataset, image_size=image_size)
+    if kind is None or kind in spec.kinds:
+        return
+    fits = models_for(kind)
+    name = "this dataset" if ":" in dataset else repr(dataset)
+    pick = ", ".join(fits[:-1]) + f" or {fits[-1]}" if len(fits) > 1 else "".join(fits) or "another model"
+    raise ConfigError(f"model {model!r} cannot train {name}, which is {KIND_WORDS[kind]}: {model} trains "
+                      f"{' or '.join(KIND_WORDS[k] for k in spec.kinds)}. Pick {pick}, or auto (the dataset's "
+                      f"default)")
+
+
 def from_dict(cls: type, values: dict[str, Any]) -> Any:
     """Build `cls` from a dict, refusing unknown keys with a clear message."""
     if not isinstance(values, dict):
@@ -166,4 +188,5 @@ def from_dict(cls: type, values: dict[str, Any]) -> Any:
     return obj
 
 
-__all__ = ["ConfigError", "ModelConfig", "TrainConfig", "from_dict", "asdict", "replace"]
+__all__ = ["ConfigError", "ModelConfig", "TrainConfig", "asdict", "check_model_fits", "from_dict", "models_for",
+           "replace"]

@@ -65,9 +65,11 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "(CPU) or half the GPU's"),
     Setting("GAN_MAX_MODEL_MB", None, float, "memory the networks of a loaded checkpoint or export may take; "
             "default: a quarter of the free memory", shared=512.0),
-    Setting("GAN_DATA_DIR", "", str, "the server's folder of dataset files (MNIST idx files); a checkpoint's own "
-            "data folder is never used by the app"),
-    Setting("GAN_CHECKPOINT_DIR", "", str, "where the app keeps checkpoints; default: checkpoints/ in the repository"),
+    Setting("GAN_DATA_DIR", "", str, "the server's folder of dataset files (MNIST idx files; default: ./data, "
+            "where a download goes when online); a checkpoint's own data folder is never used by the app"),
+    Setting("GAN_CHECKPOINT_DIR", "", str, "where the app keeps checkpoints and its quality classifiers "
+            "(`classifiers/`); default: checkpoints/ in the repository. The shipped examples always come from the "
+            "repository's checkpoints/examples/"),
     Setting("GAN_TRAIN_NICE", 0, int, "lowers the training thread's CPU priority (e.g. 5) so pages win when CPUs "
             "are short"),
     Setting("GAN_THEORY_EVERY", 1.5, float, "seconds between Theory snapshots (stretched to stay under 4% of "

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 import pytest
 import torch
 
+from demo.runs.storage import Storage
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, TINY_PAIR, run_manager, serve_app
 
 torch.set_num_threads(1)
@@ -125,6 +126,11 @@ def srv(shared_app):
     m.max_runs, m.limits.seconds, m.limits.steps, m.limits.idle = 1, 0.0, 0, 0.0
 
 
+def _with_examples(folder):
+    """Storage whose shipped examples are the ones a test planted in folder/examples (not the repository's)."""
+    return Storage(folder, examples_dir=folder / "examples")
+
+
 @pytest.fixture
 def style_app(tmp_path, small_digits):
     """The app with a tiny StyleGAN shipped as the example `digits-stylegan.pt` (tests.helpers.style_checkpoint);
@@ -132,7 +138,7 @@ def style_app(tmp_path, small_digits):
     from tests.helpers import style_checkpoint
 
     style_checkpoint(tmp_path / "ckpt", small_digits)
-    manager = run_manager(tmp_path / "ckpt")
+    manager = run_manager(tmp_path / "ckpt", storage=_with_examples(tmp_path / "ckpt"))
     with serve_app(manager) as (url, _):
         yield url, manager
 
@@ -167,7 +173,7 @@ def cyclegan_example_app(tmp_path, pair_name):
         t.step()
     (tmp_path / "ckpt" / "examples").mkdir(parents=True)
     save_checkpoint(t, str(tmp_path / "ckpt" / "examples" / "digits2colordigits-cyclegan.pt"))
-    manager = run_manager(tmp_path / "ckpt")
+    manager = run_manager(tmp_path / "ckpt", storage=_with_examples(tmp_path / "ckpt"))
     manager.load_examples()
     wait_for(lambda: manager.example("translate") is not None, what="the cyclegan example to publish")
     with serve_app(manager) as (url, _):

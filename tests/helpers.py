@@ -318,6 +318,11 @@ def error_of(fn: Callable, *args: Any, **kw: Any) -> str:
     return str(e.value)
 
 
+def own(names: list[str]) -> list[str]:
+    """A /checkpoints list without the shipped examples (always listed, from the repository's examples folder)."""
+    return [n for n in names if not n.startswith("examples/")]
+
+
 def without_files(obj: Any, cache: str) -> Any:
     """obj with Gradio FileData (paths in Gradio's own cache, checked to be there) replaced by their names."""
     if isinstance(obj, dict):

@@ -1,9 +1,12 @@
 """One training run behind the page: its state machine, its thread and what it publishes. No Gradio.
 
 A `Run` builds a Trainer in its own thread and loops `trainer.step()` until asked to stop (a
-threading.Event checked between steps, so Stop takes effect within one step). About once a second it
-publishes an immutable `Snapshot` (demo/runs/snapshot.py): status, chart data, the fixed-noise grid as a PNG
-written once, the monitors' results and a frozen copy of the sampling nets. Pages only ever read snapshots.
+threading.Event checked between steps, so Stop takes effect within one step), at most `pace` steps a second
+when slowed down (slow motion). About once a second it publishes an immutable `Snapshot`
+(demo/runs/snapshot.py): status, chart data, the fixed-noise grid as a PNG written once, the monitors' results
+(computed in threads of their own, demo/runs/monitors.py) and a frozen copy of the sampling nets. Pages only ever
+read snapshots. A publish costs at most ~4% of the thread's time; when the nets are big enough to make it costly,
+the status alone still goes out every second.
 
 When a run ends it saves a checkpoint and lets go of its Trainer: a finished run keeps only its last
 snapshot (with the frozen nets for Explore), its time-lapse frames and the checkpoint on disk; Resume
@@ -25,6 +28,7 @@ from typing import Any, Callable
 
 import torch
 
+from gan import settings
 from gan.checkpoint import load_sampler, model_config
 from gan.family import family_of
 from gan.train.history import History, Thinned
@@ -32,7 +36,7 @@ from gan.train.threads import default_threads
 from gan.train.trainer import Trainer, TrainingDiverged
 
 from .monitors import QualityMonitor, Rows, TheoryMonitor, lower_priority
-from .snapshot import CHART_EVERY, PngFiles, Sampler, Snapshot, chart_data, picture
+from .snapshot import CHART_EVERY, PngFiles, Sampler, Snapshot, chart_data, picture, static_held_out
 from .zerogpu import ChunkRefused, stop_file
 
 log = logging.getLogger("gan.demo")
@@ -104,7 +108,8 @@ class Run:
         self.trainer: Trainer | None = None
         self.checkpoint: Path | None = None
         self.files = PngFiles(folder)
-        self.frames: Thinned = Thinned(MAX_FRAMES)
+        self.replay: Thinned = Thinned(MAX_FRAMES)  # (step, grid PNG) per kept time-lapse frame
+        self.pace = 0.0  # at most this many steps a second (slow motion); 0: as fast as it trains
         self.last_seen = self.created = time.monotonic()
         self.gpu_chunks = advance is not None
         self.chunks = 0
@@ -146,6 +151,16 @@ class Run:
     def snapshot(self) -> Snapshot:
         with self._lock:
             return self._snap
+
+    @property
+    def frames(self) -> list[bytes]:
+        """The time-lapse frames (grid PNGs), oldest first."""
+        return [png for _, png in list(self.replay)]
+
+    @property
+    def theory_frames(self) -> list[tuple[int, bytes]]:
+        """(step, Theory picture PNG) kept for the replay, oldest first; [] for a run with no Theory view."""
+        return list(self._theory.frames) if self._theory is not None else []
 
     def thread_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -238,10 +253,14 @@ class Run:
             t_start = time.monotonic()  # elapsed counts training time, not loading
             self.last_seen = max(self.last_seen, t_start)  # the idle clock starts with training
             self._to(State.RUNNING)
-            next_pub = time.monotonic() + self.limits.publish_every
+            status_at = last_step = time.monotonic()
+            next_pub = status_at + self.limits.publish_every
             why = None
             while not self._stop.is_set() and why is None:
                 self._serve_requests(tr)
+                if self.pace > 0 and self._stop.wait(max(0.0, last_step + 1.0 / self.pace - time.monotonic())):
+                    break
+                last_step = time.monotonic()
                 before = tr.step_count
                 stats = self._advance_fn(self, tr) if self.gpu_chunks and self._advance_fn else tr.step()
                 elapsed = base_elapsed + time.monotonic() - t_start
@@ -250,9 +269,14 @@ class Run:
                 every = self.limits.autosave_every
                 if every and tr.step_count // every > before // every:
                     self._autosave(tr)
-                if time.monotonic() >= next_pub:
+                now = time.monotonic()
+                if now >= next_pub:
                     cost = self._publish(tr)
                     next_pub = time.monotonic() + max(self.limits.publish_every, 25 * cost)  # <= ~4% of the time
+                    status_at = now
+                elif now - status_at >= self.limits.publish_every:  # a costly publish is not due: the status is
+                    self._publish_status(tr)
+                    status_at = now
                 why = self._limit_reached(tr, elapsed)
             self._to(State.STOPPING, **({"warning": why} if why else {}))
             self._autosave(tr)
@@ -318,8 +342,11 @@ class Run:
         self._set(model=tr.cfg.model, loss=tr.cfg.loss, conditional=tr.conditional)
         if self._rows is None:
             self._rows = Rows(loss=tr.cfg.loss, lr=float(tr.cfg.lr))
+            for row in tr.rows:  # a loaded run's measured past: its charts go on from there
+                self._rows.rows.offer(row, force=True)
             self._theory = TheoryMonitor(self._rows, self.files) if TheoryMonitor.applies(tr) else None
             self._quality = QualityMonitor(self._rows)
+        tr.rows = self._rows.rows  # what its checkpoints save
         if tr.data.kind == "points" and self._real is None:
             self._real = tr.data.sample_real(1000, torch.Generator().manual_seed(1))[0]
 
@@ -330,8 +357,15 @@ class Run:
             except Exception:  # noqa: BLE001 - publishing must not hide the original error
                 log.warning("publish after error failed: %s", traceback.format_exc())
 
+    def _publish_status(self, tr: Trainer) -> None:
+        """Publish the status alone (step, losses, speed): what a page shows every second whatever the nets cost."""
+        with self._lock:
+            self._status.update(step=tr.step_count)
+            self._snap = self._snap.replace(status=dict(self._status))
+
     def _publish(self, tr: Trainer, force: bool = False) -> float:
-        """Build and publish the next snapshot (monitors included); returns the seconds it took."""
+        """Build and publish the next snapshot; returns the seconds it took, less the monitors' (they start
+        computations in threads of their own and throttle themselves)."""
         t0 = time.perf_counter()
         version = self._snap.version + 1
         fam = tr.family
@@ -347,6 +381,7 @@ class Run:
             mc = tr.model_config
             parts["model"] = {"family": fam.name, "explore": list(fam.explore), "kind": tr.data.kind,
                               "n_classes": mc.n_classes, "z_dim": mc.z_dim, "charts": list(fam.charts)}
+        t_mon = time.perf_counter()
         if self._theory is not None:
             theory = self._theory.update(tr, version, force=force)
             if theory is not None:
@@ -356,12 +391,13 @@ class Run:
             quality = self._quality.update(tr, sampler, force=force)
             if quality is not None:
                 parts["quality"] = quality
+        t_mon = time.perf_counter() - t_mon
         with self._lock:
             self._status.update(step=tr.step_count, metrics=dict(tr.metrics))
             parts["status"] = dict(self._status)
             self._snap = self._snap.replace(**parts)
-        self.frames.offer(Path(parts["grid"]).read_bytes(), force=force)  # the PNG just written, kept small
-        return time.perf_counter() - t0
+        self.replay.offer((tr.step_count, Path(parts["grid"]).read_bytes()), force=force)  # the PNG just written
+        return time.perf_counter() - t0 - t_mon
 
     def _autosave(self, tr: Trainer) -> None:
         """Save, but let a full disk or a read-only folder warn on the page instead of ending the run."""
@@ -376,29 +412,33 @@ class Run:
             self._set(warning=f"could not save a checkpoint: {e.strerror or e}")
 
     def publish_static(self, state: dict[str, Any], *, note: str) -> None:
-        """Publish a checkpoint's generator without training it (no Trainer, no dataset): explore only."""
+        """Publish a checkpoint's generator without training it (no Trainer, no dataset): explore only. A
+        CycleGAN's grid and Translate tab use its pair set's held-out images (snapshot.static_held_out)."""
         mc = model_config(state)
         fam = family_of(mc.model)
-        kind = "image" if len(mc.data_shape) == 3 else "points"
+        kind = "pair" if mc.data_shape_b else "image" if len(mc.data_shape) == 3 else "points"
+        held, more = static_held_out(state, mc, data_dir=settings.get("GAN_DATA_DIR") or None) \
+            if kind == "pair" else ({}, "")
         nets = load_sampler(state)
-        fixed = fam.fixed_inputs(seed=int(state["train_config"].get("seed", 0)), mc=mc, kind=kind)
+        fixed = fam.fixed_inputs(seed=int(state["train_config"].get("seed", 0)), mc=mc, kind=kind, data=held or None)
         grid = picture(fam.watch(nets, fixed), columns=fam.watch_columns(mc))
         hist = History()
         hist.load_state_dict(state["history"])
-        self._set(step=int(state["step"]), warning=note)
+        self._set(step=int(state["step"]), warning=note + more)
         with self._lock:
             self._snap = self._snap.replace(
-                sampler=Sampler(fam, nets, mc, kind), grid=self.files.write("grid", self._snap.version + 1, grid),
+                sampler=Sampler(fam, nets, mc, kind, held_out=held),
+                grid=self.files.write("grid", self._snap.version + 1, grid),
                 charts=chart_data(hist.columns(), fam.charts), status=dict(self._status),
                 model={"family": fam.name, "explore": list(fam.explore), "kind": kind, "n_classes": mc.n_classes,
                        "z_dim": mc.z_dim, "charts": list(fam.charts)})
-        self.frames.offer(Path(self._snap.grid).read_bytes(), force=True)
+        self.replay.offer((int(state["step"]), Path(self._snap.grid).read_bytes()), force=True)
         self._to(State.STOPPED)
 
     def forget(self) -> None:
         """Drop everything this run holds (its PNG files too); its checkpoint stays on disk."""
         self.files.remove_all()
-        self.frames.clear()
+        self.replay.clear()
         with self._lock:
             self._snap = Snapshot(self.id, self._snap.version + 1, dict(self._status))
 

@@ -97,6 +97,37 @@ def picture(samples: torch.Tensor, *, columns: int, real: torch.Tensor | None = 
     return scatter(samples, real=real, size=360, extent=extent)
 
 
+STAND_INS = 200  # drawn digits that stand in for a loaded CycleGAN's held-out images when its pair set is absent
+
+
+def static_held_out(state: dict[str, Any], mc: Any, *, data_dir: str | None) -> tuple[dict[str, Any], str]:
+    """The held-out images {"a": (x, y), "b": (x, y)} a loaded CycleGAN (a checkpoint or a Hub export, no Trainer)
+    translates in its watched grid and on the Translate tab: those of the built-in pair set named in its train
+    config when this server has it (`data_dir`: the server's own), else procedurally drawn digits shaped to each
+    domain, with a note saying so. A path from the file (a folder pair) is never read."""
+    from gan.cyclegan.nets import match_channels
+    from gan.data.digits import make_digits
+    from gan.data.pairs import load_held_out
+    from gan.errors import ConfigError, DatasetError
+
+    name = str(dict(state.get("train_config") or {}).get("dataset", ""))
+    if name and ":" not in name:
+        try:
+            return dict(load_held_out(name, data_dir=data_dir)), ""
+        except (ConfigError, DatasetError, OSError, ValueError):
+            pass
+    x, y = make_digits(STAND_INS, seed=2**62 + 77)
+
+    def shaped(shape: tuple[int, ...]) -> torch.Tensor:
+        c, h, w = shape
+        out = torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear", align_corners=False) \
+            if (h, w) != tuple(x.shape[2:]) else x
+        return match_channels(out, c).clamp(-1, 1)
+    held = {"a": (shaped(tuple(mc.data_shape)), y), "b": (shaped(tuple(mc.data_shape_b)), y)}
+    return held, (f" Its pair set ({name or 'unknown'}) is not on this server, so drawn digits stand in for its "
+                  f"held-out images.")
+
+
 class PngFiles:
     """PNG files of one run, each written once and kept until `keep` newer ones of the same name exist."""
 
@@ -135,4 +166,5 @@ class PngFiles:
             pass
 
 
-__all__ = ["CHART_EVERY", "CHART_POINTS", "PARTS", "PngFiles", "Sampler", "Snapshot", "chart_data", "picture"]
+__all__ = ["CHART_EVERY", "CHART_POINTS", "PARTS", "PngFiles", "Sampler", "Snapshot", "chart_data", "picture",
+           "static_held_out"]

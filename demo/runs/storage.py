@@ -1,7 +1,7 @@
 """Where the app keeps files, who may see them, and the one check for every path that comes from outside.
 
-Layout (under GAN_CHECKPOINT_DIR, default checkpoints/):
-- `examples/`: shipped example checkpoints, read-only, offered to every visitor;
+Layout (under GAN_CHECKPOINT_DIR, default checkpoints/; the shipped examples are always the repository's
+checkpoints/examples/, read-only, offered to every visitor):
 - `*.pt` at the top: a laptop's own runs (the app's and the CLI's), listed when the app is not shared;
 - `visitors/<key>/`: on a shared Space, each visitor's checkpoints, seen by that visitor only.
 Uploaded image zips unpack under the temp folder, `gan-lab-uploads/<key>/<id>/`, one folder per upload.
@@ -34,6 +34,7 @@ from gan.data.pairs import split_pair_name
 from gan.errors import ConfigError, safe_name
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is demo/runs/storage.py)
+EXAMPLES = ROOT / "checkpoints" / "examples"  # shipped with the code, read-only
 TMP = Path(tempfile.gettempdir())
 
 
@@ -67,8 +68,9 @@ class Storage:
     """Checkpoint folders, uploads, quotas and retention, and the path policy; thread-safe."""
 
     def __init__(self, checkpoint_dir: str | Path | None = None, *, shared: bool | None = None,
-                 upload_dir: str | Path | None = None) -> None:
+                 upload_dir: str | Path | None = None, examples_dir: str | Path | None = None) -> None:
         self.root = Path(checkpoint_dir or settings.get("GAN_CHECKPOINT_DIR") or ROOT / "checkpoints").resolve()
+        self._examples = Path(examples_dir or EXAMPLES).resolve()  # another folder only for tests
         self.shared = settings.shared() if shared is None else shared
         self.uploads = Path(upload_dir or TMP / "gan-lab-uploads").resolve()
         self.exports = TMP / "gan-lab-exports"
@@ -84,7 +86,9 @@ class Storage:
     # ---- folders --------------------------------------------------------------------------------------
     @property
     def examples(self) -> Path:
-        return self.root / "examples"
+        """The shipped examples: they come with the code (checkpoints/examples/ in the repository), wherever
+        GAN_CHECKPOINT_DIR puts the runs."""
+        return self._examples
 
     def own_dir(self, visitor: str) -> Path:
         """Where this visitor's checkpoints go: their own folder on a shared Space, else the top folder."""
@@ -289,4 +293,4 @@ def _size_top(folder: Path) -> int:
     return sum(_bytes(p) for p in folder.glob("*")) if folder.is_dir() else 0
 
 
-__all__ = ["QuotaExceeded", "ROOT", "Storage", "visitor_key"]
+__all__ = ["EXAMPLES", "QuotaExceeded", "ROOT", "Storage", "visitor_key"]

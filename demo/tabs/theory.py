@@ -2,9 +2,13 @@
 them), and the API-only /theory and /quality; built, wired and handled here (`page.theory`)."""
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import gradio as gr
+import numpy as np
+
+from gan.errors import ConfigError, parse_number
 
 from . import FAST, PLOT
 
@@ -12,7 +16,9 @@ INTRO = (
     "G and D play **min_G max_D V(D,G) = E[log D(x)] + E[log(1 − D(G(z)))]**. For a fixed G the best D is "
     "**D\\*(x) = p_data(x) / (p_data(x) + p_g(x))**, and then V = −log 4 + 2·JS(p_data ‖ p_g): the game ends "
     "when p_g = p_data, where D\\* = 1/2 everywhere and V = −log 4 ≈ −1.386. Train one of the 1-D or 2-D "
-    "datasets (gaussian1d, ring8, grid25, spiral) and watch it happen here; the pictures refresh every ~2 s.")
+    "datasets (gaussian1d, ring8, grid25, spiral) and watch it happen here; the pictures refresh every ~2 s. "
+    "Too quick to follow (gaussian1d is over in seconds)? Train with **Speed** set to slow motion (Train tab), or "
+    "scrub through the run's pictures with the replay below.")
 
 
 class Theory:
@@ -20,6 +26,23 @@ class Theory:
 
     def __init__(self, page: Any) -> None:
         self.page, self.manager = page, page.manager
+
+    # ---- the replays: a run's kept pictures, scrubbed with a slider --------------------------------------
+    def grid(self, where: Any = 100, request: gr.Request = None) -> tuple[np.ndarray | None, str]:
+        """/replay: the watched run's fixed-noise grid `where` % of the way through its kept time-lapse frames
+        (the shipped example's until the visitor has a run), and which step it shows."""
+        run = self.manager.watched(self.page.visitor(request)) or self.manager.example("explore")
+        return _frame(list(run.replay) if run is not None else [], where, "grid")
+
+    def game(self, where: Any = 100, request: gr.Request = None) -> tuple[np.ndarray | None, str]:
+        """/replay_theory: the watched run's Theory picture `where` % of the way through the ones it kept (the
+        shipped example's until the visitor has a 1-D or 2-D run)."""
+        run = self.manager.watched(self.page.visitor(request))
+        frames = run.theory_frames if run is not None else []
+        if not frames:
+            example = self.manager.example("theory")
+            frames = example.theory_frames if example is not None else []
+        return _frame(frames, where, "picture")
 
     def quality(self, request: gr.Request = None) -> dict[str, Any]:
         """The watched run's quality metrics: latest numbers, history rows, collapse warning (or None)."""
@@ -41,6 +64,23 @@ class Theory:
                 "state": snap.status.get("state") if snap else "idle", "version": snap.part_version("theory") if snap else 0,
                 "numbers": th.get("numbers", {}), "history": (snap.quality or {}).get("rows", []) if snap else []}
         return th.get("main"), th.get("curves"), info
+
+
+def _frame(frames: list[tuple[int, bytes]], where: Any, what: str) -> tuple[np.ndarray | None, str]:
+    """The frame `where` % of the way through (step, PNG) `frames`, as a picture, and its caption."""
+    from PIL import Image
+
+    try:
+        where = float(parse_number("where", where, lo=0, hi=100, blank=100))
+    except ConfigError as e:
+        raise gr.Error(str(e).replace("where", "The replay position", 1)) from None
+    if not frames:
+        return None, f"No {what}s kept yet: train for a few seconds, then scrub."
+    i = round(where / 100 * (len(frames) - 1))
+    step, png = frames[i]
+    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    return image, (f"**Step {int(step):,}**: {what} {i + 1} of the {len(frames)} this run keeps (spread evenly over "
+                   f"the whole run; slide to go back in time).")
 
 
 def build(page: Any, c: dict[str, Any]) -> None:
@@ -65,6 +105,14 @@ def build(page: Any, c: dict[str, Any]) -> None:
                                            title="Mode coverage (the VEEGAN / PacGAN protocol)", visible=False,
                                            elem_id="theory-modes")
                 c["t_modes_cap"] = gr.Markdown(visible=False)
+        with gr.Accordion("Replay the game: scrub through the pictures this run kept", open=False,
+                          elem_id="theory-replay"):
+            where = gr.Slider(0, 100, 100, step=1, label="Where in the run (% of its kept pictures)",
+                              elem_id="theory-replay-pos")
+            with gr.Row():
+                picture = gr.Image(show_label=False, interactive=False, height=400, elem_id="theory-replay-picture")
+                caption = gr.Markdown(elem_id="theory-replay-caption")
+        where.change(h.game, where, [picture, caption], api_name="replay_theory", trigger_mode="always_last", **FAST)
         with gr.Row(visible=False):  # API-only endpoints: /theory, /quality
             theory = gr.Button("theory")
             main, curves, info = gr.Image(type="filepath"), gr.Image(type="filepath"), gr.JSON()

@@ -2,6 +2,7 @@
 quality, Sample and /status; built, wired and handled here (`page.train`, Sample by `page.explore`)."""
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import zipfile
@@ -13,15 +14,19 @@ import gradio as gr
 from gan import settings
 from gan.config import TrainConfig
 from gan.data.folder import IMAGE_EXTS, load_zip
-from gan.data.spec import dataset_names
+from gan.data.spec import dataset_names, dataset_spec
 from gan.errors import ConfigError, DatasetError
-from gan.metrics.advice import loss_help
+from gan.family import train_defaults
+from gan.metrics.advice import chart_caption, loss_help
 from gan.registry import LOSSES, MODELS
+from gan.train.budget import check_train_config, estimate_step_seconds, model_bytes, planned_model
 
-from .. import present
+from .. import form, present
 from ..runs import zerogpu
 from ..runs.storage import QuotaExceeded
 from . import FAST, PLOT
+
+PROBE_MAX_BYTES = 64 * 2**20  # larger models are not timed before a run (building them costs seconds): said slow
 
 
 def _unpacked_size(path: str) -> int:
@@ -44,16 +49,52 @@ class Train:
 
     # ---- the run -----------------------------------------------------------------------------------------
     def train(self, dataset: str, model: str, loss: str, batch_size: Any, lr: Any, seed: Any, z_dim: Any = None,
-              width: Any = None, r1: Any = None, r2: Any = None, pac: Any = None, request: gr.Request = None) -> str:
-        """Start a new run with these settings (blank numbers take the dataset's defaults)."""
+              width: Any = None, r1: Any = None, r2: Any = None, pac: Any = None, speed: Any = None,
+              request: gr.Request = None) -> str:
+        """Start a new run with these settings (blank numbers take the dataset's defaults; `speed`: at most that many
+        steps a second, or 'full'). Refusals speak the form's words; the notice says what blank boxes became, and
+        warns before a run whose steps would crawl."""
         try:
             owner = self.page.visitor(request)
+            shown = str(dataset or "").strip()
             dataset = self.storage.resolve(dataset, owner)
+            pace = form.parse_speed(speed)
             cfg = present.make_config(dataset, model, loss, batch_size, lr, seed, z_dim, width, r1, r2, pac)
+            notes = form.check_files(cfg.dataset, settings.get("GAN_DATA_DIR") or None)  # before any thread
+            notes = self._crawl(cfg) + notes
             run = self.manager.start(owner, cfg)
         except self.page.REFUSALS as e:
-            raise self.page.refuse(e) from None
-        return f"Started run `{run.id}`."
+            raise self.page.refuse(form.form_words(e)) from None
+        run.pace = pace
+        try:
+            blanks = form.blanks_note(dict(batch_size=batch_size, lr=lr, z_dim=z_dim, width=width),
+                                      present.control_defaults(shown, model))
+        except (ConfigError, DatasetError):
+            blanks = ""
+        slow = f" Slow motion: at most {pace:g} steps a second." if pace else ""
+        return f"Started run `{run.id}`.{blanks}{slow}{notes}"
+
+    @staticmethod
+    def _crawl(cfg: TrainConfig) -> str:
+        """A notice when one step of `cfg` would take long (a batch or width far above the dataset's defaults),
+        from a quick timed pass of its nets; '' otherwise, or when it cannot be told before the data loads."""
+        try:
+            planned = planned_model(cfg)
+            if planned is None:
+                return ""
+            mc, resolved = planned
+            d = train_defaults(dataset_spec(cfg.dataset, image_size=cfg.image_size), resolved.model)
+            if resolved.batch_size <= 4 * d["batch_size"] and resolved.width <= 2 * d["width"]:
+                return ""  # the measured defaults, or near them: never a crawl
+            check_train_config(cfg)  # a step too large for memory is refused first (and never timed)
+            if model_bytes(mc) > PROBE_MAX_BYTES:
+                return form.crawl_note(math.inf, resolved.batch_size, d["batch_size"])
+            return form.crawl_note(estimate_step_seconds(mc, resolved.batch_size), resolved.batch_size,
+                                   d["batch_size"])
+        except ConfigError:
+            raise
+        except Exception:  # noqa: BLE001 - a notice must never keep a run from starting
+            return ""
 
     def stop(self, request: gr.Request = None) -> str:
         """Stop your run after the current step (it saves a checkpoint)."""
@@ -106,6 +147,7 @@ class Train:
         loaded (into the cache its run will read) for the defaults that depend on its images."""
         try:
             data = None
+            model = form.fitting_model(dataset, model)  # a model the dataset's kind cannot train: auto's numbers
             if str(dataset).startswith("upload:"):
                 owner = self.page.visitor(request)
                 cfg = TrainConfig(dataset=self.storage.resolve(dataset, owner))
@@ -114,6 +156,12 @@ class Train:
         except (ConfigError, DatasetError, OSError):
             return [gr.skip()] * len(present.NUMBERS)
         return [d[k] for k in present.NUMBERS]
+
+    @staticmethod
+    def model_choice(dataset: str, model: str) -> Any:
+        """The Model box follows the dataset: a model that cannot train the dataset's kind of data (stylegan on a
+        pair of domains) goes back to auto."""
+        return gr.skip() if form.fitting_model(dataset, model) is not None else form.AUTO
 
     @staticmethod
     def loss_help(loss: str) -> str:
@@ -182,27 +230,33 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
     with gr.Tab("Train", id="train"):
         with gr.Row():
             dataset = gr.Dropdown(dataset_names(), value=dataset_name, label="Dataset", allow_custom_value=True,
-                                  info="built in, no download; your own images: upload a zip below")
-            model = gr.Dropdown(["auto"] + MODELS.names(), value="auto", label="Model",
+                                  elem_id="dataset",
+                                  info="built in, no download; mnist, fashion-mnist and the other *mnist* sets read "
+                                       "MNIST files (GAN_DATA_DIR, or a download when online); your own images: "
+                                       "upload a zip below")
+            model = gr.Dropdown(["auto"] + MODELS.names(), value="auto", label="Model", elem_id="model",
                                 info="auto: the dataset's default; " + ", ".join(
                                     f"{k} for {' or '.join(v.kinds)}" for k, v in MODELS.items()))
             loss = gr.Dropdown(LOSSES.names(), value=d["loss"], label="Loss", elem_id="loss",
                                info="default: the dataset's (hinge for 2-D points, bce otherwise); see "
                                     "'How to read the losses' below")
+            speed = gr.Dropdown(form.SPEEDS, value="full", label="Speed", elem_id="speed", allow_custom_value=True,
+                                info="slow motion, to watch a fast game unfold (gaussian1d is over in seconds)")
         with gr.Row():
-            batch_size = gr.Number(d["batch_size"], label="Batch size", step=1)
-            lr = gr.Number(d["lr"], label="Learning rate")
+            batch_size = gr.Number(d["batch_size"], label="Batch size", step=1, elem_id="batch-size")
+            lr = gr.Number(d["lr"], label="Learning rate", step=0.0001, elem_id="lr")
             seed = gr.Number(0, label="Seed", step=1)
             z_dim = gr.Number(d["z_dim"], label="z dimensions", step=1)
             width = gr.Number(d["width"], label="Width", step=1, info="hidden units / base channels",
                               elem_id="width")
         gr.on([dataset.change, model.change], t.defaults, [dataset, model], [loss, batch_size, lr, z_dim, width],
               api_visibility="private", **FAST)  # the numbers follow both dropdowns (present.NUMBERS)
+        dataset.change(t.model_choice, [dataset, model], model, api_visibility="private", **FAST)
         with gr.Accordion("Penalties and packing: R1, R2, PacGAN (blank: the dataset's default)", open=False):
             with gr.Row():
-                r1 = gr.Number(None, label="R1 γ", elem_id="r1",
+                r1 = gr.Number(None, label="R1 γ", elem_id="r1", step=0.1,
                                info="zero-centred penalty on D's gradient at real data")
-                r2 = gr.Number(None, label="R2 γ", elem_id="r2",
+                r2 = gr.Number(None, label="R2 γ", elem_id="r2", step=0.1,
                                info="the same at generated data (R3GAN: rpgan + R1 + R2)")
                 pac = gr.Number(None, label="PacGAN packing", step=1, elem_id="pac",
                                 info="D judges packs of N samples (1: off)")
@@ -213,7 +267,7 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
             reset = gr.Button("Reset", elem_id="reset-btn")
             resume_cpu = gr.Button("Continue on CPU", elem_id="resume-cpu-btn", visible=zerogpu.enabled())
         notice = gr.Markdown(elem_id="notice")
-        train.click(t.train, [dataset, model, loss, batch_size, lr, seed, z_dim, width, r1, r2, pac], notice,
+        train.click(t.train, [dataset, model, loss, batch_size, lr, seed, z_dim, width, r1, r2, pac, speed], notice,
                     api_name="train", concurrency_limit=None)
         resume.click(t.resume, None, notice, api_name="resume", concurrency_limit=None)
         resume_cpu.click(t.resume_cpu, None, notice, api_name="resume_cpu", concurrency_limit=None)
@@ -231,18 +285,19 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
                                 type="filepath", elem_id=f"zip-{tag.lower()}") for tag in ("A", "B")]
         gr.on([z.upload for z in zips], t.upload_pair, zips, [dataset, notice], api_name="upload_pair")
 
-        _live_outputs(c)
+        _live_outputs(c, d["loss"])
         with gr.Accordion("How to read the losses", open=False, elem_id="loss-help"):
             q_help = gr.Markdown(loss_help(d["loss"]))
         loss.change(t.loss_help, loss, q_help, api_visibility="private", **FAST)
-        _sample(page.explore)
+        _replay(page.theory)
+        _sample(page.explore, c)
         with gr.Accordion("Status as JSON (the /status endpoint)", open=False):
             status_refresh = gr.Button("Refresh", size="sm")
             status_json = gr.JSON(label="status")
         status_refresh.click(t.status, None, status_json, api_name="status", **FAST)
 
 
-def _live_outputs(c: dict[str, Any]) -> None:
+def _live_outputs(c: dict[str, Any], loss: str) -> None:
     """The run's status line, fixed-noise grid, charts and quality: the page's live stream fills them (by key in
     `c`, demo/live.py TRAIN_OUTPUTS)."""
     c["status_line"] = gr.Markdown("**idle**", elem_id="status-line")
@@ -254,8 +309,7 @@ def _live_outputs(c: dict[str, Any]) -> None:
                                          y_title="loss")
             c["d_plot"] = gr.LinePlot(None, **PLOT, title="Discriminator outputs", height=200,
                                       elem_id="d-plot", y_title="mean D")
-    gr.Markdown("*Reading the charts:* a D loss near 0 means D wins easily; D(x) and D(G(z)) near 1/2 means "
-                "D can no longer tell real from fake, which is where the game ends.")
+    c["charts_cap"] = gr.Markdown(chart_caption(loss), elem_id="charts-caption")  # follows the watched run's loss
     c["q_warning"] = gr.Markdown(visible=False, elem_id="collapse-warning")
     c["q_summary"] = gr.Markdown(elem_id="quality-summary")
     with gr.Row():
@@ -269,16 +323,29 @@ def _live_outputs(c: dict[str, Any]) -> None:
                 "VEEGAN / PacGAN protocol (2,500 samples).")
 
 
-def _sample(x: Any) -> None:
-    """Fresh samples from the latest generator, as an image and a PNG file: /sample (handled by `page.explore`)."""
+def _replay(r: Any) -> None:
+    """The run replayed: its kept time-lapse frames of the fixed-noise grid, scrubbed with a slider: /replay
+    (handled by `page.theory`, demo/tabs/theory.py, with the Theory tab's own replay)."""
+    with gr.Accordion("Replay the run: scrub through its time-lapse", open=False, elem_id="replay"):
+        where = gr.Slider(0, 100, 100, step=1, label="Where in the run (% of its kept frames)", elem_id="replay-pos")
+        with gr.Row():
+            image = gr.Image(label="The grid then", interactive=False, height=360, elem_id="replay-grid")
+            caption = gr.Markdown(elem_id="replay-caption")
+    where.change(r.grid, where, [image, caption], api_name="replay", trigger_mode="always_last", **FAST)
+
+
+def _sample(x: Any, c: dict[str, Any]) -> None:
+    """Fresh samples from the latest generator, as an image and a PNG file: /sample (handled by `page.explore`);
+    `c` gets both, which the live stream clears when the run changes."""
     with gr.Row():
         with gr.Column():
             with gr.Row():
                 n = gr.Slider(1, 100, 36, step=1, label="How many")
                 seed = gr.Number(0, label="Sample seed", precision=0)
             button = gr.Button("Sample", elem_id="sample-btn")
-            file = gr.File(label="Samples PNG", interactive=False, height=80)
-        image = gr.Image(label="Fresh samples", height=300, interactive=False)
+            file = c["sample_file"] = gr.File(label="Samples PNG", interactive=False, height=80, elem_id="sample-file")
+        image = c["sample_image"] = gr.Image(label="Fresh samples", height=300, interactive=False,
+                                             elem_id="sample-image")
     button.click(x.sample, [n, seed], [image, file], api_name="sample", concurrency_limit=None)
 
 

@@ -72,12 +72,44 @@ def _read_splits(folder: str) -> tuple[list[Tensor], list[Tensor | None]]:
     return xs, ys
 
 
+SUBFOLDER = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's folder names
+# torchvision's download hosts (its first mirror for each set), for `download_reachable`
+DOWNLOAD_HOSTS = {"mnist": "ossci-datasets.s3.amazonaws.com",
+                  "fashion-mnist": "fashion-mnist.s3-website.eu-central-1.amazonaws.com"}
+
+
+def _folders(name: str, data_dir: str | None) -> list[str]:
+    """Where a set's idx files are looked for: `data_dir` and its <Set>/raw subfolder (torchvision's layout); with
+    no data_dir, ./data, where a download keeps them."""
+    base = data_dir or os.path.join(os.getcwd(), "data")
+    return [base, os.path.join(base, SUBFOLDER[name], "raw")]
+
+
+def idx_present(name: str, data_dir: str | None) -> bool:
+    """Whether a set's image files are where `idx_images` looks, without reading them."""
+    stem = _IDX_NAMES["images"]
+    return any(_find(folder, stem.format(split=split)) for folder in _folders(name, data_dir)
+               for split in ("train", "t10k"))
+
+
+def download_reachable(name: str, *, timeout: float = 2.0) -> bool:
+    """Whether torchvision's download host for a set answers now (a TCP connection within `timeout` s): a
+    download can be tried. Offline, it fails at once (no name resolution)."""
+    import socket
+
+    try:
+        with socket.create_connection((DOWNLOAD_HOSTS[name], 443), timeout=timeout):
+            return True
+    except (OSError, KeyError):
+        return False
+
+
 def idx_images(name: str, data_dir: str | None) -> tuple[Tensor, Tensor | None]:
     """MNIST-format idx files: every split (train, t10k) whose images are in `data_dir` (or its
-    <Set>/raw subfolder, torchvision's layout), else a torchvision download when online.
-    Returns uint8 images (N, 28, 28) and labels (N,) or None. Failing to find data creates nothing."""
-    sub = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}[name]
-    for folder in ([data_dir, os.path.join(data_dir, sub, "raw")] if data_dir else []):
+    <Set>/raw subfolder, torchvision's layout; with no data_dir, ./data), else a torchvision download when
+    online. Returns uint8 images (N, 28, 28) and labels (N,) or None. Failing to find data creates nothing."""
+    sub = SUBFOLDER[name]
+    for folder in _folders(name, data_dir):
         xs, ys = _read_splits(folder)
         if xs:
             y = torch.cat(ys) if all(t is not None for t in ys) else None
@@ -110,6 +142,11 @@ def _download(name: str, sub: str, data_dir: str | None) -> tuple[Tensor, Tensor
     return x, y
 
 
+def idx_files(name: str):
+    """A DatasetSpec's `present` for sets read from `name`'s idx files."""
+    return lambda data_dir: idx_present(name, data_dir)
+
+
 def to_unit(x: Tensor) -> Tensor:
     """uint8 images (N, H, W) or (N, C, H, W) -> float32 in [-1, 1] with a channel axis."""
     x = x.float().div_(127.5).sub_(1.0)
@@ -138,7 +175,7 @@ _IDX_DEFAULTS = {"mnist": {"model": "mlp"}, "fashion-mnist": {}}
 for _name, _doc in (("mnist", "MNIST handwritten digits"), ("fashion-mnist", "Fashion-MNIST clothing")):
     register_dataset(DatasetSpec(_name, "image", (1, 28, 28), _idx_set(_name), n_classes=10,
                                  doc=f"{_doc}, from idx files in --data-dir", files=IDX_FILES,
-                                 defaults=_IDX_DEFAULTS[_name]))
+                                 defaults=_IDX_DEFAULTS[_name], present=idx_files(_name), source=_name))
 
 
 def _folder_spec(path: str, image_size: int | None) -> DatasetSpec:
@@ -160,4 +197,5 @@ def _folder_defaults(data: Dataset) -> tuple[dict[str, Any], dict[str, dict[str,
 
 register_prefix("folder", _folder_spec)
 
-__all__ = ["DIGITS_N", "IDX_FILES", "R3GAN_RECIPE", "digits", "idx_images", "read_idx", "to_unit"]
+__all__ = ["DIGITS_N", "DOWNLOAD_HOSTS", "IDX_FILES", "R3GAN_RECIPE", "digits", "download_reachable", "idx_files",
+           "idx_images", "idx_present", "read_idx", "to_unit"]

@@ -20,7 +20,7 @@ import torch
 from .colordigits import colorize, make_colordigits
 from .digits import make_digits
 from .folder import load_folder
-from .images import IDX_FILES, idx_images, to_unit
+from .images import IDX_FILES, idx_files, idx_images, to_unit
 from .spec import Dataset, DatasetError, DatasetSpec, PairDataset, dataset_spec, register_dataset, register_prefix
 
 Tensor = torch.Tensor
@@ -184,6 +184,7 @@ register_dataset(DatasetSpec(
         "textures (B), drawn independently; built in"))
 register_dataset(DatasetSpec(
     "mnist2colormnist", "pair", (1, 28, 28), mnist2colormnist, n_classes=10, shape_b=(3, 28, 28), files=IDX_FILES,
+    present=idx_files("mnist"), source="mnist",
     model_defaults=PAIR_DIGIT_DEFAULTS,
     doc="unpaired domains for CycleGAN: MNIST (A) and MNIST over colour textures (B), disjoint halves, from "
         "idx files in --data-dir"))

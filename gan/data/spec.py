@@ -152,6 +152,9 @@ class DatasetSpec:
     files: str = ""  # what files it reads from --data-dir, for help and errors ("" = built in)
     # defaults that depend on the loaded data: data -> (defaults, model_defaults), laid over the two above
     data_defaults: Callable[[Any], tuple[dict[str, Any], dict[str, dict[str, Any]]]] | None = None
+    # sets read from files: data_dir -> whether they are there (without reading them); None: built in
+    present: Callable[[str | None], bool] | None = None
+    source: str = ""  # sets read from files: which files (e.g. "mnist"), as downloads and messages name them
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -211,6 +214,30 @@ def dataset_spec(name: str, *, image_size: int | None = None) -> DatasetSpec:
     return DATASETS.get(name)
 
 
+KIND_WORDS = {"points": "1-D or 2-D points", "image": "images", "pair": "a pair of image domains"}
+
+
+def dataset_kind(name: str, *, image_size: int | None = None) -> str | None:
+    """The kind ("points", "image" or "pair") of a registered or prefixed dataset name, without loading it;
+    None when the name is unknown or malformed (loading it says why)."""
+    try:
+        return dataset_spec(name, image_size=image_size).kind
+    except (ConfigError, DatasetError, TypeError, ValueError):
+        return None
+
+
+def files_missing(name: str, *, data_dir: str | None = None) -> str:
+    """For a set read from files that are not in `data_dir` (nor where a download keeps them), which files it
+    reads (its spec's `source`, e.g. "mnist"); '' when its files are there, or it is built in or unknown."""
+    try:
+        spec = dataset_spec(name)
+    except (ConfigError, DatasetError, TypeError, ValueError):
+        return ""
+    if spec.present is None or spec.present(data_dir):
+        return ""
+    return spec.source or spec.name
+
+
 def load_dataset(name: str, *, data_dir: str | None = None, seed: int = 0,
                  image_size: int | None = None) -> Any:
     """Load a dataset by name, raising DatasetError with advice on failure (ConfigError if unknown)."""
@@ -254,6 +281,7 @@ def remember_dataset(data: Any, name: str, *, data_dir: str | None = None, seed:
             _CACHE.popitem(last=False)
 
 
-__all__ = ["BatchStream", "Dataset", "DatasetError", "DatasetSpec", "KIND_DEFAULTS", "Mixture", "PairDataset",
-           "TOY_EPOCH", "cached_dataset", "dataset_names", "dataset_spec", "load_dataset", "register_dataset",
+__all__ = ["BatchStream", "Dataset", "DatasetError", "DatasetSpec", "KIND_DEFAULTS", "KIND_WORDS", "Mixture",
+           "PairDataset", "TOY_EPOCH", "cached_dataset", "dataset_kind", "dataset_names", "dataset_spec",
+           "files_missing", "load_dataset", "register_dataset",
            "register_prefix", "remember_dataset", "spec_defaults"]

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from .digits import make_digits
-from .images import IDX_FILES, R3GAN_RECIPE, idx_images, to_unit
+from .images import IDX_FILES, R3GAN_RECIPE, idx_files, idx_images, to_unit
 from .spec import Dataset, DatasetError, DatasetSpec, register_dataset
 
 Tensor = torch.Tensor
@@ -78,6 +78,7 @@ _MODEL_DEFAULTS: dict[str, dict[str, Any]] = {"dcgan": R3GAN_RECIPE}
 
 register_dataset(DatasetSpec(
     "stacked-mnist", "image", (3, 28, 28), stacked_mnist, n_classes=N_MODES, files=IDX_FILES,
+    present=idx_files("mnist"), source="mnist",
     defaults=_DEFAULTS, model_defaults=_MODEL_DEFAULTS,
     doc="Stacked MNIST: three MNIST digits as the RGB channels, 1,000 modes (the mode-collapse benchmark)"))
 register_dataset(DatasetSpec(

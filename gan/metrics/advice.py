@@ -79,7 +79,7 @@ def collapse_warning(history: Any, *, loss: str | None = None, lr: float | None 
 # (D loss, G loss) when the game is at its equilibrium p_g = p_data with the optimal D; None: not fixed.
 LOSS_EQUILIBRIUM: dict[str, tuple[float | None, float | None]] = {
     "bce": (2 * LOG2, LOG2), "minimax": (2 * LOG2, -LOG2), "lsgan": (0.25, 0.125), "hinge": (2.0, None),
-    "wgan": (0.0, None), "wgan-gp": (0.0, None),
+    "wgan": (0.0, None), "wgan-gp": (0.0, None), "rpgan": (LOG2, LOG2),
 }
 
 
@@ -89,11 +89,14 @@ goes up when the other improves. Judge progress by the samples and the quality m
 for balance:
 
 - **D(x)** is D's mean output on real images and **D(G(z))** on generated ones (the sigmoid of D's score).
-  D(x) near 1 with D(G(z)) near 0 means D tells them apart easily: D is winning.
+  With bce, minimax and lsgan, D(x) near 1 with D(G(z)) near 0 means D tells them apart easily: D is winning.
   Both near **0.5** means D cannot tell real from fake: either G is good (check the samples) or D is too
-  weak to judge.
-- A **D loss near 0** that stays there means D wins outright; G then learns little, and samples stop
-  improving or collapse. Try a lower learning rate, or the wgan-gp or hinge loss.
+  weak to judge. With hinge, wgan, wgan-gp and rpgan, D outputs a score with no fixed level: only the **gap**
+  between D(x) and D(G(z)) means anything.
+- Where a loss has a floor of 0 for D (bce, minimax, lsgan, hinge, rpgan), a **D loss near 0** that stays
+  there means D wins outright; G then learns little, and samples stop improving or collapse. Try a lower
+  learning rate, or the wgan-gp or hinge loss. (For wgan and wgan-gp a D loss near 0 is the opposite: G is
+  close.)
 - A **G loss climbing** steadily while the D loss falls is the same story seen from G's side.
 - Losses that **swing** around their equilibrium are normal; losses that become **NaN** stop training
   and keep the last good checkpoint.
@@ -119,10 +122,45 @@ _LOSS_HELP = {
     "hinge": ("**hinge.** D loss = E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))], which is **2** when D cannot "
               "separate the two (equilibrium) and 0 when it separates them with a margin. G loss = -E[D(G(z))] "
               "has no fixed target."),
+    "rpgan": ("**rpgan (relativistic pairing, R3GAN).** D loss = E[softplus(D(G(z)) - D(x))] over pairs of a real "
+              "and a fake; G loss = E[softplus(D(x) - D(G(z)))]. Both are **log 2 ≈ 0.693** when D cannot tell "
+              "real from fake. D's outputs have no level of their own: D(x) and D(G(z)) may drift together (even "
+              "both to 0); read their gap."),
     "lsgan": ("**lsgan (least squares).** D loss = 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2], G loss = "
               "1/2 E[(D(G(z)) - 1)^2]. At the equilibrium D's output is 1/2 everywhere: **D loss 0.25, "
               "G loss 0.125**."),
 }
+
+
+_PROBABILITY = ("D(x) and D(G(z)) are D's probabilities that its input is real: near 1 and near 0, D tells them "
+                "apart easily; both near 1/2, it can no longer tell, which is where the game ends.")
+_SCORE = ("D outputs a score, not a probability: the D-outputs chart shows sigmoid(score), so only the gap between "
+          "D(x) and D(G(z)) means anything, not their level.")
+_CAPTIONS = {
+    "bce": "A D loss near 0 means D wins easily; at the game's end the D loss is 2 log 2 ≈ 1.39 and the G loss "
+           "log 2 ≈ 0.69. " + _PROBABILITY,
+    "minimax": "A D loss near 0 means D wins easily (and G's loss then saturates near 0); at the game's end the D "
+               "loss is 2 log 2 ≈ 1.39 and the G loss −log 2 ≈ −0.69. " + _PROBABILITY,
+    "lsgan": "D's outputs are pulled to 1 for real and 0 for fake: at the game's end both are 1/2, the D loss 0.25 "
+             "and the G loss 0.125. A D loss near 0 means D wins easily.",
+    "hinge": "The D loss is 2 when D cannot separate real from fake and 0 when it separates them with a margin; "
+             "the G loss, −E[D(G(z))], has no target and is often negative. " + _SCORE,
+    "wgan": "D is a critic: minus its loss estimates how far the fakes are from the data, so the D loss rises "
+            "towards 0 as G improves; the G loss has no target. " + _SCORE,
+    "wgan-gp": "D is a critic: minus its loss (penalty aside) estimates how far the fakes are from the data, so the "
+               "D loss rises towards 0 as G improves; the G loss has no target. " + _SCORE,
+    "rpgan": "Relativistic: D only learns how much more real each x looks than a fake, so D(x) and D(G(z)) can "
+             "drift together (even both to 0) and only their gap matters. The D loss is log 2 ≈ 0.69 when D "
+             "cannot tell them apart and falls towards 0 as it wins; the G loss mirrors it.",
+}
+
+
+def chart_caption(loss: str | None) -> str:
+    """One paragraph on reading the loss and D-output charts for a run trained with `loss` (its levels at the
+    game's end, or why the outputs have none)."""
+    text = _CAPTIONS.get(str(loss or ""), "Read the D and G losses for balance rather than level; the samples and "
+                                          "the quality metric tell progress.")
+    return f"*Reading the charts ({loss or 'this loss'}):* {text}"
 
 
 def loss_help(loss: str | None = None) -> str:
@@ -158,4 +196,4 @@ def translation_warning(rows: Any) -> str | None:
     return None
 
 
-__all__ = ["LOSS_EQUILIBRIUM", "collapse_warning", "loss_help", "translation_warning"]
+__all__ = ["LOSS_EQUILIBRIUM", "chart_caption", "collapse_warning", "loss_help", "translation_warning"]

@@ -19,7 +19,7 @@ from .density import KDE, LOG4, data_cell_density, js_estimate, optimal_discrimi
 
 Tensor = torch.Tensor
 
-__all__ = ["CAPTIONS", "theory_state", "value_function"]
+__all__ = ["CAPTIONS", "ROW_KEYS", "theory_row", "theory_state", "value_function"]
 
 
 def value_function(d_real_logits: Tensor, d_fake_logits: Tensor) -> float:
@@ -49,6 +49,20 @@ CAPTIONS = {
               "share of high-quality samples, by the VEEGAN / PacGAN protocol. Mode collapse shows as a drop in "
               "modes while quality stays high."),
 }
+
+
+ROW_KEYS = ("v", "js", "v_star", "d_real", "d_fake", "d_gap")
+
+
+def theory_row(snap: dict[str, Any], step: int) -> dict[str, Any]:
+    """The numbers of a theory_state snapshot as one row of a run's history: step, V, JS, V*, mean D on real and
+    generated samples, |D - D*|, and for the mode benchmarks modes, n_modes, high_quality and reverse_kl."""
+    row: dict[str, Any] = {"step": int(step), **{k: float(snap[k]) for k in ROW_KEYS}}
+    ms = snap.get("mode_score")
+    if ms:
+        row.update(modes=int(ms["modes"]), n_modes=int(ms["n_modes"]), high_quality=float(ms["high_quality"]),
+                   reverse_kl=float(ms["reverse_kl"]))
+    return row
 
 
 def _nice_lim(lo: float, hi: float, step: float) -> tuple[float, float]:

@@ -12,6 +12,7 @@ device's total memory).
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import torch
@@ -23,6 +24,7 @@ from ..errors import ConfigError
 from ..family import build_nets, family_of, train_defaults
 
 STEP_FACTOR = 3  # G's batch, then D on real and on fake, all kept for backward
+STEP_PASSES = 1.5  # a step's cost in forward-and-backward passes of G and D (measured: 1-2 on CPU)
 
 
 def _available_bytes() -> int:
@@ -111,19 +113,59 @@ def check_model_memory(mc: ModelConfig, *, what: str = "this model", limit: int 
     return need
 
 
+def estimate_step_seconds(mc: ModelConfig, batch_size: int, *, probe: int = 256) -> float:
+    """Roughly how long one training step of `mc` at `batch_size` takes on this machine's CPU: a forward and
+    backward pass of the nets on random inputs at a small batch (at most `probe`), timed after a warm-up and
+    scaled to the batch (a step runs about STEP_PASSES such passes: D's update, then G's). For a notice before a run
+    that would crawl, not a benchmark."""
+    n = max(mc.pac, min(int(batch_size), probe) // mc.pac * mc.pac)
+    nets = build_nets(mc)
+
+    def once() -> None:
+        if "G" in nets and "D" in nets:
+            y = torch.randint(0, mc.n_classes, (n,)) if mc.n_classes else None
+            z = torch.randn(n, mc.z_dim)
+            x = nets["G"](z, y) if y is not None else nets["G"](z)
+            out = nets["D"](x, y) if y is not None else nets["D"](x)
+        else:  # CycleGAN: both translations and both judges
+            a, b = torch.randn(n, *mc.data_shape), torch.randn(n, *mc.data_shape_b)
+            fb, fa = nets["G_ab"](a), nets["G_ba"](b)
+            out = torch.cat([nets["D_b"](fb.reshape(n // mc.pac, -1, *fb.shape[2:])).flatten(),
+                             nets["D_a"](fa.reshape(n // mc.pac, -1, *fa.shape[2:])).flatten()])
+        out.float().mean().backward()
+
+    once()  # warm-up: first-call allocations
+    took = []
+    for _ in range(2):  # the faster of two: a busy machine's hiccups only ever add time
+        t0 = time.perf_counter()
+        once()
+        took.append(time.perf_counter() - t0)
+    return STEP_PASSES * min(took) * batch_size / n
+
+
 def check_train_config(cfg: TrainConfig, *, limit: int | None = None) -> int:
     """The memory check for a TrainConfig before its dataset is loaded (the app runs it at Train): shapes
     and defaults come from the dataset's spec (folders: the worst case, colour)."""
+    planned = planned_model(cfg)
+    if planned is None:
+        return 0  # a model/data mismatch is reported by the Trainer with its own message
+    mc, resolved = planned
+    return check_step_memory(mc, resolved.batch_size, cfg.device, limit=limit)
+
+
+def planned_model(cfg: TrainConfig) -> tuple[ModelConfig, TrainConfig] | None:
+    """The ModelConfig and resolved TrainConfig a run of `cfg` will build, from the dataset's spec alone (no data
+    loaded; folders: the worst case, colour), or None when they cannot be told before the data is loaded."""
     spec = dataset_spec(cfg.dataset, image_size=cfg.image_size)
     resolved = cfg.resolved(train_defaults(spec, cfg.model))
     if not spec.n_classes:
         resolved.conditional = False
     try:
-        mc = ModelConfig(**family_of(resolved.model).model_config_fields(resolved, spec))
+        return ModelConfig(**family_of(resolved.model).model_config_fields(resolved, spec)), resolved
     except (ConfigError, AttributeError):
-        return 0  # a model/data mismatch is reported by the Trainer with its own message
-    return check_step_memory(mc, resolved.batch_size, cfg.device, limit=limit)
+        return None
 
 
 __all__ = ["budget_bytes", "check_model_memory", "check_step_memory", "check_train_config", "estimate_step_bytes",
+           "estimate_step_seconds", "planned_model",
            "model_bytes"]

@@ -105,6 +105,9 @@ class Trainer:
         self.step_count = 0
         self.history = History(history_points)
         self.metrics: dict[str, float] = {}
+        # measured rows ({"step": ..., "js": ..., "frechet": ...}) that whoever scores the run keeps here (the app's
+        # quality and theory monitors, scripts/make_examples.py), saved in checkpoints: a loaded run keeps its past
+        self.rows: list[dict[str, float]] = []
         self.callbacks: dict[str, list[Callable[..., Any]]] = defaultdict(list)
         self._speed = 0.0
         self.fixed = self.family.fixed_inputs(seed=cfg.seed, mc=mc, kind=self.data.kind, data=self.data)
@@ -297,7 +300,7 @@ class Trainer:
         for name, stream in self.streams.items():
             s[name] = stream.state_dict()
         s.update(step=self.step_count, rng=self.gen.get_state(), speed=self._speed,
-                 history=self.history.state_dict(), metrics=dict(self.metrics),
+                 history=self.history.state_dict(), metrics=dict(self.metrics), rows=[dict(r) for r in self.rows],
                  family_state=self.family.state_dict(self))
         return s
 
@@ -318,6 +321,7 @@ class Trainer:
         self._speed = float(s.get("speed", 0.0))
         self.history.load_state_dict(s["history"])
         self.metrics = dict(s.get("metrics", {}))
+        self.rows[:] = [dict(r) for r in s.get("rows") or [] if isinstance(r, dict)]  # in place: a run may hold it
         self.family.load_state_dict(self, s.get("family_state") or {})
 
     @classmethod

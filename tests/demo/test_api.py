@@ -51,7 +51,7 @@ def test_train_watch_generate_stop_resume(served):
         bob.predict(api_name="/stop")
     with pytest.raises(Exception, match="busy"):
         bob.predict(**TRAIN, api_name="/train")
-    with pytest.raises(Exception, match="lr must be"):
+    with pytest.raises(Exception, match=r"The learning rate \(lr\) must be more than 0"):
         bob.predict(**{**TRAIN, "lr": -1.0}, api_name="/train")
 
     alice.predict(api_name="/stop")

@@ -16,23 +16,23 @@ TRAIN = TRAIN_FORM  # the /train form's values: a small ring8 run with BCE
 poll = poll_status  # /status until cond(status)
 
 
-BAD_VALUES = [
-    ("lr", "nan", "lr must be a finite number"),
-    ("lr", "inf", "lr must be a finite number"),
-    ("lr", -0.01, "lr must be > 0"),
-    ("lr", 0, "lr must be > 0"),
-    ("lr", 1e300, "lr must be <= 1"),
-    ("lr", "fast", "lr must be a number"),
-    ("batch_size", 0, "batch_size must be >= 1"),
-    ("batch_size", -5, "batch_size must be >= 1"),
-    ("batch_size", 1e12, "batch_size must be <= 65536"),
-    ("batch_size", 2.5, "batch_size must be a whole number"),
-    ("batch_size", "many", "batch_size must be a whole number, got 'many'"),
-    ("width", 0, "width must be >= 1"),
-    ("width", 10**9, "width must be <= 4096"),
-    ("z_dim", "nan", "z_dim must be a finite number"),
-    ("seed", -1, "seed must be >= 0"),
-    ("seed", "x", "seed must be a whole number, got 'x'"),
+BAD_VALUES = [  # refusals speak the Train form's words (its boxes' labels, with the API's parameter names)
+    ("lr", "nan", "The learning rate (lr) must be a finite number"),
+    ("lr", "inf", "The learning rate (lr) must be a finite number"),
+    ("lr", -0.01, "The learning rate (lr) must be more than 0"),
+    ("lr", 0, "The learning rate (lr) must be more than 0"),
+    ("lr", 1e300, "The learning rate (lr) must be at most 1"),
+    ("lr", "fast", "The learning rate (lr) must be a number"),
+    ("batch_size", 0, "The batch size (batch_size) must be at least 1"),
+    ("batch_size", -5, "The batch size (batch_size) must be at least 1"),
+    ("batch_size", 1e12, "The batch size (batch_size) must be at most 65536"),
+    ("batch_size", 2.5, "The batch size (batch_size) must be a whole number"),
+    ("batch_size", "many", "The batch size (batch_size) must be a whole number (you gave 'many')"),
+    ("width", 0, "The width must be at least 1"),
+    ("width", 10**9, "The width must be at most 4096"),
+    ("z_dim", "nan", "The z dimensions (z_dim) must be a finite number"),
+    ("seed", -1, "The seed must be at least 0"),
+    ("seed", "x", "The seed must be a whole number (you gave 'x')"),
     ("dataset", "cifar99", "unknown dataset 'cifar99'"),
     ("dataset", "folder:/etc", "folder datasets come from uploads"),  # a raw folder:PATH is refused from outside
     ("dataset", "upload:etc-0123abcd", "no upload named 'upload:etc-0123abcd' among yours"),
@@ -100,7 +100,8 @@ def test_seeds_and_numbers_out_of_range_nan_inf_strings_lists_get_clear_messages
             data[i] = bad
             kind, msg = call(srv.url, api, data, session=s)
             assert kind == "error", (api, name, bad, kind, msg)
-            assert msg and OPAQUE not in msg and name in msg, (api, name, bad, msg)
+            words = {"lr": "learning rate"}.get(name, name.replace("_", " "))  # /train speaks the form's words
+            assert msg and OPAQUE not in msg and (name in msg or words in msg.lower()), (api, name, bad, msg)
             assert "Overflow" not in msg and "cannot convert" not in msg, msg
     assert a.predict(api_name="/status")["state"] == "stopped"
 
@@ -147,8 +148,9 @@ def test_every_named_endpoint_survives_bad_values_with_clear_messages(srv):
             if kind == "error":
                 assert out and OPAQUE not in out, f"{api} {pname}={str(value)[:80]}: opaque error"
                 if out != base_out:  # refused because of this value (not as the sane call is): say so
-                    if p and p["python_type"]["type"] in ("int", "float"):
-                        assert pname in out, (api, pname, value, out)
+                    if p and p["python_type"]["type"] in ("int", "float"):  # by name, or by its box on the form
+                        words = {"lr": "learning rate"}.get(pname, pname.replace("_", " "))
+                        assert pname in out or words in out.lower(), (api, pname, value, out)
                     low = out.lower()
                     assert pname in low or any(w in low for w in PROBLEM_WORDS), (api, pname, out)
             elif p and p["python_type"]["type"] == "filepath" and isinstance(value, dict):

@@ -19,6 +19,7 @@ from tests.helpers import ROOT, TRAIN_FORM, held_bytes, poll_status, tensor_byte
 from demo.runs.manager import RunManager
 from demo.page import Page
 from demo.present import status_line
+from demo.runs.monitors import MAX_REPLAY
 from demo.runs.run import MAX_FRAMES, Limits, Run, State
 from gan.checkpoint import load_state, save_checkpoint
 from gan.config import TrainConfig
@@ -125,7 +126,8 @@ def test_full_disk_or_unwritable_folder_warns_and_training_goes_on(tmp_path, mon
         if how == "full disk":  # space again: Save now writes the stopped run's checkpoint
             monkeypatch.undo()
             note, table = Page(m).files.save_now(type("R", (), {"session_hash": "alice"})())
-            assert note == f"Saved `{run.id}.pt`." and [row[0] for row in table] == [f"{run.id}.pt"]
+            mine = [row[0] for row in table if not row[0].startswith("examples/")]  # the shipped examples are listed too
+            assert note == f"Saved `{run.id}.pt`." and mine == [f"{run.id}.pt"]
             assert load_state(str(run.checkpoint))["step"] == run.status()["step"]
             assert run.status()["warning"] is None
     finally:
@@ -158,7 +160,7 @@ def test_nan_losses_stop_the_run_and_the_last_good_checkpoint_is_kept_and_offere
                                           if v.is_floating_point())
         files = Page(m).files
         alice = type("R", (), {"session_hash": "alice"})()
-        assert [row[0] for row in files.table(alice)] == [run.checkpoint.name]  # offered
+        assert [row[0] for row in files.table(alice) if not row[0].startswith("examples/")] == [run.checkpoint.name]
         monkeypatch.setattr(manager_mod, "Trainer", Trainer)
         assert "Loading" in files.load(run.checkpoint.name, alice)  # by name, as the page loads it
         loaded = m.own_run("alice")
@@ -202,7 +204,10 @@ def test_long_run_keeps_history_and_snapshots_bounded(tmp_path):
     wait_for(lambda: run.status()["step"] >= 1000, timeout=300, what="1000 steps")
     trainer = run.trainer
     # what the run keeps besides its trainer and its time-lapse frames (bounded below), by reference, not RSS
-    kept_1000, len_1000 = held_bytes(run, skip=(trainer,)) - sum(map(len, run.frames)), len(trainer.history)
+    def frame_bytes():  # the time-lapse and Theory replay frames: bounded by count, checked below
+        return sum(map(len, run.frames)) + sum(len(png) for _, png in run.theory_frames)
+
+    kept_1000, len_1000 = held_bytes(run, skip=(trainer,)) - frame_bytes(), len(trainer.history)
     del trainer
     wait_for(lambda: run.state == State.STOPPED and not run.thread_alive(), timeout=300, what="2500 steps")
     assert "limit of 2,500 steps" in run.status()["warning"]
@@ -214,8 +219,8 @@ def test_long_run_keeps_history_and_snapshots_bounded(tmp_path):
     assert len(hist["data"]["step"]) < 32 and len_1000 < 32 and hist["stride"] >= 64
     steps = [s for chart in snap.charts.values() for s in chart["step"]]
     assert steps and all(len(chart["step"]) <= 301 for chart in snap.charts.values()) and max(steps) >= 2400
-    assert 2 <= len(run.frames) <= MAX_FRAMES
-    grown = held_bytes(run) - sum(map(len, run.frames)) - kept_1000  # ~1 KiB measured (the status, a longer chart)
+    assert 2 <= len(run.frames) <= MAX_FRAMES and 2 <= len(run.theory_frames) <= MAX_REPLAY
+    grown = held_bytes(run) - frame_bytes() - kept_1000  # ~1 KiB measured (the status, a longer chart)
     assert grown < 64 * 2**10, f"the run kept {grown / 2**10:.0f} KiB more from step 1000 to 2500"
 
 

@@ -60,14 +60,14 @@ def _error(fn, *args, **kw) -> str:
 
 
 def test_a_checkpoint_that_fails_to_load_holds_no_training_slot(srv, ring_ckpt, tmp_path):
-    # the weights no longer fit the config, and the dataset is one this server lacks: the load is refused...
+    # the weights no longer fit the config, and the dataset is one the model cannot train: the load is refused...
     state = torch.load(ring_ckpt, weights_only=True)
     state["model_config"]["width"] += 1
     state["train_config"]["dataset"] = "mnist"
     bad = tmp_path / "bad.pt"
     torch.save(state, bad)
     a, b = Client(srv.url, verbose=False), Client(srv.url, verbose=False)
-    assert "do not fit" in _error(a.predict, handle_file(str(bad)), api_name="/upload")
+    assert "cannot train 'mnist'" in _error(a.predict, handle_file(str(bad)), api_name="/upload")
     # ...and leaves nothing that counts as training: another visitor trains at once, and so does the first
     assert not [r.id for r in srv.manager.runs() if r.active]
     assert "Started run" in b.predict(*RING, api_name="/train")

@@ -22,7 +22,7 @@ from gradio_client import handle_file  # noqa: E402
 
 from tests.helpers import OPAQUE, RING, Spy, assert_no_server_path, call, client, craft  # noqa: E402
 from tests.helpers import error_of, grey_png, image_zip, make_zip, poll_status, req  # noqa: E402
-from tests.helpers import train_and_stop, without_files  # noqa: E402
+from tests.helpers import own, train_and_stop, without_files  # noqa: E402
 from demo.live import TICK_OUTPUTS  # noqa: E402
 from demo.runs.storage import ROOT, Storage  # noqa: E402
 from gan.config import TrainConfig  # noqa: E402
@@ -194,7 +194,7 @@ def test_quotas_refuse_uploads_and_checkpoints_with_clear_messages(srv, tmp_path
     a.predict(api_name="/stop")
     st = a.predict(api_name="/status")
     assert st["state"] == "stopped" and "your disk quota" in (st["warning"] or ""), st
-    assert a.predict(api_name="/checkpoints") == []
+    assert own(a.predict(api_name="/checkpoints")) == []
     monkeypatch.setenv("GAN_VISITOR_DISK_MB", "0")
     monkeypatch.setenv("GAN_TOTAL_DISK_MB", "0.001")
     msg = error_of(a.predict, handle_file(image_zip(tmp_path / "ok.zip")), api_name="/upload_zip")
@@ -223,7 +223,7 @@ def test_retention_keeps_the_newest_checkpoints(srv, monkeypatch):
         names.append(train_and_stop(a))
         ckpt = srv.storage.find(a.session_hash, names[-1])
         os.utime(ckpt, (t0 - 100 + i, t0 - 100 + i))  # distinct modification times, oldest first, at any resolution
-    assert sorted(a.predict(api_name="/checkpoints")) == sorted(names[1:]), names
+    assert sorted(own(a.predict(api_name="/checkpoints"))) == sorted(names[1:]), names
     assert len(list(srv.storage.own_dir(a.session_hash).glob("*.json"))) == 2  # their cards go too
 
 
