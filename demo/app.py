@@ -37,7 +37,7 @@ def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | N
     with gr.Blocks(title=TITLE, delete_cache=_cache_ttl()) as demo:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
         visitor = gr.BrowserState(None, storage_key="gan-lab-visitor", secret=_secret(page.storage.root))
-        with gr.Tabs():
+        with gr.Tabs(elem_id="tabs") as c["tabs"]:  # Explore follows the run while it is the selected tab
             train.build(page, c, defaults or {})
             explore.build(page, c)
             theory.build(page, c)
