@@ -15,6 +15,7 @@ if str(HERE.parent) not in sys.path:  # `python demo/app.py` from anywhere, e.g.
 
 import gradio as gr  # noqa: E402
 
+from demo.css import CSS, HEAD  # noqa: E402
 from demo.inputs import guard_inputs  # noqa: E402
 from demo.live import LIVE_GROUPS, RAW_GROUPS  # noqa: E402
 from demo.page import Page  # noqa: E402
@@ -37,7 +38,7 @@ def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | N
     with gr.Blocks(title=TITLE, delete_cache=_cache_ttl()) as demo:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
         visitor = gr.BrowserState(None, storage_key="gan-lab-visitor", secret=_secret(page.storage.root))
-        with gr.Tabs(elem_id="tabs") as c["tabs"]:  # Explore follows the run while it is the selected tab
+        with gr.Tabs(overflow_behavior="wrap", elem_id="tabs") as c["tabs"]:  # wrap: every tab in reach on a phone
             train.build(page, c, defaults or {})
             explore.build(page, c)
             theory.build(page, c)
@@ -111,7 +112,7 @@ def launch_kwargs(manager: RunManager) -> dict[str, Any]:
     every file a visitor downloads is returned by a handler, which Gradio copies into its own cache."""
     return dict(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-                max_file_size=f"{settings.get('GAN_MAX_UPLOAD_MB'):.0f}mb",
+                max_file_size=f"{settings.get('GAN_MAX_UPLOAD_MB'):.0f}mb", css=CSS, head=HEAD,
                 # Gradio runs at most max_threads events at once, and each open page's live streams hold one
                 # each: room for GAN_MAX_PAGES pages and 40 more for clicks (Gradio's default)
                 max_threads=40 + len(LIVE_GROUPS) * settings.get("GAN_MAX_PAGES"))

@@ -187,7 +187,7 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
             loss = gr.Dropdown(LOSSES.names(), value=d["loss"], label="Loss", elem_id="loss",
                                info="default: the dataset's (hinge for 2-D points, bce otherwise); see "
                                     "'How to read the losses' below")
-        with gr.Row():
+        with gr.Row(elem_id="train-numbers"):
             batch_size = gr.Number(d["batch_size"], label="Batch size", step=1)
             lr = gr.Number(d["lr"], label="Learning rate")
             seed = gr.Number(0, label="Seed", step=1)
@@ -204,7 +204,7 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
                                info="the same at generated data (R3GAN: rpgan + R1 + R2)")
                 pac = gr.Number(None, label="PacGAN packing", step=1, elem_id="pac",
                                 info="D judges packs of N samples (1: off)")
-        with gr.Row():
+        with gr.Row(elem_id="train-buttons"):
             train = gr.Button("Train", variant="primary", elem_id="train-btn")
             stop = gr.Button("Stop", variant="stop", elem_id="stop-btn")
             resume = gr.Button("Resume", elem_id="resume-btn")
@@ -218,12 +218,13 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
         stop.click(t.stop, None, notice, api_name="stop", concurrency_limit=None)
         reset.click(t.reset, None, notice, api_name="reset", concurrency_limit=None)
 
-        with gr.Accordion("Your own images: upload a zip", open=False):
+        with gr.Accordion("Your own images: upload a zip", open=False, elem_id="upload-zip"):
             mb = settings.get("GAN_MAX_UPLOAD_MB")
             zip_upload = gr.File(label=f"Upload a zip of images (PNG/JPEG, at most {mb:.0f} MiB); it becomes the "
                                        f"dataset", file_types=[".zip"], type="filepath", elem_id="zip-upload")
         zip_upload.upload(t.upload_zip, zip_upload, [dataset, notice], api_name="upload_zip")
-        with gr.Accordion("Your own pair of domains (CycleGAN): a zip per domain", open=False):
+        with gr.Accordion("Your own pair of domains (CycleGAN): a zip per domain", open=False,
+                          elem_id="upload-pair"):
             with gr.Row():
                 zips = [gr.File(label=f"Domain {tag}: a zip of images (at most {mb:.0f} MiB)", file_types=[".zip"],
                                 type="filepath", elem_id=f"zip-{tag.lower()}") for tag in ("A", "B")]
@@ -244,7 +245,7 @@ def _live_outputs(c: dict[str, Any]) -> None:
     """The run's status line, fixed-noise grid, charts and quality: the page's live stream fills them (by key in
     `c`, demo/live.py TRAIN_OUTPUTS)."""
     c["status_line"] = gr.Markdown("**idle**", elem_id="status-line")
-    with gr.Row():
+    with gr.Row(elem_id="grid-row"):
         c["grid"] = gr.Image(label="Fixed-noise samples (same z every time)", elem_id="grid", height=420,
                              interactive=False, type="filepath")
         with gr.Column():
