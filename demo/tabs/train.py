@@ -22,6 +22,7 @@ from .. import present
 from ..runs import zerogpu
 from ..runs.storage import QuotaExceeded
 from . import FAST, PLOT
+from .refusals import notes
 
 
 def _unpacked_size(path: str) -> int:
@@ -211,24 +212,31 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
             reset = gr.Button("Reset", elem_id="reset-btn")
             resume_cpu = gr.Button("Continue on CPU", elem_id="resume-cpu-btn", visible=zerogpu.enabled())
         notice = gr.Markdown(elem_id="notice")
-        train.click(t.train, [dataset, model, loss, batch_size, lr, seed, z_dim, width, r1, r2, pac], notice,
-                    api_name="train", concurrency_limit=None)
-        resume.click(t.resume, None, notice, api_name="resume", concurrency_limit=None)
-        resume_cpu.click(t.resume_cpu, None, notice, api_name="resume_cpu", concurrency_limit=None)
-        stop.click(t.stop, None, notice, api_name="stop", concurrency_limit=None)
-        reset.click(t.reset, None, notice, api_name="reset", concurrency_limit=None)
+        # a refusal's words go to the notice (demo/tabs/refusals.py), not an error badge over it or the Dataset
+        train.click(notes.noted(t.train), [dataset, model, loss, batch_size, lr, seed, z_dim, width, r1, r2, pac],
+                    notice, api_name="train", concurrency_limit=None).failure(notes.show, None, notice,
+                                                                        api_visibility="private", **FAST)
+        for button, fn, name in ((resume, t.resume, "resume"), (resume_cpu, t.resume_cpu, "resume_cpu"),
+                                 (stop, t.stop, "stop"), (reset, t.reset, "reset")):
+            button.click(notes.noted(fn), None, notice, api_name=name, concurrency_limit=None).failure(
+                notes.show, None, notice, api_visibility="private", **FAST)
 
+        picked = gr.Textbox(visible=False)  # the uploaded dataset's name, copied to the Dataset dropdown on success
         with gr.Accordion("Your own images: upload a zip", open=False, elem_id="upload-zip"):
             mb = settings.get("GAN_MAX_UPLOAD_MB")
             zip_upload = gr.File(label=f"Upload a zip of images (PNG/JPEG, at most {mb:.0f} MiB); it becomes the "
                                        f"dataset", file_types=[".zip"], type="filepath", elem_id="zip-upload")
-        zip_upload.upload(t.upload_zip, zip_upload, [dataset, notice], api_name="upload_zip")
+        up = zip_upload.upload(notes.noted(t.upload_zip), zip_upload, [picked, notice], api_name="upload_zip")
         with gr.Accordion("Your own pair of domains (CycleGAN): a zip per domain", open=False,
                           elem_id="upload-pair"):
             with gr.Row():
                 zips = [gr.File(label=f"Domain {tag}: a zip of images (at most {mb:.0f} MiB)", file_types=[".zip"],
                                 type="filepath", elem_id=f"zip-{tag.lower()}") for tag in ("A", "B")]
-        gr.on([z.upload for z in zips], t.upload_pair, zips, [dataset, notice], api_name="upload_pair")
+        pair = gr.on([z.upload for z in zips], notes.noted(t.upload_pair), zips, [picked, notice],
+                     api_name="upload_pair")
+        for event in (up, pair):
+            event.success(_picked, picked, [dataset, picked], api_visibility="private", **FAST)
+            event.failure(notes.show, None, notice, api_visibility="private", **FAST)
 
         _live_outputs(c)
         with gr.Accordion("How to read the losses", open=False, elem_id="loss-help"):
@@ -239,6 +247,11 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
             status_refresh = gr.Button("Refresh", size="sm")
             status_json = gr.JSON(label="status")
         status_refresh.click(t.status, None, status_json, api_name="status", **FAST)
+
+
+def _picked(name: str | None) -> tuple[Any, str]:
+    """An upload's dataset name into the Dataset dropdown (once: the relay is emptied)."""
+    return (name or gr.skip()), ""
 
 
 def _live_outputs(c: dict[str, Any]) -> None:
