@@ -335,8 +335,8 @@ def _style_views(x: Explore, seed: Any, psi: Any, label: Any) -> dict[str, Any]:
         cross = gr.Slider(0, 8, 3, step=1, label="Crossover K (coarse style inputs from the row)", elem_id="m-cross",
                           info="set to the model's default when it arrives: every style below full resolution")
         each_class = gr.Checkbox(True, label="Each seed its own class", elem_id="m-each",
-                                 info="class-conditional models: seed s draws class s mod 10, so the grid spans "
-                                      "classes; off: all take the Class slider's")
+                                 info="class-conditional models: seed s draws class s mod the classes, so the "
+                                      "grid spans classes; off: all take the Class slider's")
         mix = gr.Button("Mix", elem_id="m-go")
     grid = gr.Image(label="Rows keep their coarse styles, columns give the rest", interactive=False,
                     elem_id="m-grid")
