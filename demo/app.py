@@ -17,6 +17,7 @@ if str(HERE.parent) not in sys.path:  # `python demo/app.py` from anywhere, e.g.
 import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
+from demo.css import CSS, HEAD  # noqa: E402
 from demo.inputs import BodyCap, guard_inputs  # noqa: E402
 from demo.live import LIVE_GROUPS, RAW_GROUPS  # noqa: E402
 from demo.page import Page  # noqa: E402
@@ -44,7 +45,7 @@ def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | N
         # keeps; what makes the kept id trustworthy is Page.sign, with the key that is never served
         visitor = gr.BrowserState(None, storage_key="gan-lab-visitor",
                                   secret=hashlib.sha256(page.key + b"browser-state").hexdigest()[:32])
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap", elem_id="tabs") as c["tabs"]:  # wrap: every tab in reach on a phone
             train.build(page, c, defaults or {})
             explore.build(page, c)
             theory.build(page, c)
@@ -119,7 +120,7 @@ def launch_kwargs(manager: RunManager) -> dict[str, Any]:
     every file a visitor downloads is returned by a handler, which Gradio copies into its own cache."""
     return dict(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-                max_file_size=f"{settings.get('GAN_MAX_UPLOAD_MB'):.0f}mb",
+                max_file_size=f"{settings.get('GAN_MAX_UPLOAD_MB'):.0f}mb", css=CSS, head=HEAD,
                 state_session_capacity=settings.get("GAN_MAX_SESSIONS"),
                 app_kwargs={"middleware": [Middleware(  # one file of GAN_MAX_UPLOAD_MB per upload request, and 1 MiB
                     BodyCap, limit=int(settings.get("GAN_MAX_REQUEST_KB") * 1024),  # for the multipart framing

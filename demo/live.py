@@ -38,6 +38,8 @@ TRAIN_OUTPUTS = ("status_line", "loss_plot", "d_plot", "grid", "q_warning", "q_s
 THEORY_OUTPUTS = ("t_status", "t_main", "t_main_cap", "t_curves", "t_curves_cap", "t_modes", "t_modes_cap")
 MODEL_OUTPUTS = ("x_class", "x_layers", "x_classic", "x_style", "x_note", "tr_note")
 TICK_OUTPUTS = (*TRAIN_OUTPUTS, *THEORY_OUTPUTS, *MODEL_OUTPUTS)
+CHARTS = ("loss_plot", "d_plot", "q_cov", "q_dist")  # the Train tab's LinePlots (hidden when empty: Live._cleared)
+HIDDEN = "hidden"  # a chart's way out of sight: kept in the page (visible=False would remove it; see Live._cleared)
 # Two live streams per page. A message costs the server a few ms of Gradio's own work whatever it carries, and
 # Gradio builds a new component, config and all, for every gr.skip() in it, so: the Train tab (status, grid,
 # charts and quality) goes as one message at most every LIVE_EVERY seconds of steady training (a new state, run
@@ -257,13 +259,13 @@ class Live:
         if run is None:
             text = present.status_line(None, busy=busy)
             if seen.get("status") is not None or seen.get("idle") != text:
-                out.update(self._cleared(), status_line=text)
+                out.update(self._cleared(seen), status_line=text)
                 seen.update(run=None, status=None, charts=None, grid=None, quality=None, idle=text)
             return
         snap = run.snapshot()
         yours = run.owner == owner
         if seen.get("run") != run.id or seen.get("yours") != yours:
-            out.update(self._cleared())
+            out.update(self._cleared(seen))
             seen.update(run=run.id, yours=yours, status=None, charts=None, grid=None, quality=None, idle=None,
                         cap=None)
         if "status_line" in need and self._fresh(seen, "status", run, "status"):
@@ -275,11 +277,15 @@ class Live:
             if seen.get("cap") != cap:
                 out["charts_cap"], seen["cap"] = cap, cap
         if "loss_plot" in need and self._fresh(seen, "charts", run, "charts") and snap.charts:
-            out["loss_plot"], out["d_plot"] = self._charts(run.id, snap)
+            for name, payload in zip(("loss_plot", "d_plot"), self._charts(run.id, snap)):
+                self._chart(out, seen, name, payload)
         if "grid" in need and self._fresh(seen, "grid", run, "grid") and snap.grid:
             out["grid"] = snap.grid
         if "q_summary" in need and self._fresh(seen, "quality", run, "quality") and snap.quality:
-            out.update(self._quality(run.id, snap))
+            quality = self._quality(run.id, snap)
+            out.update({k: v for k, v in quality.items() if k not in CHARTS})
+            for name in ("q_cov", "q_dist"):
+                self._chart(out, seen, name, quality[name])
 
     def _theory_parts(self, shown: Any, run: Any, seen: dict, out: dict) -> None:
         snap = shown.snapshot() if shown is not None else None
@@ -334,14 +340,33 @@ class Live:
     def _theory_hidden(self) -> dict[str, Any]:
         hide = gr.update(value=None, visible=False)
         return {"t_main": hide, "t_curves": hide, "t_main_cap": gr.update(visible=False),
-                "t_curves_cap": gr.update(visible=False), "t_modes": gr.update(visible=False),
+                "t_curves_cap": gr.update(visible=False), "t_modes": gr.update(visible=HIDDEN),
                 "t_modes_cap": gr.update(visible=False)}
 
-    def _cleared(self) -> dict[str, Any]:
-        """Every Train-tab output of the previous run, cleared (charts with None: see PLOT in demo/tabs/__init__.py)."""
-        return {"loss_plot": None, "d_plot": None, "q_cov": None, "q_dist": None, "grid": None,
+    def _cleared(self, seen: dict) -> dict[str, Any]:
+        """Every Train-tab output of the previous run, cleared. Charts are hidden rather than given None or an empty
+        frame, after which Gradio 6.31 logs Vega's "Infinite extent" warnings and the chart's resize observer throws
+        "Cannot read properties of null (reading 'offsetWidth')" in the page; each shows again with its next frame
+        (`_chart`). Hidden as HIDDEN, not removed: a removed chart's leftover resize observers throw the same."""
+        drew = [name for name in CHARTS if seen.get(f"shows:{name}")]  # the others are hidden or still empty
+        seen.update({f"shows:{name}": False for name in drew})
+        return {**{name: gr.update(visible=HIDDEN) for name in drew}, "grid": None,
                 "q_warning": gr.update(value="", visible=False), "q_summary": "", "sample_image": None,
                 "sample_file": None}
+
+    @staticmethod
+    def _chart(out: dict, seen: dict, name: str, payload: Any) -> None:
+        """A Train-tab chart's next value into `out`: hidden while it has nothing to draw (never None or an empty
+        frame once it drew: see _cleared), shown again with its next frame, else plain values. seen["shows:<name>"]:
+        None while the chart is as the page built it (empty), True once it drew, False while hidden."""
+        key = f"shows:{name}"
+        if payload is None:
+            if seen.get(key):
+                seen[key] = False
+                out[name] = gr.update(visible=HIDDEN)
+            return
+        out[name] = gr.update(value=payload, visible=True) if seen.get(key) is False else payload
+        seen[key] = True
 
     def _payload(self, key: tuple, plot: str, frame: Any) -> Any:
         """A chart's value, postprocessed once per snapshot part and shared by every viewer."""
@@ -391,8 +416,9 @@ class Live:
                 "t_main": gr.update(value=th["main"], visible=True), "t_main_cap": gr.update(value=main_cap, visible=True),
                 "t_curves": gr.update(value=th["curves"], visible=True),
                 "t_curves_cap": gr.update(value=curves_cap, visible=True),
+                # hidden, never given None, when it has nothing to draw (see _cleared)
                 "t_modes": gr.update(value=self._payload(key, "t_modes", lambda: present.modes_frame(rows)),
-                                     visible=has_modes),
+                                     visible=True) if has_modes else gr.update(visible=HIDDEN),
                 "t_modes_cap": gr.update(value=present.CAPTIONS["modes"], visible=has_modes)}
 
 

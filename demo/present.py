@@ -276,14 +276,21 @@ def png_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def write_gif(frames: list[Any], path: Path, *, ms_per_frame: int = 120) -> Path:
-    """Write frames (uint8 HxWx3 arrays or PNG bytes, same size) as a looping GIF; the last frame lingers."""
+def write_gif(frames: list[Any], path: Path, *, ms_per_frame: int | None = None, min_side: int = 0) -> Path:
+    """Write frames (uint8 HxWx3 arrays or PNG bytes, same size) as a looping GIF; the last frame lingers. Frames are
+    scaled up by a whole factor (sharp pixels) until the shorter side is at least `min_side`; without
+    `ms_per_frame`, a few frames play slower (the loop lasts at least ~3 s), many at 120 ms each."""
     from PIL import Image
 
     if not frames:
         raise ValueError("no time-lapse frames yet: train for a few seconds first")
     images = [Image.open(io.BytesIO(f)).convert("RGB") if isinstance(f, bytes) else Image.fromarray(f)
               for f in frames]
+    scale = max(1, math.ceil(min_side / max(1, min(images[0].size))))
+    if scale > 1:
+        images = [im.resize((im.width * scale, im.height * scale), Image.NEAREST) for im in images]
+    if ms_per_frame is None:
+        ms_per_frame = int(min(500, max(120, 3000 // max(1, len(images) - 1))))
     durations = [ms_per_frame] * (len(images) - 1) + [1500]
     images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=False)
     return Path(path)

@@ -3,6 +3,10 @@
     python scripts/screenshot.py                      # docs/train.png, docs/explore.png, docs/checkpoints.png (digits)
     python scripts/screenshot.py --dataset ring8 --tabs theory --seconds 30     # docs/theory.png
     python scripts/screenshot.py --tabs translate --seconds 0                   # docs/translate.png (the example)
+    python scripts/screenshot.py --width 390          # a phone: docs/train-390.png, ... (each tab's whole page)
+
+At the default width (1400 px) the Train shot is the first screen and the others the whole page; at any other width
+the files are named <tab>-<width>.png and every shot is the whole page.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from demo.app import build_app, launch_kwargs, queue  # noqa: E402
 from demo.runs.manager import RunManager  # noqa: E402
 
 TABS = ("train", "explore", "translate", "theory", "checkpoints")
+WIDTH = 1400  # the default shots' width (docs/<tab>.png)
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -31,6 +36,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=90.0, help="training time before the first shot (0: no "
                     "training; the tabs show the shipped examples)")
     ap.add_argument("--out", default=str(ROOT / "docs"), help="folder for <tab>.png")
+    ap.add_argument("--width", type=int, default=WIDTH, help=f"viewport width in px (default {WIDTH}; 390 for a phone)")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
@@ -49,7 +55,8 @@ def main() -> None:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=args.chromium, headless=True, args=ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            height = 844 if args.width < 800 else 1000  # a phone's screen, or a laptop's
+            page = browser.new_page(viewport={"width": args.width, "height": height})
             page.goto(url)
             if args.seconds > 0:
                 page.locator("#train-btn").click()
@@ -67,9 +74,11 @@ def main() -> None:
                     page.get_by_role("button", name="Save now").click()
                     page.get_by_role("button", name="Refresh list").click()
                 page.wait_for_timeout(2500)  # a fresh snapshot and the charts redrawn
-                path = out / f"{tab}.png"
-                page.screenshot(path=str(path), full_page=tab != "train",
-                                clip=None if tab != "train" else {"x": 0, "y": 0, "width": 1280, "height": 1000})
+                path = out / (f"{tab}.png" if args.width == WIDTH else f"{tab}-{args.width}.png")
+                first_screen = tab == "train" and args.width == WIDTH
+                page.evaluate("window.scrollTo(0, 0)")
+                page.screenshot(path=str(path), full_page=not first_screen,
+                                clip={"x": 0, "y": 0, "width": args.width, "height": height} if first_screen else None)
                 print(f"saved {path}")
             browser.close()
     finally:

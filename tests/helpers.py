@@ -318,6 +318,26 @@ def error_of(fn: Callable, *args: Any, **kw: Any) -> str:
     return str(e.value)
 
 
+def cyclegan_export_zip(folder: Any, *, dataset: str | None = None) -> str:
+    """The shipped CycleGAN example exported in the Hub's format and zipped into `folder` (its train_config's
+    dataset replaced by `dataset` if given); returns the zip's path."""
+    import json
+    from pathlib import Path
+
+    from gan.hub import export
+
+    out = export(os.path.join(EXAMPLES, "digits2colordigits-cyclegan.pt"), Path(folder) / "cyc-export")
+    if dataset is not None:
+        cfg = json.loads((out / "config.json").read_text())
+        cfg["train_config"]["dataset"] = dataset
+        (out / "config.json").write_text(json.dumps(cfg))
+    path = Path(folder) / f"cyc-{dataset or 'own'}-export.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        for p in sorted(out.iterdir()):
+            z.write(p, f"cyc-export/{p.name}")
+    return str(path)
+
+
 def own(names: list[str]) -> list[str]:
     """A /checkpoints list without the shipped examples (always listed, from the repository's examples folder)."""
     return [n for n in names if not n.startswith("examples/")]

@@ -310,7 +310,7 @@ class RunManager:
         display = {"dataset": self.storage.display_dataset(str(tc.get("dataset"))), "model": tc.get("model"),
                    "loss": tc.get("loss")}
         # the id becomes a folder name and shows in Markdown: made only of names this server made safe
-        label = f"{safe_name(display['dataset'], max_len=24)}-{safe_name(str(tc.get('loss') or 'default'), max_len=12)}"
+        label = "-".join(safe_name(str(v), max_len=n) for v, n in ((display["dataset"], 24), (tc.get("model") or "auto", 12), (tc.get("loss") or "default", 12)))  # noqa: E501 - one line: dataset-model-loss
         run_id = f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
 
         def save(r: Run, tr: Trainer) -> Path:

@@ -14,6 +14,10 @@ from gan import settings
 
 from .. import present
 from . import FAST, hub
+from .refusals import notes
+
+HEADERS = ["file", "dataset", "model", "loss", "step", "saved"]
+GIF_SIDE = 480  # the time-lapse is scaled up (whole pixels) until its shorter side is at least this
 
 
 class Files:
@@ -55,7 +59,8 @@ class Files:
         return str(dest)
 
     def timelapse(self, request: gr.Request = None) -> str:
-        """The watched run's fixed-noise grid over time, as a GIF."""
+        """The watched run's fixed-noise grid over time, as a GIF (one frame per publish, at most 60, scaled up
+        to at least GIF_SIDE pixels)."""
         visitor = self.page.visitor(request)
         run = self.manager.watched(visitor)
         if run is None:
@@ -65,7 +70,7 @@ class Files:
             return str(recent)
         try:
             path = self.export_path(visitor, f"timelapse-{run.id}-{int(time.time())}.gif")
-            return str(present.write_gif(list(run.frames), path))
+            return str(present.write_gif(list(run.frames), path, min_side=GIF_SIDE))
         except ValueError as e:
             raise self._refuse(e) from None
 
@@ -107,9 +112,22 @@ class Files:
         """The checkpoint names you can load, newest first (yours, then the examples)."""
         return [row[0] for row in self.table(request)]
 
-    def choices(self, request: gr.Request = None) -> Any:
+    def choices(self, current: str | None = None, request: gr.Request = None) -> Any:
+        """The picker's names, keeping `current` picked while it is still there (else the newest)."""
         names = self.names(request)
-        return gr.Dropdown(choices=names, value=names[0] if names else None)
+        return gr.Dropdown(choices=names, value=current if current in names else (names[0] if names else None))
+
+    @staticmethod
+    def pick(evt: gr.SelectData) -> Any:
+        """A click on a row of the list picks that row's checkpoint."""
+        row = evt.row_value or []
+        return gr.Dropdown(value=row[0]) if row and row[0] else gr.skip()
+
+    def ask_delete(self, name: str | None) -> tuple[Any, str]:
+        """Delete asks first: the question and its Yes / Cancel buttons."""
+        if not name:
+            return gr.Row(visible=False), ""
+        return gr.Row(visible=True), f"Delete `{name}` for good? It cannot be undone."
 
     def _load(self, path: str, resume: bool, request: gr.Request | None, label: str) -> str:
         try:
@@ -156,41 +174,66 @@ class Files:
 def build(page: Any, c: dict[str, Any]) -> None:
     """The tab, with its events: /save, /download_checkpoint, /timelapse, /load, /load_resume, /delete_checkpoint,
     /upload, the Hub panel's, and the API-only /checkpoints and /download. `c` gets the list and the picker, which
-    the page refreshes at load."""
+    the page refreshes at load. The list refreshes too when the tab is opened and after every action; a click on a
+    row picks that checkpoint; Delete asks first; Stop is here too (a run that trains cannot load another)."""
     f = page.files
-    with gr.Tab("Checkpoints", id="checkpoints"):
+    with gr.Tab("Checkpoints", id="checkpoints") as tab:
         gr.Markdown("Checkpoints hold configs, weights, optimizer states, step, RNG and history; they load with "
                     "`torch.load(weights_only=True)`, so a file carrying code is refused. Runs auto-save every few "
                     "hundred steps and when stopped. You see your own checkpoints and the shipped examples.")
+        c["c_table"] = table = gr.Dataframe(headers=HEADERS, interactive=False, elem_id="c-table",
+                                            label="Your checkpoints and the examples: click a row to pick it")
+        with gr.Row(equal_height=True):
+            c["c_choice"] = choice = gr.Dropdown([], label="Checkpoint", allow_custom_value=True, scale=4,
+                                                 min_width=320, elem_id="c-choice")
+            refresh = gr.Button("Refresh list", size="sm", scale=0, min_width=120)
+        with gr.Row():
+            load = gr.Button("Load", elem_id="c-load")
+            load_resume = gr.Button("Load and resume", elem_id="c-resume")
+            delete = gr.Button("Delete", variant="stop", elem_id="c-delete")
+            stop = gr.Button("Stop my run", elem_id="c-stop")
+        with gr.Row(visible=False, elem_id="c-confirm") as confirm:
+            question = gr.Markdown()
+            yes = gr.Button("Yes, delete it", variant="stop", elem_id="c-yes")
+            no = gr.Button("Cancel", elem_id="c-no")
+        notice = gr.Markdown(elem_id="c-notice")  # here, below the buttons, where the eyes are
+        relay = gr.Dataframe(headers=HEADERS, visible=False)  # /save's and /delete_checkpoint's list (refusals.py)
+        gr.Markdown("#### Your current run")
         with gr.Row():
             save = gr.Button("Save now")
             download = gr.Button("Download current")
             gif = gr.Button("Export time-lapse GIF")
-        notice = gr.Markdown()
         with gr.Row():
-            file = gr.File(label="Checkpoint / GIF", interactive=False)
-            gif_view = gr.Image(label="Time-lapse", interactive=False, type="filepath")
-        c["c_table"] = table = gr.Dataframe(headers=["file", "dataset", "model", "loss", "step", "saved"],
-                                            interactive=False, label="Your checkpoints and the examples")
-        save.click(f.save_now, None, [notice, table], api_name="save")
-        download.click(f.download_current, None, file, api_name="download_checkpoint")
-        gif.click(f.timelapse, None, file, api_name="timelapse").then(
-            lambda path: path, file, gif_view, api_visibility="private")
-        with gr.Row():
-            c["c_choice"] = choice = gr.Dropdown([], label="Checkpoint", allow_custom_value=True)
-            refresh = gr.Button("Refresh list", size="sm")
-            load = gr.Button("Load")
-            load_resume = gr.Button("Load and resume")
-            delete = gr.Button("Delete", size="sm", variant="stop")
-        refresh.click(f.table, None, table, api_visibility="private").then(
-            f.choices, None, choice, api_visibility="private")
-        load.click(f.load, choice, notice, api_name="load")
-        load_resume.click(f.load_resume, choice, notice, api_name="load_resume")
-        delete.click(f.delete, choice, [notice, table], api_name="delete_checkpoint")
+            file = gr.File(label="Checkpoint", interactive=False, elem_id="c-file")
+            gif_file = gr.File(label="Time-lapse GIF", interactive=False, elem_id="c-gif-file")
+            gif_view = gr.Image(label="Time-lapse", interactive=False, type="filepath", elem_id="c-gif")
         mb = settings.get("GAN_MAX_UPLOAD_MB")
         upload = gr.File(label=f"Upload a checkpoint (.pt, at most {mb:.0f} MiB)", file_types=[".pt"],
                          type="filepath")
-        upload.upload(f.upload, upload, notice, api_name="upload")
+
+        def listed(event: Any) -> None:  # the list and the picker, fresh after `event` (the picker keeps its pick)
+            event.then(f.table, None, table, api_visibility="private", **FAST).then(
+                f.choices, choice, choice, api_visibility="private", **FAST)
+
+        def noted(event: Any) -> Any:  # a refusal in the notice, not as an error badge (demo/tabs/refusals.py)
+            event.failure(notes.show, None, notice, api_visibility="private", **FAST)
+            return event
+
+        gr.on([tab.select, refresh.click], f.table, None, table, api_visibility="private", **FAST).then(
+            f.choices, choice, choice, api_visibility="private", **FAST)
+        table.select(f.pick, None, choice, api_visibility="private", **FAST)
+        listed(noted(save.click(notes.noted(f.save_now), None, [notice, relay], api_name="save")))
+        download.click(f.download_current, None, file, api_name="download_checkpoint")
+        gif.click(f.timelapse, None, gif_file, api_name="timelapse").success(
+            lambda path: path, gif_file, gif_view, api_visibility="private")
+        listed(noted(load.click(notes.noted(f.load), choice, notice, api_name="load")))
+        listed(noted(load_resume.click(notes.noted(f.load_resume), choice, notice, api_name="load_resume")))
+        listed(noted(stop.click(notes.noted(page.train.stop), None, notice, api_visibility="private")))
+        delete.click(f.ask_delete, choice, [confirm, question], api_visibility="private", **FAST)
+        no.click(lambda: gr.Row(visible=False), None, confirm, api_visibility="private", **FAST)
+        yes.click(lambda: gr.Row(visible=False), None, confirm, api_visibility="private", **FAST)
+        listed(noted(yes.click(notes.noted(f.delete), choice, [notice, relay], api_name="delete_checkpoint")))
+        listed(noted(upload.upload(notes.noted(f.upload), upload, notice, api_name="upload")))
         hub.build(page)  # export, load an export or a Hub repo id, share to the Hub
         with gr.Row(visible=False):  # API-only endpoints: /checkpoints, /download
             listing = gr.Button("checkpoints")

@@ -1,8 +1,14 @@
 """The Explore tab: a seed and sliders along G's principal directions, slerp strips, and StyleGAN's own views
-(style mixing, noise, Z against W); built, wired and handled here (`page.explore`, which also serves Sample)."""
+(style mixing, noise, Z against W); built, wired and handled here (`page.explore`, which also serves Sample).
+
+Everything on the tab follows the run: while Explore is the selected tab, a timer looks every FOLLOW_EVERY seconds
+whether the run it shows published a new generator, and if so redraws what is on screen (`Explore.follow`);
+arriving on the tab, or moving the class, truncation or seed, redraws every panel at once."""
 from __future__ import annotations
 
+import logging
 import re
+import traceback
 from typing import Any
 
 import gradio as gr
@@ -13,9 +19,12 @@ from gan.images import save_png
 
 from . import FAST
 from . import explore_pictures as pictures
-from .explore_style import mixing, variation, w_directions, w_image, zw
+from .explore_style import default_k, mixing, variation, w_directions, w_image, zw
 
+log = logging.getLogger("gan.demo")
 N_SLIDERS = 8
+FOLLOW_EVERY = 1.0  # seconds between looks at the run while the Explore tab is selected (runs publish about 1/s)
+VIEWS = ("image", "strip", "mix", "vary", "spread", "in_z", "in_w", "cross")  # what follow() redraws, in order
 SEED = dict(integer=True, lo=0, hi=2**63 - 1)
 
 
@@ -132,6 +141,64 @@ class Explore:
     def random_seed() -> int:
         return int(np.random.default_rng().integers(0, 2**31 - 1))
 
+    # ---- following the run ----------------------------------------------------------------------------
+    def follow(self, v: dict[str, Any], request: gr.Request = None, *, force: bool = False,
+               image: bool = True) -> tuple:
+        """The tab's pictures for the run it shows, as (seen, *VIEWS), redrawn only when that run published a new
+        generator since `v["seen"]` (or when `force`d), and only the panels its model shows: the image and the slerp
+        strip (classic models), the image and the style views (StyleGAN; a new one also sets the crossover slider
+        to its default K). `v` holds the tab's control values by name (see build); `image=False` leaves the main
+        image to /generate. A panel that cannot be drawn now (say, a bad seed list) is left as it is."""
+        run = self.page.subject(self.page.manager.watched(self.page.visitor(request)), "explore")
+        snap = run.snapshot() if run is not None else None
+        seen = dict(v.get("seen") or {})
+        out: dict[str, Any] = dict.fromkeys(VIEWS, gr.skip())
+        if snap is None or snap.sampler is None:
+            return (seen, *out.values())
+        mark = [run.id, snap.part_version("grid")]
+        if not force and seen.get("mark") == mark:
+            return (seen, *out.values())
+        seen["mark"] = mark
+        views = snap.sampler.family.explore
+        psi, label = v["psi"], v["label"]
+        jobs: dict[str, Any] = {}
+        if image:
+            jobs["image"] = lambda: self.generate(v["seed"], *v["sliders"], psi, label, v["axes"], v["layers"],
+                                                  request=request)
+        if "interpolate" in views or not views:
+            jobs["strip"] = lambda: self.strip(v["seed_a"], v["seed_b"], v["steps"], psi, label, request=request)
+        if "mixing" in views:
+            cross = v["cross"]
+            if seen.get("style") != run.id:  # a StyleGAN new to this page: its own default K
+                cross, most = default_k(snap.sampler)
+                out["cross"] = gr.update(value=cross, maximum=most)
+                seen["style"] = run.id
+            jobs["mix"] = lambda: self.mix(v["rows"], v["cols"], cross, psi, -1 if v["each_class"] else label,
+                                           request=request)
+            jobs["vary"] = lambda: self.vary(v["seed"], v["n"], psi, label, request=request)
+            jobs["in_z"] = lambda: self.zw(v["zw_a"], v["zw_b"], v["zw_steps"], psi, label, request=request)
+        for name, job in jobs.items():
+            try:
+                got = job()
+            except gr.Error:
+                continue  # the visitor's own input is refused when they move it; here the panel just stays
+            except Exception:  # noqa: BLE001 - a bad moment must not put an error over every panel
+                log.warning("explore follow: %s failed: %s", name, traceback.format_exc())
+                continue
+            if name == "vary":
+                out["vary"], out["spread"] = got
+            elif name == "in_z":
+                out["in_z"], out["in_w"] = got
+            else:
+                out[name] = got
+        return (seen, *out.values())
+
+    @staticmethod
+    def on_tab(evt: gr.SelectData) -> Any:
+        """The page's tabs changed: the follow timer runs only while Explore is the selected tab."""
+        data = getattr(evt, "_data", None) or {}
+        return gr.Timer(active=data.get("id", evt.value) in ("explore", "Explore"))
+
     # ---- StyleGAN's own views -------------------------------------------------------------------------
     def _style_sampler(self, request: gr.Request | None) -> Any:
         run = self.page.subject(self.page.manager.watched(self.page.visitor(request)), "explore")
@@ -145,12 +212,14 @@ class Explore:
 
     def mix(self, rows: Any, cols: Any, crossover: Any, truncation: Any = 1.0, class_label: Any = 0,
             request: gr.Request = None) -> np.ndarray:
-        """The style-mixing grid: row seeds give their first K (coarse) style inputs, column seeds the rest."""
+        """The style-mixing grid: row seeds give their first K (coarse) style inputs, column seeds the rest (blank
+        K: the model's default). class_label -1: each seed draws its own class (seed mod the classes), so the grid
+        spans several classes; else every seed takes that class."""
         try:
             row_seeds, col_seeds = _seeds("rows", rows), _seeds("cols", cols)
             k = parse_number("crossover", crossover, integer=True, lo=0, hi=32, blank=None)
             psi = parse_number("truncation", truncation, lo=0, hi=2, blank=1.0)
-            label = parse_number("class_label", class_label, integer=True, lo=0, hi=999, blank=0)
+            label = parse_number("class_label", class_label, integer=True, lo=-1, hi=999, blank=0)
         except ConfigError as e:
             raise self._refuse(e) from None
         sampler = self._style_sampler(request)
@@ -177,14 +246,16 @@ class Explore:
 
 def build(page: Any, c: dict[str, Any]) -> None:
     """The tab, with its events: /generate, /recompute_directions, /interpolate, /mix, /vary and /interpolate_zw.
-    `c` gets the sections the page's live stream shows or hides by the watched model (demo/live.py)."""
+    `c` gets the sections the page's live stream shows or hides by the watched model (demo/live.py); with the
+    page's tabs in `c["tabs"]`, the tab follows the run while it is selected (Explore.follow)."""
     x = page.explore
     with gr.Tab("Explore", id="explore") as tab:
-        gr.Markdown("Everything here reads the latest published copy of G, so it works while training runs. "
-                    "Principal directions are found GANSpace-style: for the classic models, PCA of G's first-layer "
-                    "features mapped back to z by least squares; for StyleGAN, PCA of the intermediate latent w.")
+        gr.Markdown("Everything here reads the latest published copy of G, so it works while training runs: the "
+                    "pictures redraw by themselves as the run publishes. Principal directions are found "
+                    "GANSpace-style: for the classic models, PCA of G's first-layer features mapped back to z by "
+                    "least squares; for StyleGAN, PCA of the intermediate latent w.")
         c["x_note"] = gr.Markdown(visible=False, elem_id="x-note")
-        with gr.Row():
+        with gr.Row(elem_id="x-row"):
             with gr.Column(scale=2):
                 with gr.Row():
                     seed = gr.Number(0, label="Seed", precision=0, elem_id="x-seed")
@@ -206,17 +277,21 @@ def build(page: Any, c: dict[str, Any]) -> None:
         inputs = [seed, *sliders, psi, label, axes, layers]
         gr.on([s.change for s in sliders] + [seed.change, psi.change, label.change, layers.change], x.generate,
               inputs, image, api_name="generate", trigger_mode="always_last", **FAST)
-        tab.select(x.generate, inputs, image, api_visibility="private", **FAST)
         random.click(x.random_seed, None, seed, api_visibility="private")
         gr.on([recompute.click, axes.change], x.recompute, axes, sliders, api_name="recompute_directions").then(
             x.generate, inputs, image, api_visibility="private", **FAST)
         with gr.Group(visible=True) as c["x_classic"]:
             gr.Markdown("### Interpolation (slerp)")
             seed_a, seed_b, steps, go = _path_row("Interpolate")
-            strip = gr.Image(label="A → B along the great circle", interactive=False)
+            strip = gr.Image(label="A → B along the great circle", interactive=False, elem_id="x-strip")
         go.click(x.strip, [seed_a, seed_b, steps, psi, label], strip, api_name="interpolate", **FAST)
         with gr.Group(visible=False) as c["x_style"]:
-            _style_views(x, seed, psi, label)
+            style = _style_views(x, seed, psi, label)
+        named = dict(seed=seed, psi=psi, label=label, axes=axes, layers=layers, seed_a=seed_a, seed_b=seed_b,
+                     steps=steps, **{k: style[k] for k in ("rows", "cols", "cross", "each_class", "n", "zw_a", "zw_b",
+                                                            "zw_steps")}, seen=gr.State({}))
+        # in the tab: a block between the tabs themselves makes Gradio 6.31 show one tab twice and lose another
+        _wire_follow(x, c, tab, named, sliders, [named["seen"], image, strip, *(style[k] for k in VIEWS[2:])])
 
 
 def _path_row(button: str) -> tuple[Any, Any, Any, Any]:
@@ -226,19 +301,54 @@ def _path_row(button: str) -> tuple[Any, Any, Any, Any]:
                 gr.Slider(2, 16, 8, step=1, label="Steps"), gr.Button(button))
 
 
-def _style_views(x: Explore, seed: Any, psi: Any, label: Any) -> None:
+def _wire_follow(x: Explore, c: dict[str, Any], tab: Any, named: dict[str, Any], sliders: list, outputs: list) -> None:
+    """The tab follows the run: a timer, active only while Explore is selected (the page's tabs tell), redraws what
+    changed; arriving on the tab redraws everything, and moving the class, truncation or seed the other panels."""
+    def values(data: dict) -> dict[str, Any]:
+        return {**{name: data[comp] for name, comp in named.items()}, "sliders": [data[s] for s in sliders]}
+
+    def follow(data: dict, request: gr.Request = None) -> tuple:
+        return x.follow(values(data), request)
+
+    def arrive(data: dict, request: gr.Request = None) -> tuple:
+        return x.follow(values(data), request, force=True)
+
+    def panels(data: dict, request: gr.Request = None) -> tuple:
+        return x.follow(values(data), request, force=True, image=False)
+
+    inputs = {*named.values(), *sliders}
+    timer = gr.Timer(FOLLOW_EVERY, active=False)
+    timer.tick(follow, inputs, outputs, api_visibility="private", trigger_mode="once", **FAST)
+    tab.select(arrive, inputs, outputs, api_visibility="private", **FAST)
+    gr.on([named["label"].change, named["psi"].release, named["seed"].change], panels, inputs, outputs,
+          api_visibility="private", trigger_mode="always_last", **FAST)
+    if c.get("tabs") is not None:
+        c["tabs"].select(x.on_tab, None, timer, api_visibility="private", **FAST)
+
+
+def _style_views(x: Explore, seed: Any, psi: Any, label: Any) -> dict[str, Any]:
     """StyleGAN's own views: the style-mixing grid, stochastic variation, and Z against W interpolation (with the
-    tab's seed, truncation and class)."""
+    tab's seed, truncation and class); returns their inputs and pictures by name (VIEWS)."""
     gr.Markdown("### Style mixing\nEach cell takes the coarse styles (the first K style inputs: shape, pose) of "
                 "its row's seed and the rest (stroke, texture) from its column's seed.")
     with gr.Row():
         rows = gr.Textbox("1, 2, 3, 4", label="Row seeds", elem_id="m-rows")
         cols = gr.Textbox("5, 6, 7, 8", label="Column seeds", elem_id="m-cols")
-        cross = gr.Slider(0, 8, 2, step=1, label="Crossover K (coarse style inputs from the row)", elem_id="m-cross")
+        cross = gr.Slider(0, 8, 3, step=1, label="Crossover K (coarse style inputs from the row)", elem_id="m-cross",
+                          info="set to the model's default when it arrives: every style below full resolution")
+        each_class = gr.Checkbox(True, label="Each seed its own class", elem_id="m-each",
+                                 info="class-conditional models: seed s draws class s mod the classes, so the "
+                                      "grid spans classes; off: all take the Class slider's")
         mix = gr.Button("Mix", elem_id="m-go")
     grid = gr.Image(label="Rows keep their coarse styles, columns give the rest", interactive=False,
                     elem_id="m-grid")
-    gr.on([mix.click, cross.release], x.mix, [rows, cols, cross, psi, label], grid, api_name="mix", **FAST)
+    api = gr.Button("mix", visible=False)  # /mix: the grid with class_label as given (-1: each seed its own)
+
+    def page_mix(rows: Any, cols: Any, k: Any, psi: Any, label: Any, each: bool, request: gr.Request = None) -> Any:
+        return x.mix(rows, cols, k, psi, -1 if each else label, request=request)
+    gr.on([mix.click, cross.release, each_class.change], page_mix, [rows, cols, cross, psi, label, each_class], grid,
+          api_visibility="private", **FAST)
+    api.click(x.mix, [rows, cols, cross, psi, label], grid, api_name="mix", **FAST)
     gr.Markdown("### Stochastic variation\nOne w, several draws of the per-layer noise: what noise controls "
                 "(the spread image is bright where noise changes the pixels).")
     with gr.Row():
@@ -251,9 +361,11 @@ def _style_views(x: Explore, seed: Any, psi: Any, label: Any) -> None:
     gr.Markdown("### Interpolation: slerp in Z against lerp in W\nW is the space the styles live in: paths "
                 "through it change the image more evenly than paths through Z.")
     seed_a, seed_b, steps, go = _path_row("Interpolate in Z and W")
-    in_z = gr.Image(label="slerp in Z", interactive=False)
-    in_w = gr.Image(label="lerp in W", interactive=False)
+    in_z = gr.Image(label="slerp in Z", interactive=False, elem_id="zw-z")
+    in_w = gr.Image(label="lerp in W", interactive=False, elem_id="zw-w")
     go.click(x.zw, [seed_a, seed_b, steps, psi, label], [in_z, in_w], api_name="interpolate_zw", **FAST)
+    return dict(rows=rows, cols=cols, cross=cross, each_class=each_class, n=n, zw_a=seed_a, zw_b=seed_b,
+                zw_steps=steps, mix=grid, vary=strip, spread=spread, in_z=in_z, in_w=in_w)
 
 
-__all__ = ["Explore", "N_SLIDERS", "build"]
+__all__ = ["Explore", "FOLLOW_EVERY", "N_SLIDERS", "VIEWS", "build"]

@@ -49,10 +49,11 @@ def labels(sampler: Any, n: int, class_label: int | None) -> torch.Tensor | None
     return torch.full((n,), min(int(class_label), sampler.n_classes - 1), dtype=torch.long)
 
 
-def points(sampler: Any, samples: torch.Tensor) -> np.ndarray:
-    """Generated points (orange) over the real ones (blue), on the same axes as the fixed grid."""
+def points(sampler: Any, samples: torch.Tensor, **kw: Any) -> np.ndarray:
+    """Generated points (orange) over the real ones (blue), on the same axes as the fixed grid (gan.images.scatter:
+    `before` shows where a latent edit moved them from, `path` joins them in order)."""
     extent = float(sampler.real.abs().max()) * 1.3 + 1e-6 if sampler.real is not None else None
-    return scatter(samples, real=sampler.real, size=360, extent=extent)
+    return scatter(samples, real=sampler.real, size=360, extent=extent, **kw)
 
 
 def sample_grid(sampler: Any, n: int = 64, seed: int = 0, *, class_label: int | None = None,
@@ -73,7 +74,7 @@ def latent_image(sampler: Any, seed: int, offsets: list[float], *, directions: t
     """The sample for seed, truncated by psi, then moved by offsets along directions.
 
     Images: one image, upscaled. Points: N_POINTS samples around seed all moved the same way, so a slider
-    shows how that direction shifts the whole generated distribution.
+    shows how that direction shifts the whole generated distribution (the unmoved cloud in grey beside it).
     """
     need(sampler)
     offsets = [float(o) for o in offsets][:directions.shape[0]]
@@ -83,12 +84,13 @@ def latent_image(sampler: Any, seed: int, offsets: list[float], *, directions: t
         x = generate(g, z, labels(sampler, 1, 0 if class_label is None else class_label))
         return image_grid(x, pad=0, upscale=UPSCALE)
     z = truncate(torch.randn(N_POINTS, sampler.z_dim, generator=torch.Generator().manual_seed(int(seed))), psi)
-    return points(sampler, generate(g, edit(z, directions, offsets), None))
+    before = generate(g, z, None) if any(offsets) else None
+    return points(sampler, generate(g, edit(z, directions, offsets), None), before=before)
 
 
 def slerp_strip(sampler: Any, seed_a: int, seed_b: int, steps: int = 8, *, psi: float = 1.0,
                 class_label: int | None = None) -> np.ndarray:
-    """Images along the great circle from seed_a's latent to seed_b's, as one strip."""
+    """Images along the great circle from seed_a's latent to seed_b's, as one strip (points: the path they take)."""
     need(sampler)
     steps = int(max(2, min(steps, 16)))
     a, b = latent_for(seed_a, sampler.z_dim), latent_for(seed_b, sampler.z_dim)
@@ -97,7 +99,7 @@ def slerp_strip(sampler: Any, seed_a: int, seed_b: int, steps: int = 8, *, psi: 
     if sampler.kind == "image":
         y = labels(sampler, steps, 0 if class_label is None else class_label)
         return image_grid(generate(g, z, y), nrow=steps, upscale=3)
-    return points(sampler, generate(g, z, None))
+    return points(sampler, generate(g, z, None), path=True)
 
 
 class Directions:

@@ -34,12 +34,14 @@ def w_image(sampler: Any, seed: int, offsets: list[float], *, directions: torch.
 
 
 @torch.no_grad()
-def mixing(sampler: Any, rows: list[int], cols: list[int], *, crossover: int, psi: float = 1.0,
+def mixing(sampler: Any, rows: list[int], cols: list[int], *, crossover: int | None, psi: float = 1.0,
            class_label: int | None = None) -> np.ndarray:
     """The style-mixing grid: the top row and left column are the sources, each cell mixes its row's first
-    `crossover` style inputs with its column's others; the corner is blank."""
+    `crossover` style inputs (None: default_k) with its column's others; the corner is blank. A class_label below
+    0 gives each seed its own class (seed mod the number of classes), so the grid spans several classes."""
     G = generator(need(sampler)).eval()
-    grid = sg.mixing_grid(G, rows, cols, crossover=crossover, psi=psi, y=_label(sampler, 1, class_label))
+    y = None if class_label is not None and int(class_label) < 0 else _label(sampler, 1, class_label)
+    grid = sg.mixing_grid(G, rows, cols, crossover=crossover, psi=psi, y=y)
     n_rows, n_cols = grid.shape[:2]
     return image_grid(grid.reshape(n_rows * n_cols, *grid.shape[2:]), nrow=n_cols, upscale=2)
 
@@ -65,9 +67,16 @@ def zw(sampler: Any, seed_a: int, seed_b: int, *, steps: int = 8, psi: float = 1
     return image_grid(z_images, nrow=steps, upscale=3), image_grid(w_images, nrow=steps, upscale=3)
 
 
+def default_k(sampler: Any) -> tuple[int, int]:
+    """(the mixing grid's default crossover K, the most K can be) for the sampler's generator: gan.stylegan's
+    default_crossover, every style input below full resolution from the row (measured best on digits)."""
+    G = generator(need(sampler))
+    return sg.default_crossover(G), int(G.num_ws)
+
+
 def w_directions(sampler: Any, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Principal directions of W for the sampler's generator (PCA of sampled w), and their variance shares."""
     return sg.w_directions(generator(need(sampler)).eval(), k=max(k, 10))
 
 
-__all__ = ["mixing", "variation", "w_directions", "w_image", "zw"]
+__all__ = ["default_k", "mixing", "variation", "w_directions", "w_image", "zw"]

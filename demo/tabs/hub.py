@@ -43,7 +43,7 @@ def build(page: Any) -> None:
         source = gr.Textbox(label="Export name or Hub repo id", placeholder="USER/NAME or NAME-export.zip",
                             elem_id="hub-source")
         load = gr.Button("Load export", elem_id="hub-load")
-    upload = gr.File(label="Or upload an export (.zip)", file_types=[".zip"], type="filepath")
+    upload = gr.File(label="Or upload an export (.zip)", file_types=[".zip"], type="filepath", elem_id="hub-upload")
     with gr.Row(visible=share_enabled(), elem_id="hub-share-row"):
         repo = gr.Textbox(label="Repo name on the Hub", placeholder="my-gan", elem_id="hub-repo")
         share = gr.Button("Share to Hub", variant="primary", elem_id="hub-share")

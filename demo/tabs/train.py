@@ -25,6 +25,7 @@ from .. import form, present
 from ..runs import zerogpu
 from ..runs.storage import QuotaExceeded
 from . import FAST, PLOT
+from .refusals import notes
 
 PROBE_MAX_BYTES = 64 * 2**20  # larger models are not timed before a run (building them costs seconds): said slow
 
@@ -231,18 +232,16 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
         with gr.Row():
             dataset = gr.Dropdown(dataset_names(), value=dataset_name, label="Dataset", allow_custom_value=True,
                                   elem_id="dataset",
-                                  info="built in, no download; mnist, fashion-mnist and the other *mnist* sets read "
-                                       "MNIST files (GAN_DATA_DIR, or a download when online); your own images: "
-                                       "upload a zip below")
+                                  info="built in; the *mnist* sets read MNIST's files (GAN_DATA_DIR, or a download "
+                                       "when online); your own images: a zip below")
             model = gr.Dropdown(["auto"] + MODELS.names(), value="auto", label="Model", elem_id="model",
                                 info="auto: the dataset's default; " + ", ".join(
                                     f"{k} for {' or '.join(v.kinds)}" for k, v in MODELS.items()))
             loss = gr.Dropdown(LOSSES.names(), value=d["loss"], label="Loss", elem_id="loss",
-                               info="default: the dataset's (hinge for 2-D points, bce otherwise); see "
-                                    "'How to read the losses' below")
+                               info="default: the dataset's; see 'How to read the losses' below")
             speed = gr.Dropdown(form.SPEEDS, value="full", label="Speed", elem_id="speed", allow_custom_value=True,
-                                info="slow motion, to watch a fast game unfold (gaussian1d is over in seconds)")
-        with gr.Row():
+                                info="slow motion: watch a fast game (gaussian1d) unfold")
+        with gr.Row(elem_id="train-numbers"):
             batch_size = gr.Number(d["batch_size"], label="Batch size", step=1, elem_id="batch-size")
             lr = gr.Number(d["lr"], label="Learning rate", step=0.0001, elem_id="lr")
             seed = gr.Number(0, label="Seed", step=1)
@@ -260,30 +259,38 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
                                info="the same at generated data (R3GAN: rpgan + R1 + R2)")
                 pac = gr.Number(None, label="PacGAN packing", step=1, elem_id="pac",
                                 info="D judges packs of N samples (1: off)")
-        with gr.Row():
+        with gr.Row(elem_id="train-buttons"):
             train = gr.Button("Train", variant="primary", elem_id="train-btn")
             stop = gr.Button("Stop", variant="stop", elem_id="stop-btn")
             resume = gr.Button("Resume", elem_id="resume-btn")
             reset = gr.Button("Reset", elem_id="reset-btn")
             resume_cpu = gr.Button("Continue on CPU", elem_id="resume-cpu-btn", visible=zerogpu.enabled())
         notice = gr.Markdown(elem_id="notice")
-        train.click(t.train, [dataset, model, loss, batch_size, lr, seed, z_dim, width, r1, r2, pac, speed], notice,
-                    api_name="train", concurrency_limit=None)
-        resume.click(t.resume, None, notice, api_name="resume", concurrency_limit=None)
-        resume_cpu.click(t.resume_cpu, None, notice, api_name="resume_cpu", concurrency_limit=None)
-        stop.click(t.stop, None, notice, api_name="stop", concurrency_limit=None)
-        reset.click(t.reset, None, notice, api_name="reset", concurrency_limit=None)
+        # a refusal's words go to the notice (demo/tabs/refusals.py), not an error badge over it or the Dataset
+        train.click(notes.noted(t.train), [dataset, model, loss, batch_size, lr, seed, z_dim, width, r1, r2, pac,
+                                           speed], notice, api_name="train", concurrency_limit=None).failure(
+            notes.show, None, notice, api_visibility="private", **FAST)
+        for button, fn, name in ((resume, t.resume, "resume"), (resume_cpu, t.resume_cpu, "resume_cpu"),
+                                 (stop, t.stop, "stop"), (reset, t.reset, "reset")):
+            button.click(notes.noted(fn), None, notice, api_name=name, concurrency_limit=None).failure(
+                notes.show, None, notice, api_visibility="private", **FAST)
 
-        with gr.Accordion("Your own images: upload a zip", open=False):
+        picked = gr.Textbox(visible=False)  # the uploaded dataset's name, copied to the Dataset dropdown on success
+        with gr.Accordion("Your own images: upload a zip", open=False, elem_id="upload-zip"):
             mb = settings.get("GAN_MAX_UPLOAD_MB")
             zip_upload = gr.File(label=f"Upload a zip of images (PNG/JPEG, at most {mb:.0f} MiB); it becomes the "
                                        f"dataset", file_types=[".zip"], type="filepath", elem_id="zip-upload")
-        zip_upload.upload(t.upload_zip, zip_upload, [dataset, notice], api_name="upload_zip")
-        with gr.Accordion("Your own pair of domains (CycleGAN): a zip per domain", open=False):
+        up = zip_upload.upload(notes.noted(t.upload_zip), zip_upload, [picked, notice], api_name="upload_zip")
+        with gr.Accordion("Your own pair of domains (CycleGAN): a zip per domain", open=False,
+                          elem_id="upload-pair"):
             with gr.Row():
                 zips = [gr.File(label=f"Domain {tag}: a zip of images (at most {mb:.0f} MiB)", file_types=[".zip"],
                                 type="filepath", elem_id=f"zip-{tag.lower()}") for tag in ("A", "B")]
-        gr.on([z.upload for z in zips], t.upload_pair, zips, [dataset, notice], api_name="upload_pair")
+        pair = gr.on([z.upload for z in zips], notes.noted(t.upload_pair), zips, [picked, notice],
+                     api_name="upload_pair")
+        for event in (up, pair):
+            event.success(_picked, picked, [dataset, picked], api_visibility="private", **FAST)
+            event.failure(notes.show, None, notice, api_visibility="private", **FAST)
 
         _live_outputs(c, d["loss"])
         with gr.Accordion("How to read the losses", open=False, elem_id="loss-help"):
@@ -297,11 +304,16 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
         status_refresh.click(t.status, None, status_json, api_name="status", **FAST)
 
 
+def _picked(name: str | None) -> tuple[Any, str]:
+    """An upload's dataset name into the Dataset dropdown (once: the relay is emptied)."""
+    return (name or gr.skip()), ""
+
+
 def _live_outputs(c: dict[str, Any], loss: str) -> None:
     """The run's status line, fixed-noise grid, charts and quality: the page's live stream fills them (by key in
     `c`, demo/live.py TRAIN_OUTPUTS)."""
     c["status_line"] = gr.Markdown("**idle**", elem_id="status-line")
-    with gr.Row():
+    with gr.Row(elem_id="grid-row"):
         c["grid"] = gr.Image(label="Fixed-noise samples (same z every time)", elem_id="grid", height=420,
                              interactive=False, type="filepath")
         with gr.Column():

@@ -144,7 +144,7 @@ def init(world: World, *, backend: str, timeout_s: float = 120.0) -> World:
         # first optimizer imports it lazily), destroy_process_group no longer frees the group, so gloo's
         # worker threads live on into interpreter exit, where one that frees a tensor aborts the rank
         # ("terminate called without an active exception", about 1 torchrun run in 8). Imported first,
-        # shutdown() joins them (tests/test_distributed.py counts the threads).
+        # shutdown() joins them (tests/gan/train/test_distributed.py counts the threads).
         importlib.import_module("torch._dynamo")  # not `import torch._dynamo`: that makes `torch` local here
         dist.init_process_group(backend=backend, rank=world.rank, world_size=world.size,
                                 timeout=datetime.timedelta(seconds=timeout_s))

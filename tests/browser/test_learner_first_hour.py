@@ -1,32 +1,16 @@
 """Issue 29, "A learner's first hour", on the page itself (headless Chromium): the Train tab opens on the shipped
 example, the Model box follows the dataset (no leftover stylegan on a pair of domains), the learning-rate box steps
 by a learning rate's step, and a one-point chart labels its axes as numbers read."""
-import os
 import re
 
 import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 from tests.helpers import free_port, img_src, serve_app, wait_until  # noqa: E402
 from demo.runs.manager import RunManager  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")]
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _pick(page, elem_id: str, value: str) -> None:

@@ -1,12 +1,10 @@
 """Issue 29, "A learner's first hour": what a learner met on every tab, each checked where it happened (the library,
 the CLI, the app through gradio_client, the page's live stream). The page-only ones are in
-tests/test_learner_first_hour_browser.py."""
-import json
+tests/browser/test_learner_first_hour.py."""
 import re
 import shlex
 import threading
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ import pytest
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
-from tests.helpers import ROOT, poll_status, serve_app, tiny_config, wait_for  # noqa: E402
+from tests.helpers import ROOT, cyclegan_export_zip, poll_status, serve_app, tiny_config, wait_for  # noqa: E402
 from demo.runs import monitors  # noqa: E402
 from demo.runs.manager import RunManager  # noqa: E402
 from gan.config import TrainConfig  # noqa: E402
@@ -232,28 +230,13 @@ def test_the_status_goes_out_every_second_when_a_grid_is_costly(tiny_images, tmp
 
 # ---- 3. a CycleGAN export loads back to explore and translate -------------------------------------------------
 
-def _export_zip(tmp_path, *, dataset=None) -> str:
-    from gan.hub import export
-
-    folder = export(str(EXAMPLES / "digits2colordigits-cyclegan.pt"), tmp_path / "cyc-export")
-    if dataset is not None:
-        cfg = json.loads((folder / "config.json").read_text())
-        cfg["train_config"]["dataset"] = dataset
-        (folder / "config.json").write_text(json.dumps(cfg))
-    path = tmp_path / f"cyc-{dataset or 'own'}-export.zip"
-    with zipfile.ZipFile(path, "w") as z:
-        for p in sorted(folder.iterdir()):
-            z.write(p, f"cyc-export/{p.name}")
-    return str(path)
-
-
 @pytest.mark.slow
 def test_a_cyclegan_export_loads_back_and_translates(served, tmp_path):
     url, manager = served
     c = Client(url, verbose=False)
     for dataset, held in ((None, "digits2colordigits"), ("mnist2colormnist", None)):  # its pair set, then absent
         _stop_all(manager)
-        note = c.predict(handle_file(_export_zip(tmp_path, dataset=dataset)), api_name="/load_export_zip")
+        note = c.predict(handle_file(cyclegan_export_zip(tmp_path, dataset=dataset)), api_name="/load_export_zip")
         assert "Loaded the export" in note and "cyclegan" in note
         st = poll_status(c, lambda s: s["state"] == "stopped" and s.get("yours"), timeout=60, what="the export")
         assert st["error"] is None

@@ -1,0 +1,55 @@
+"""Refusals shown where the visitor looks. Gradio marks every output of an event that raised gr.Error with a red
+"Error" badge, and over a control (the Dataset dropdown, the checkpoint list) that badge swallows clicks until its
+small x is found. So an event that may refuse writes its controls through hidden relays (copied over on .success),
+and its .failure() step puts the refusal's own words in the tab's notice (`notes.show`), which clears the badge
+there. `notes.noted(fn)` remembers, per page session, the last refusal fn raised; the API is unchanged: gradio_client
+still gets the error."""
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+from typing import Any, Callable
+
+import gradio as gr
+
+PREFIX = "**Not done:** "
+
+
+class Notes:
+    """The last refusal of each page session, for the .failure() step that shows it."""
+
+    def __init__(self, most: int = 4096) -> None:
+        self.most = most
+        self._last: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _session(args: tuple, kwargs: dict) -> str:
+        request = kwargs.get("request") or next((a for a in args if isinstance(a, gr.Request)), None)
+        return getattr(request, "session_hash", None) or "local"
+
+    def noted(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """fn, remembering the message of a gr.Error it raises for the session's .failure() step (re-raised)."""
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except gr.Error as e:
+                with self._lock:
+                    self._last[self._session(args, kwargs)] = str(e.message)
+                    while len(self._last) > self.most:
+                        self._last.popitem(last=False)
+                raise
+        return wrapper
+
+    def show(self, request: gr.Request = None) -> str:
+        """The session's last refusal, for the tab's notice (read once)."""
+        with self._lock:
+            message = self._last.pop(getattr(request, "session_hash", None) or "local", None)
+        return PREFIX + (message or "see the message in the corner of the page.")
+
+
+notes = Notes()
+
+__all__ = ["Notes", "PREFIX", "notes"]
