@@ -56,12 +56,14 @@ def test_run_trains_publishes_and_stops_within_a_step(manager, tmp_path):
     assert run.trainer is None and run.snapshot().sampler is not None  # no trainer kept; Explore still works
 
 
-def test_cap_and_busy_message(manager):
+def test_past_the_cap_a_visitor_queues_and_a_second_run_of_ones_own_is_refused(manager):
     manager.start("alice", tiny())
-    with pytest.raises(RunBusy, match="busy"):
-        manager.start("bob", tiny())
+    bob = manager.start("bob", tiny())  # past the cap: queued, not refused
+    assert bob.state == State.QUEUED and bob.status()["queue_place"] == 1
     with pytest.raises(RunBusy, match="already have a run"):
         manager.start("alice", tiny())
+    with pytest.raises(RunBusy, match="already in the queue"):
+        manager.start("bob", tiny())
     assert len(manager.active_runs()) == 1
 
 
@@ -71,16 +73,16 @@ def test_cap_holds_under_a_burst(tmp_path):
 
     def go(i):
         try:
-            m.start(f"v{i}", tiny())
-            results.append("ok")
+            results.append(m.start(f"v{i}", tiny()).state.value)
         except RunBusy:
             results.append("busy")
 
     threads = [threading.Thread(target=go, args=(i,)) for i in range(12)]
     [t.start() for t in threads]
     [t.join() for t in threads]
-    try:
-        assert results.count("ok") == 2 and results.count("busy") == 10
+    try:  # two train, ten wait in line; nobody is refused
+        assert results.count("queued") == 10 and "busy" not in results, results
+        assert len(m.active_runs()) == 2 and len(m.waitlist) == 10
     finally:
         m.shutdown()
 

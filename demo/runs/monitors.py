@@ -124,6 +124,7 @@ class TheoryMonitor:
         self.prev: dict[str, Any] | None = None
         self.due = 0.0
         self.count = 0
+        self.crowd = 1  # runs per CPU turn (demo/runs/sharing.py): the budget is a part of this run's own turns
 
     @staticmethod
     def applies(trainer: Any) -> bool:
@@ -149,7 +150,8 @@ class TheoryMonitor:
             [r["step"] for r in hist], [r["v"] for r in hist], [r["js"] for r in hist]))
         self.prev = {k: snap[k] for k in ("dim", "dataset", "bandwidth", "xlim", "extent") if k in snap}
         cost = time.perf_counter() - t0
-        self.due = time.monotonic() + _interval(settings.get("GAN_THEORY_EVERY"), cost, self.count == 0)
+        self.due = time.monotonic() + _interval(settings.get("GAN_THEORY_EVERY"), cost * self.crowd,
+                                                self.count == 0)
         self.count += 1
         trainer.metrics.update({k: float(v) for k, v in row.items() if k != "step"})
         return {"dim": snap["dim"], "main": main, "curves": curves, "seconds": round(cost, 4),
@@ -163,6 +165,7 @@ class QualityMonitor:
         self.rows, self.meters = rows, meters
         self.due = 0.0
         self.count = 0
+        self.crowd = 1  # as TheoryMonitor's
         self.note: str | None = None
         self.error: str | None = None
 
@@ -189,7 +192,8 @@ class QualityMonitor:
         numbers = score(sampler.nets, sampler.family, data, meter=meter)
         cost = time.perf_counter() - t0
         self.note = None
-        self.due = time.monotonic() + _interval(settings.get("GAN_QUALITY_EVERY"), cost, self.count == 0)
+        self.due = time.monotonic() + _interval(settings.get("GAN_QUALITY_EVERY"), cost * self.crowd,
+                                                self.count == 0)
         self.count += 1
         if not numbers:
             return None

@@ -50,16 +50,18 @@ class State(str, enum.Enum):
     ERROR = "error"
     DIVERGED = "diverged"
     QUOTA = "quota"  # a ZeroGPU chunk was refused; resumable
+    QUEUED = "queued"  # waiting for a training slot (demo/runs/waitlist.py); starts by itself
 
 
 ENDED = {State.STOPPED, State.ERROR, State.DIVERGED, State.QUOTA}
 ACTIVE = {State.STARTING, State.LOADING, State.RUNNING, State.STOPPING}
 TRANSITIONS: dict[State, set[State]] = {
-    State.STARTING: {State.LOADING, State.RUNNING, State.STOPPED, State.ERROR},
+    State.STARTING: {State.LOADING, State.RUNNING, State.STOPPED, State.ERROR, State.QUEUED},
     State.LOADING: {State.RUNNING, State.STOPPING, State.STOPPED, State.ERROR},
     State.RUNNING: {State.STOPPING, State.ERROR, State.DIVERGED, State.QUOTA},
     State.STOPPING: {State.STOPPED, State.ERROR, State.DIVERGED, State.QUOTA},
-    **{s: {State.STARTING} for s in ENDED},
+    State.QUEUED: {State.STARTING, State.STOPPED},
+    **{s: {State.STARTING, State.QUEUED} for s in ENDED},
 }
 
 
@@ -93,7 +95,7 @@ class Run:
 
     def __init__(self, run_id: str, owner: str, *, build: Callable[[], Trainer], folder: Path,
                  save: Callable[["Run", Trainer], Path], display: dict[str, Any], limits: Limits,
-                 advance: Callable[["Run", Trainer], dict[str, Any]] | None = None) -> None:
+                 advance: Callable[["Run", Trainer], dict[str, Any]] | None = None, share: Any = None) -> None:
         self.id, self.owner = run_id, owner
         self._build = build  # a Trainer for this run (fresh, or from its latest checkpoint)
         self._save_fn = save
@@ -109,6 +111,10 @@ class Run:
         self.chunks = 0
         self.example: str | None = None  # the name of a shipped example this run shows (read-only)
         self.drop_trainer = False  # let go of the trainer once published even without a checkpoint (examples)
+        self.share = share  # CPU turns among the runs training in-process (demo/runs/sharing.py CpuShare)
+        self.turn_until: float | None = None  # while others wait in the queue: when this run's turn ends
+        self.turn_note = ""  # and what it then says (demo/runs/waitlist.py)
+        self.status_extra: Callable[[], dict[str, Any]] = dict  # fields added at each publish (how it shares)
         self._lock = threading.Lock()  # guards _state, _status and _snap; never held during a step
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -233,11 +239,16 @@ class Run:
             torch.set_num_threads(default_threads(tr.data.kind))  # spinning OMP workers starve the page
             t_start = time.monotonic()  # elapsed counts training time, not loading
             self.last_seen = max(self.last_seen, t_start)  # the idle clock starts with training
+            share = self.share if not self.gpu_chunks else None
+            if share is not None:
+                share.join(self.id)
             self._to(State.RUNNING)
             next_pub = time.monotonic() + self.limits.publish_every
             why = None
             while not self._stop.is_set() and why is None:
                 self._serve_requests(tr)
+                if share is not None and not share.turn(self.id, self._stop):
+                    continue  # stopped while waiting for its turn
                 before = tr.step_count
                 stats = self._advance_fn(self, tr) if self.gpu_chunks and self._advance_fn else tr.step()
                 elapsed = base_elapsed + time.monotonic() - t_start
@@ -248,7 +259,8 @@ class Run:
                     self._autosave(tr)
                 if time.monotonic() >= next_pub:
                     cost = self._publish(tr)
-                    next_pub = time.monotonic() + max(self.limits.publish_every, 25 * cost)  # <= ~4% of the time
+                    crowd = share.crowd() if share is not None else 1  # <= ~4% of its own turns
+                    next_pub = time.monotonic() + max(self.limits.publish_every, 25 * cost * crowd)
                 why = self._limit_reached(tr, elapsed)
             self._to(State.STOPPING, **({"warning": why} if why else {}))
             self._autosave(tr)
@@ -269,6 +281,8 @@ class Run:
             self._to(State.ERROR, error=f"{type(e).__name__}: {e}")
             self._safe_publish(tr)
         finally:
+            if self.share is not None:
+                self.share.leave(self.id)
             if self._state in ACTIVE:
                 self._to(State.STOPPED)
             if tr is not None:
@@ -287,6 +301,8 @@ class Run:
             return f"stopped at this server's limit of {span} of training per run (checkpoint saved)"
         if lim.idle and time.monotonic() - self.last_seen > lim.idle:
             return f"stopped after {lim.idle:.0f} s with no page of its owner open (checkpoint saved)"
+        if self.turn_until is not None and time.monotonic() >= self.turn_until:
+            return self.turn_note or "stopped so that visitors waiting in the queue can train (checkpoint saved)"
         return None
 
     def _serve_requests(self, tr: Trainer) -> None:
@@ -333,6 +349,10 @@ class Run:
         t0 = time.perf_counter()
         version = self._snap.version + 1
         fam = tr.family
+        crowd = self.share.crowd() if self.share is not None and not self.gpu_chunks else 1
+        for monitor in (self._theory, self._quality):
+            if monitor is not None:
+                monitor.crowd = crowd  # their budgets are parts of this run's own turns
         sampler = Sampler(fam, tr.frozen_nets(), tr.model_config, tr.data.kind, real=self._real,
                           held_out=getattr(tr.data, "info", {}).get("held_out") or {})
         grid = picture(fam.watch(sampler.nets, tr.fixed), columns=fam.watch_columns(tr.model_config),
@@ -354,8 +374,9 @@ class Run:
             quality = self._quality.update(tr, sampler, force=force)
             if quality is not None:
                 parts["quality"] = quality
+        extra = self.status_extra()  # outside the lock: it may read this run's status
         with self._lock:
-            self._status.update(step=tr.step_count, metrics=dict(tr.metrics))
+            self._status.update(step=tr.step_count, metrics=dict(tr.metrics), **extra)
             parts["status"] = dict(self._status)
             self._snap = self._snap.replace(**parts)
         self.frames.offer(Path(parts["grid"]).read_bytes(), force=force)  # the PNG just written, kept small

@@ -53,7 +53,7 @@ class Train:
             run = self.manager.start(owner, cfg)
         except self.page.REFUSALS as e:
             raise self.page.refuse(e) from None
-        return f"Started run `{run.id}`."
+        return present.queued_notice(run.id, run.status())  # started, or queued with its place and wait
 
     def stop(self, request: gr.Request = None) -> str:
         """Stop your run after the current step (it saves a checkpoint)."""
@@ -71,6 +71,8 @@ class Train:
         except self.page.REFUSALS as e:
             raise self.page.refuse(e) from None
         where = " on the CPU (slower; no GPU quota used)" if cpu else ""
+        if run.state == "queued":
+            return present.queued_notice(run.id, run.status())
         return f"Resumed `{run.id}` at step {run.status()['step']:,}{where}."
 
     def resume_cpu(self, request: gr.Request = None) -> str:
@@ -87,7 +89,8 @@ class Train:
         owner = self.page.visitor(request)
         self.manager.seen(owner)
         run = self.manager.watched(owner)
-        base = {"active_runs": len(self.manager.active_runs()), "max_runs": self.manager.max_runs}
+        base = {"active_runs": len(self.manager.active_runs()), "max_runs": self.manager.max_runs,
+                **self.manager.sharing(run)}  # runs sharing the CPU, your part, the queue, your GPU time
         if run is None:
             return {"state": "idle", "step": 0, "epoch": 0, "d_loss": None, "g_loss": None, "error": None,
                     "yours": False, **base}
