@@ -3,7 +3,8 @@ No Gradio.
 
 A run belongs to the visitor who started (or loaded) it; others may watch it, not change it. At most
 GAN_MAX_RUNS train at once, taking turns on the CPU (demo/runs/sharing.py); a visitor who presses Train past the
-cap waits in a queue and their run starts by itself (demo/runs/waitlist.py). Runs end by themselves at the limits the server
+cap waits in a queue and their run starts by itself (demo/runs/waitlist.py). On ZeroGPU each GPU chunk is carried
+by an open request of the run's owner (demo/runs/lending.py). Runs end by themselves at the limits the server
 sets (demo/runs/run.py `Limits`, GAN_TURN_S while others wait), and when their owner's last page closes
 (`session_ended`). Files and paths are demo/runs/storage.py's job.
 """
@@ -28,6 +29,7 @@ from gan.train.budget import check_train_config
 from gan.train.trainer import Trainer
 
 from . import zerogpu
+from .lending import Lenders
 from .run import ENDED, Limits, Run, State
 from .sharing import CpuShare, default_max_runs
 from .storage import TMP, Storage
@@ -57,7 +59,7 @@ class RunManager:
                  storage: Storage | None = None, limits: Limits | None = None, keep_runs: int = 6,
                  autosave_every: int | None = None, publish_every: float = 1.0, idle_stop_s: float | None = None,
                  chunk_runner: Callable[..., tuple[dict, list]] | None | str = "default",
-                 turn_s: float | None = None, cpu: CpuShare | None = None) -> None:
+                 turn_s: float | None = None, lend: bool | None = None, cpu: CpuShare | None = None) -> None:
         self.max_runs = int(max_runs if max_runs is not None else settings.get("GAN_MAX_RUNS") or default_max_runs())
         self.turn_s = float(settings.get("GAN_TURN_S") if turn_s is None else turn_s)
         self.storage = storage or Storage(checkpoint_dir)
@@ -69,7 +71,9 @@ class RunManager:
         self.keep_runs = keep_runs  # finished runs kept in memory (their checkpoints stay on disk regardless)
         # ZeroGPU: runs advance by calls of this (demo/zerogpu.gpu_chunk); their own trainers stay on the CPU
         self.chunk_runner = zerogpu.default_runner() if chunk_runner == "default" else chunk_runner
-        self.lenders = None
+        # on ZeroGPU the chunks are carried by an open request of the run's owner (demo/lend.py lends them)
+        lend = self.chunk_runner is zerogpu.gpu_chunk if lend is None else lend
+        self.lenders = Lenders() if lend and self.chunk_runner is not None else None
         self.cpu = cpu or CpuShare()  # turns on the CPU for the runs training in this process
         self.waitlist = Waitlist(self)
         self._lock = threading.Lock()
@@ -299,6 +303,9 @@ class RunManager:
             return self.storage.save(r.owner, r.id, tr, display=display)
 
         runner = self.chunk_runner
+        if self.lenders is not None and runner is not None:  # each chunk carried by an open request of the owner
+            def runner(*args: Any, _gpu: Callable[..., Any] = runner) -> Any:
+                return self.lenders.call(owner, _gpu, args, stopped=run._stop.is_set)
         run = Run(run_id, owner, build=build, folder=TMP / "gan-lab-runs" / run_id, save=save, display=display,
                   limits=self.limits, advance=zerogpu.advancer(runner), share=self.cpu)
         run.gpu_seconds, run.gpu_left_s = 0.0, None  # ZeroGPU time this run used, and the quota ZeroGPU said is left

@@ -19,6 +19,7 @@ from gan.metrics.advice import loss_help
 from gan.registry import LOSSES, MODELS
 
 from .. import present
+from ..lend import streaming
 from ..runs import zerogpu
 from ..runs.storage import QuotaExceeded
 from . import FAST, PLOT
@@ -214,9 +215,11 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
             reset = gr.Button("Reset", elem_id="reset-btn")
             resume_cpu = gr.Button("Continue on CPU", elem_id="resume-cpu-btn", visible=zerogpu.enabled())
         notice = gr.Markdown(elem_id="notice")
-        train.click(t.train, [dataset, model, loss, batch_size, lr, seed, z_dim, width, r1, r2, pac], notice,
+        # on ZeroGPU, Train and Resume stay open while the run trains, carrying its GPU chunks (demo/lend.py)
+        lent = (lambda fn: streaming(fn, page)) if page.manager.lenders is not None else (lambda fn: fn)
+        train.click(lent(t.train), [dataset, model, loss, batch_size, lr, seed, z_dim, width, r1, r2, pac], notice,
                     api_name="train", concurrency_limit=None)
-        resume.click(t.resume, None, notice, api_name="resume", concurrency_limit=None)
+        resume.click(lent(t.resume), None, notice, api_name="resume", concurrency_limit=None)
         resume_cpu.click(t.resume_cpu, None, notice, api_name="resume_cpu", concurrency_limit=None)
         stop.click(t.stop, None, notice, api_name="stop", concurrency_limit=None)
         reset.click(t.reset, None, notice, api_name="reset", concurrency_limit=None)
