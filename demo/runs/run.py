@@ -345,7 +345,8 @@ class Run:
                 log.warning("publish after error failed: %s", traceback.format_exc())
 
     def _publish(self, tr: Trainer, force: bool = False) -> float:
-        """Build and publish the next snapshot (monitors included); returns the seconds it took."""
+        """Build and publish the next snapshot (monitors included); returns the seconds it took, less the
+        monitors' (they stretch their own intervals)."""
         t0 = time.perf_counter()
         version = self._snap.version + 1
         fam = tr.family
@@ -365,6 +366,7 @@ class Run:
             mc = tr.model_config
             parts["model"] = {"family": fam.name, "explore": list(fam.explore), "kind": tr.data.kind,
                               "n_classes": mc.n_classes, "z_dim": mc.z_dim, "charts": list(fam.charts)}
+        t_monitors = time.perf_counter()  # the monitors keep to their own budgets: not counted below
         if self._theory is not None:
             theory = self._theory.update(tr, version, force=force)
             if theory is not None:
@@ -374,6 +376,7 @@ class Run:
             quality = self._quality.update(tr, sampler, force=force)
             if quality is not None:
                 parts["quality"] = quality
+        t0 += time.perf_counter() - t_monitors
         extra = self.status_extra()  # outside the lock: it may read this run's status
         with self._lock:
             self._status.update(step=tr.step_count, metrics=dict(tr.metrics), **extra)
