@@ -69,6 +69,7 @@ def test_waits_follow_the_runs_that_end_first_then_whole_turns():
     assert estimate_waits([10.0, 40.0], free=0, n=4, turn=60.0) == [10.0, 40.0, 70.0, 100.0]
     assert estimate_waits([], free=1, n=2, turn=None) == [0.0, None]  # no time limits: no estimate
     assert estimate_waits([None, None], free=0, n=1, turn=60.0) == [None]
+    assert estimate_waits([10.0], free=0, n=2, turn=60.0, handover=5.0) == [15.0, 80.0]  # saving, building
 
 
 def test_the_default_cap_follows_the_cores(monkeypatch):
@@ -91,7 +92,7 @@ def test_past_the_cap_visitors_queue_see_place_and_wait_and_start_by_themselves(
         with pytest.raises(RunBusy, match="already in the queue"):
             m.start("v3", tiny())
         wait_for(lambda: runs[2].status()["wait_s"] is not None, what="a wait estimate")
-        assert 0 < runs[2].status()["wait_s"] <= 5 and runs[4].status()["wait_s"] >= runs[2].status()["wait_s"]
+        assert 0 < runs[2].status()["wait_s"] <= 10 and runs[4].status()["wait_s"] >= runs[2].status()["wait_s"]
         words = present.status_line(runs[3].status(), yours=True)
         assert "queued" in words and "number **2** of 3 in line" in words and "estimated wait about" in words
 

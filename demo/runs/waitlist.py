@@ -22,6 +22,7 @@ from .run import State
 log = logging.getLogger("gan.demo")
 TICK = 0.25  # seconds between the pump's looks
 WAIT_STEP = 5.0  # waits are shown rounded up to this many seconds (a page is sent a new one only when it moves)
+HANDOVER_S = 5.0  # a slot passes on this long after a run's time is up (it saves, the next one builds)
 
 
 @dataclass
@@ -31,11 +32,12 @@ class Entry:
     since: float
 
 
-def estimate_waits(remaining: list[float | None], free: int, n: int, turn: float | None) -> list[float | None]:
+def estimate_waits(remaining: list[float | None], free: int, n: int, turn: float | None,
+                   handover: float = 0.0) -> list[float | None]:
     """Seconds until each of the first `n` in line gets a slot: slots free after the `remaining` seconds of the
-    runs holding them (None: no bound) or now (`free`), and each admitted run then holds its slot for at most
-    `turn` seconds (None: no bound). None where no bound gives an answer."""
-    heap = [0.0] * max(0, free) + [max(0.0, r) for r in remaining if r is not None]
+    runs holding them (None: no bound) plus `handover`, or now (`free`), and each admitted run then holds its slot
+    for at most `turn` seconds (None: no bound). None where no bound gives an answer."""
+    heap = [0.0] * max(0, free) + [max(0.0, r) + handover for r in remaining if r is not None]
     heapq.heapify(heap)
     out: list[float | None] = []
     for _ in range(n):
@@ -45,7 +47,7 @@ def estimate_waits(remaining: list[float | None], free: int, n: int, turn: float
         t = heapq.heappop(heap)
         out.append(t)
         if turn:
-            heapq.heappush(heap, t + turn)
+            heapq.heappush(heap, t + turn + handover)
     return out
 
 
@@ -161,7 +163,7 @@ class Waitlist:
         m = self.m
         holding = [r for r in m.runs() if m._holds_slot(r)]
         free = m.max_runs - len(holding)
-        waits = estimate_waits([self.remaining(r, now) for r in holding], free, len(items), self.turn())
+        waits = estimate_waits([self.remaining(r, now) for r in holding], free, len(items), self.turn(), HANDOVER_S)
         for k, (e, w) in enumerate(zip(items, waits), 1):
             shown = {"queue_place": k, "queue_length": len(items),
                      "wait_s": None if w is None else WAIT_STEP * -(-w // WAIT_STEP)}
