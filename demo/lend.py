@@ -38,6 +38,7 @@ def lend(page: Any, owner: str, notice: str) -> Iterator[str]:
     if lenders is None or run is None:
         return
     while run.active or run.state == State.QUEUED:
+        manager.seen(owner)  # an open Train is its owner's presence (Gradio ends it when they disconnect)
         if lenders.serve(owner, timeout=1.0):
             st = run.status()
             yield (f"{notice} GPU chunk {run.chunks} done: step {int(st.get('step') or 0):,}, "

@@ -145,3 +145,14 @@ def test_through_gradio_a_visitor_past_the_cap_queues_and_starts_by_itself(tmp_p
         st_a = alice.predict(api_name="/status")
         assert st_a["state"] == "stopped" and "queue" in st_a["warning"]
         bob.predict(api_name="/stop")
+
+
+def test_the_status_line_says_how_the_server_is_shared():
+    running = {"state": "running", "step": 10, "runs_sharing": 8, "cpu_share": 0.125, "turn_left_s": 130.0,
+               "queue_length": 4, "gpu_seconds": 75.0, "gpu_quota_left_s": 12.0}
+    line = present.sharing_line(running)
+    assert "8 runs share this server's CPU in turns; this one gets 12% of the training time" in line
+    assert "4 visitor(s) wait for a slot: this run stops in 2 min" in line
+    assert "75 s of its owner's quota; ZeroGPU says 12 s of quota are left" in line
+    assert present.sharing_line({"state": "running", "runs_sharing": 1, "cpu_share": 1.0}) == ""  # alone: nothing
+    assert "unknown" in present.sharing_line({"state": "queued", "queue_place": 1, "queue_length": 1})

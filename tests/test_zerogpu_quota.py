@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 
 import pytest
@@ -48,7 +47,10 @@ def space(tmp_path):
         except OSError:
             return False
     try:
-        wait_for(up, timeout=180, what="the app to serve", every=0.5)
+        try:
+            wait_for(up, timeout=240, what="the app to serve", every=0.5)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; its log ends: {(tmp_path / 'app.log').read_text()[-3000:]}") from None
         yield url, log, tmp_path / "app.log"
     finally:
         proc.terminate()
