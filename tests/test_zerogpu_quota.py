@@ -103,6 +103,35 @@ def test_with_no_open_request_the_call_gives_up_and_stop_ends_the_wait():
     assert Lenders(wait_s=30).call("alice", lambda: 1, (), stopped=lambda: True) is None
 
 
+def test_a_closed_request_stops_carrying_chunks_and_the_run_pauses_resumable(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from demo.lend import lend
+    from demo.runs import zerogpu
+    from demo.runs.manager import RunManager
+    from gan.config import TrainConfig
+    monkeypatch.setenv("GAN_FIRST_CHUNK_SECONDS", "0.2")
+    monkeypatch.setenv("GAN_CHUNK_SECONDS", "0.2")
+    m = RunManager(max_runs=2, checkpoint_dir=tmp_path, autosave_every=0, chunk_runner=zerogpu.gpu_chunk, lend=True)
+    m.lenders.wait_s = 1.0
+    try:
+        run = m.start("alice", TrainConfig(dataset="ring8", batch_size=16, width=16, z_dim=4, seed=0))
+        open_, notes = threading.Event(), []
+        open_.set()
+        t = threading.Thread(target=lambda: notes.extend(lend(SimpleNamespace(manager=m), "alice", "Started.",
+                                                              alive=open_.is_set)))
+        t.start()
+        wait_for(lambda: run.chunks >= 2, timeout=60, what="chunks carried by the open request")
+        open_.clear()  # the visitor disconnects
+        t.join(30)
+        assert not t.is_alive() and all("GPU chunk" in n for n in notes)
+        wait_for(lambda: run.state == "quota", timeout=60, what="the run to pause")
+        st = run.status()
+        assert "Your run paused" in st["warning"] and "press Resume" in st["warning"] and st["checkpoint"], st
+    finally:
+        m.shutdown()
+
+
 # ---- the whole app ---------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_two_visitors_train_at_once_each_on_their_own_quota(space):
