@@ -98,11 +98,22 @@ def _new_secret(path: Path) -> str:
     return value
 
 
+def queue_size() -> int:
+    """Events that may wait to start at once: 10 per page served live (GAN_MAX_PAGES), far more than a class
+    clicks at once. Given explicitly: on ZeroGPU (SPACES_ZERO_GPU=true) Gradio 6.31 otherwise lets one event
+    wait (gradio/blocks.py `Blocks.queue`: `max_size = 1 if max_size is None`), and a second visitor's Train,
+    pressed while another page's events were waiting, was refused with "Queue is full"."""
+    return 10 * settings.get("GAN_MAX_PAGES")
+
+
 def queue(demo: gr.Blocks, *, concurrency: int = 4) -> gr.Blocks:
-    """demo.queue(), with its idle polling slowed: Gradio 6.31's queue checks for work every 1 ms while it has
-    none (about 40 ms of CPU per second on an idle server, found with py-spy); every 20 ms costs a fifth of
-    that and adds at most 20 ms to an event. Progress updates are checked every 0.1 s instead of 0.01 s."""
-    demo.queue(default_concurrency_limit=concurrency)
+    """demo.queue() with an explicit size (`queue_size`) and its idle polling slowed: Gradio 6.31's queue checks
+    for work every 1 ms while it has none (about 40 ms of CPU per second on an idle server, found with py-spy);
+    every 20 ms costs a fifth of that and adds at most 20 ms to an event. Progress updates are checked every 0.1 s
+    instead of 0.01 s. Events that declare no limit run `concurrency` at a time; Train, Resume, Stop, /status
+    and the live streams declare none, so every visitor's (and on ZeroGPU every visitor's GPU chunk) runs at
+    once."""
+    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size())
     # Gradio wraps every step of a generator (the page's live streams) in `import matplotlib` twice; where it is
     # not installed, each failed import searches sys.path again (~9% of the app's CPU with pages open, py-spy).
     # Marked absent once, the import fails at once, as it would anyway.
@@ -126,8 +137,9 @@ def launch_kwargs(manager: RunManager) -> dict[str, Any]:
                     BodyCap, limit=int(settings.get("GAN_MAX_REQUEST_KB") * 1024),  # for the multipart framing
                     upload_limit=int((settings.get("GAN_MAX_UPLOAD_MB") + 1) * 2**20))]},
                 # Gradio runs at most max_threads events at once, and each open page's live streams hold one
-                # each: room for GAN_MAX_PAGES pages and 40 more for clicks (Gradio's default)
-                max_threads=40 + len(LIVE_GROUPS) * settings.get("GAN_MAX_PAGES"))
+                # each, and on ZeroGPU its Train or Resume one more while its run trains or waits (demo/lend.py):
+                # room for GAN_MAX_PAGES pages and 40 more for clicks (Gradio's default)
+                max_threads=40 + (len(LIVE_GROUPS) + 1) * settings.get("GAN_MAX_PAGES"))
 
 
 def main() -> None:

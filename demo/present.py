@@ -17,11 +17,13 @@ from gan.errors import parse_number
 from gan.family import train_defaults
 from gan.theory.state import CAPTIONS
 
+from .runs.waitlist import clock as span
+
 AUTO = "auto"
 NUMBERS = ("loss", "batch_size", "lr", "z_dim", "width")  # the Train tab's controls that follow the dataset
 STATE_COLOUR = {"idle": "#9ca3af", "starting": "#eab308", "loading": "#eab308", "running": "#16a34a",
                 "stopping": "#eab308", "stopped": "#6b7280", "error": "#dc2626", "diverged": "#dc2626",
-                "quota": "#eab308"}
+                "quota": "#eab308", "queued": "#3b82f6"}
 WARNING_PREFIX = "⚠️ **Possible mode collapse.** "
 TOY_SETS = "gaussian1d, ring8, grid25 and spiral"
 LIKELIHOOD_LOSSES = ("bce", "minimax")  # the losses whose D is trained to be the probability in V(D, G)
@@ -96,6 +98,8 @@ def status_line(status: dict[str, Any] | None, *, yours: bool = False, busy: str
              f"D loss {_num(status.get('d_loss'))}", f"G loss {_num(status.get('g_loss'))}",
              f"`{status.get('run_id', '')}` ({who})"]
     text = " · ".join(parts)
+    if sharing_line(status):
+        text += f"\n\n{sharing_line(status)}"
     if status.get("error"):
         text += f"\n\n**Error:** {status['error']}"
     if status.get("warning"):
@@ -110,6 +114,36 @@ def example_line(status: dict[str, Any], name: str, busy: str = "") -> str:
                      if v)
     return (f"{dot} **example** `{name}` ({what}, trained {int(status.get('step') or 0):,} steps): a shipped example, "
             f"shown until you train. Pick settings and press **Train** to train your own. {busy}").strip()
+
+
+def sharing_line(status: dict[str, Any]) -> str:
+    """How the run shares the server, in words: its place and wait in the queue; how many runs share the CPU and
+    its part; when its turn ends while others wait; its ZeroGPU time and the quota ZeroGPU said is left."""
+    state, parts = status.get("state"), []
+    if state == "queued":
+        place, n, wait = status.get("queue_place"), status.get("queue_length"), status.get("wait_s")
+        when = f"about {span(wait)}" if wait is not None else "unknown (the runs training now have no time limit)"
+        return (f"⏳ **Waiting for a training slot:** number **{place}** of {n} in line; estimated wait {when}. "
+                f"The run starts by itself when a slot frees; keep the page open.")
+    if state in ("starting", "loading", "running"):
+        n, share = int(status.get("runs_sharing") or 0), status.get("cpu_share")
+        if share is not None and n > 1:
+            parts.append(f"{n} runs share this server's CPU in turns; this one gets {share:.0%} of the training time")
+        if status.get("turn_left_s") is not None:
+            parts.append(f"{status.get('queue_length') or 'some'} visitor(s) wait for a slot: this run stops in "
+                         f"{span(status['turn_left_s'])} (saved) so that they can train; Resume queues it again")
+    if status.get("gpu_seconds") is not None:
+        left = status.get("gpu_quota_left_s")
+        parts.append(f"ZeroGPU time used by this run: {status['gpu_seconds']:.0f} s of its owner's quota"
+                     + (f"; ZeroGPU says {left:.0f} s of quota are left" if left is not None else ""))
+    return " · ".join(parts)
+
+
+def queued_notice(run_id: str, status: dict[str, Any], verb: str = "Started") -> str:
+    """The Train / Resume notice: started, or queued with the place and wait."""
+    if status.get("state") != "queued":
+        return f"{verb} run `{run_id}`."
+    return f"Queued run `{run_id}`. {sharing_line(status)}"
 
 
 # ---- chart frames -----------------------------------------------------------------------------------

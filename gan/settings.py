@@ -34,7 +34,11 @@ class Setting:
 
 SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("GAN_SHARED", False, bool, "Shared-Space mode (per-visitor files and limits); on when `SPACE_ID` is set"),
-    Setting("GAN_MAX_RUNS", 1, int, "runs that may train at once; others are told the server is busy"),
+    Setting("GAN_MAX_RUNS", None, int, "runs that may train at once, sharing the CPU in turns; past it a visitor "
+            "waits in a queue that shows their place and wait, and their run starts by itself; default: 4 per CPU "
+            "core"),
+    Setting("GAN_TURN_S", 0.0, float, "while visitors wait in the queue, a run stops (and saves) after this much "
+            "training since it started or resumed, and its owner may queue again; 0: never", shared=300.0),
     Setting("GAN_RUN_MAX_SECONDS", 0.0, float, "a run stops (and saves) after this much training time; 0: never",
             shared=1800.0),
     Setting("GAN_RUN_MAX_STEPS", 0, int, "a run stops (and saves) after this many steps; 0: never", shared=200_000),

@@ -97,7 +97,7 @@ def shared_app(tmp_path_factory):
     base."""
     from types import SimpleNamespace
 
-    from demo.runs.run import Limits
+    from demo.runs.state import Limits
     from demo.runs.storage import Storage
     from tests.helpers import SECRET
 

@@ -9,7 +9,8 @@ MAX_LINES = 450
 MAX_MODULES = 15
 # the demo modules that must not import gradio (besides all of gan/): the run layer and the pure helpers
 GRADIO_FREE = ("demo.runs", "demo.runs.run", "demo.runs.manager", "demo.runs.storage", "demo.runs.snapshot",
-               "demo.runs.monitors", "demo.runs.zerogpu", "demo.present", "demo.tabs.explore_pictures",
+               "demo.runs.monitors", "demo.runs.zerogpu", "demo.runs.sharing", "demo.runs.waitlist",
+               "demo.runs.lending", "demo.present", "demo.tabs.explore_pictures",
                "demo.tabs.explore_style")
 
 

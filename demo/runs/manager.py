@@ -1,8 +1,12 @@
-"""All runs of all visitors: ownership, the cap on concurrent runs, loading, resuming and limits. No Gradio.
+"""All runs of all visitors: ownership, the cap on concurrent runs, the queue, loading, resuming and limits.
+No Gradio.
 
 A run belongs to the visitor who started (or loaded) it; others may watch it, not change it. At most
-GAN_MAX_RUNS train at once. Runs end by themselves at the limits the server sets (demo/runs/run.py `Limits`),
-and when their owner's last page closes (`session_ended`). Files and paths are demo/runs/storage.py's job.
+GAN_MAX_RUNS train at once, taking turns on the CPU (demo/runs/sharing.py); a visitor who presses Train past the
+cap waits in a queue and their run starts by itself (demo/runs/waitlist.py). On ZeroGPU each GPU chunk is carried
+by an open request of the run's owner (demo/runs/lending.py). Runs end by themselves at the limits the server
+sets (demo/runs/run.py `Limits`, GAN_TURN_S while others wait), and when their owner's last page closes
+(`session_ended`). Files and paths are demo/runs/storage.py's job.
 """
 from __future__ import annotations
 
@@ -25,8 +29,12 @@ from gan.train.budget import check_train_config
 from gan.train.trainer import Trainer
 
 from . import zerogpu
-from .run import ENDED, Limits, Run, State
+from .lending import Lenders
+from .run import Run
+from .state import ENDED, Limits, State
+from .sharing import CpuShare, default_max_runs
 from .storage import TMP, Storage
+from .waitlist import Waitlist
 
 log = logging.getLogger("gan.demo")
 
@@ -47,7 +55,7 @@ def _trained(run: Run) -> float:
 
 
 class RunBusy(RuntimeError):
-    """The cap on concurrent runs is reached, or the visitor already has a run training."""
+    """The visitor already has a run training or waiting in the queue."""
 
 
 class NotOwner(PermissionError):
@@ -60,8 +68,10 @@ class RunManager:
     def __init__(self, *, max_runs: int | None = None, checkpoint_dir: str | Path | None = None,
                  storage: Storage | None = None, limits: Limits | None = None, keep_runs: int = 6,
                  autosave_every: int | None = None, publish_every: float = 1.0, idle_stop_s: float | None = None,
-                 chunk_runner: Callable[..., tuple[dict, list]] | None | str = "default") -> None:
-        self.max_runs = int(max_runs if max_runs is not None else settings.get("GAN_MAX_RUNS"))
+                 chunk_runner: Callable[..., tuple[dict, list]] | None | str = "default",
+                 turn_s: float | None = None, lend: bool | None = None, cpu: CpuShare | None = None) -> None:
+        self.max_runs = int(max_runs if max_runs is not None else settings.get("GAN_MAX_RUNS") or default_max_runs())
+        self.turn_s = float(settings.get("GAN_TURN_S") if turn_s is None else turn_s)
         self.storage = storage or Storage(checkpoint_dir)
         self.limits = limits or Limits(
             seconds=settings.get("GAN_RUN_MAX_SECONDS"), steps=settings.get("GAN_RUN_MAX_STEPS"),
@@ -71,6 +81,11 @@ class RunManager:
         self.keep_runs = keep_runs  # finished runs kept in memory (their checkpoints stay on disk regardless)
         # ZeroGPU: runs advance by calls of this (demo/zerogpu.gpu_chunk); their own trainers stay on the CPU
         self.chunk_runner = zerogpu.default_runner() if chunk_runner == "default" else chunk_runner
+        # on ZeroGPU the chunks are carried by an open request of the run's owner (demo/lend.py lends them)
+        lend = self.chunk_runner is zerogpu.gpu_chunk if lend is None else lend
+        self.lenders = Lenders() if lend and self.chunk_runner is not None else None
+        self.cpu = cpu or CpuShare()  # turns on the CPU for the runs training in this process
+        self.waitlist = Waitlist(self)
         self._lock = threading.Lock()
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._examples: dict[str, Run] = {}
@@ -112,7 +127,7 @@ class RunManager:
         run = self.watched(owner)
         snap = run.snapshot() if run is not None else None
         urgent = (getattr(run, "id", None), snap.status.get("state") if snap else None,
-                  run is not None and run.owner == owner, len(self.active_runs()),
+                  run is not None and run.owner == owner, len(self.active_runs()), len(self.waitlist),
                   tuple(r.snapshot().version for r in list(self._examples.values())))
         return urgent, snap.version if snap else None
 
@@ -204,9 +219,9 @@ class RunManager:
             cfg, note = None, "explore only: this checkpoint's dataset is not available on this server"
         run = self._new_run(owner, self._from_state(state, cfg), cfg, source=state)
         if cfg is None:
-            self._admit(owner, run, then=lambda: run.publish_static(state, note=note))
+            self._admit(owner, run, then=lambda: run.publish_static(state, note=note), trains=False)
         else:  # an example is never written to: the run saves under the visitor's name
-            self._admit(owner, run, then=lambda: run.start(train=resume))
+            self._admit(owner, run, then=lambda: run.start(train=resume), trains=resume)
         return run
 
     def load_static(self, owner: str, state: dict[str, Any], *, note: str) -> Run:
@@ -214,7 +229,7 @@ class RunManager:
         only: it has no discriminator or optimizer state, so Resume is refused with `note`."""
         run = self._new_run(owner, self._from_state(state, None), None, source=state)
         run.explore_note = note
-        self._admit(owner, run, then=lambda: run.publish_static(state, note=note))
+        self._admit(owner, run, then=lambda: run.publish_static(state, note=note), trains=False)
         return run
 
     def resume(self, owner: str, *, cpu: bool = False) -> Run:
@@ -223,7 +238,7 @@ class RunManager:
         run = self.own_run(owner)
         if run is None:
             raise LookupError("nothing to resume: start a run or load a checkpoint first")
-        if run.active:
+        if run.active or run.state == State.QUEUED:
             return run
         if getattr(run, "explore_note", None):
             raise LookupError(run.explore_note)
@@ -235,14 +250,20 @@ class RunManager:
             t.join(10.0)  # a thread that is ending (e.g. just refused a GPU chunk) finishes first
         self._check_training_left(owner)
         with self._lock:
-            self._check_cap(exclude=run)
             run.gpu_chunks = self.chunk_runner is not None and not cpu
             run.last_seen = time.monotonic()
-            run.start()  # counted by the cap from now on
+            if self._full() or len(self.waitlist):  # first come, first served: behind those who wait
+                self.waitlist.add(run, run.start)
+                return run
+            self.launch(run, run.start)  # counted by the cap from now on
         return run
 
     def stop(self, owner: str, wait: float = 30.0) -> Run:
         run = self.own_run(owner)
+        if run is not None and run.state == State.QUEUED:
+            with self._lock:
+                self.waitlist.remove(run, "you left the queue")
+            return run
         if run is None or not run.active:
             watched = self.watched(owner)
             if watched is not None and watched.active and watched.owner != owner:
@@ -258,6 +279,8 @@ class RunManager:
         run = self.own_run(owner)
         if run is None:
             return
+        with self._lock:
+            self.waitlist.remove(run, "you left the queue")
         run.stop()
         with self._lock:
             self._drop(run)
@@ -266,11 +289,15 @@ class RunManager:
     def session_ended(self, owner: str) -> None:
         """The visitor's last page closed: their run stops (and saves); it can be loaded again later."""
         run = self.own_run(owner)
+        if run is not None and run.state == State.QUEUED:
+            with self._lock:
+                self.waitlist.remove(run, "left the queue: your page was closed")
         if run is not None and run.active:
             threading.Thread(target=run.stop, name="stop-on-unload", daemon=True).start()
 
     def shutdown(self, wait: float = 30.0) -> None:
-        """Stop every run and wait for every thread (used on exit and by tests)."""
+        """Stop every run and wait for every thread (used on exit and by tests); the queue is emptied."""
+        self.waitlist.close()
         for r in self.runs():
             r._stop.set()
         for r in self.runs():
@@ -317,8 +344,14 @@ class RunManager:
             display.update(model=tr.cfg.model, loss=tr.cfg.loss)
             return self.storage.save(r.owner, r.id, tr, display=display)
 
+        runner = self.chunk_runner
+        if self.lenders is not None and runner is not None:  # each chunk carried by an open request of the owner
+            def runner(*args: Any, _gpu: Callable[..., Any] = runner) -> Any:
+                return self.lenders.call(owner, _gpu, args, stopped=run._stop.is_set)
         run = Run(run_id, owner, build=build, folder=TMP / "gan-lab-runs" / run_id, save=save, display=display,
-                  limits=self.limits, advance=zerogpu.advancer(self.chunk_runner))
+                  limits=self.limits, advance=zerogpu.advancer(runner), share=self.cpu)
+        run.gpu_seconds, run.gpu_left_s = 0.0, None  # ZeroGPU time this run used, and the quota ZeroGPU said is left
+        run.status_extra = lambda: self.sharing(run)
         run.explore_only = source is not None and cfg is None
         run.dataset = str(tc.get("dataset"))
         run.private_data = run.dataset.startswith(("folder:", "pair:"))  # a visitor's own images
@@ -347,21 +380,39 @@ class RunManager:
         is being admitted: a run left starting with no thread (a bug) can never hold a slot for good."""
         return run.active and (run.thread_alive() or time.monotonic() - run.created < START_GRACE_S)
 
-    def _check_cap(self, exclude: Run | None = None) -> None:
-        n = sum(1 for r in self._runs.values() if self._holds_slot(r) and r is not exclude)
-        if n >= self.max_runs:
-            raise RunBusy(f"The server is busy: {n} run(s) already training (limit {self.max_runs}). "
-                          f"You can watch the current run, or try again when it stops.")
+    def _full(self) -> bool:
+        return sum(1 for r in self._runs.values() if self._holds_slot(r)) >= self.max_runs
 
-    def _admit(self, owner: str, run: Run, then: Callable[[], None] | None = None) -> None:
-        """Add `run` to the visitor's runs (refused while one of theirs trains, or past the cap), then do `then`
-        (start it, or publish a loaded checkpoint); if that fails, the run is taken out again and the error
-        raised: a failed load leaves the visitor where they were."""
-        self._add(owner, run)
-        if then is None:
+    def launch(self, run: Run, start: Callable[[], None]) -> None:
+        """Start a run that has a slot: its turn (GAN_TURN_S while others wait) counts from now."""
+        run.turn_start, run.turn_until = time.monotonic(), None
+        start()
+
+    def sharing(self, run: Run | None) -> dict[str, Any]:
+        """How `run` shares the server now (for /status and the page): runs sharing the CPU and this run's part of
+        it, the queue (its place and wait when it waits), the end of its turn while others wait, its GPU time."""
+        out: dict[str, Any] = {"runs_sharing": self.cpu.members(), "queue_length": len(self.waitlist)}
+        if run is None:
+            return out
+        in_cpu = run.active and not run.gpu_chunks
+        left = run.turn_until - time.monotonic() if run.turn_until is not None and run.active else None
+        out.update(cpu_share=round(self.cpu.share(), 4) if in_cpu else None,
+                   turn_left_s=None if left is None else round(max(0.0, left), 1))
+        if run.state == State.QUEUED:
+            out.update(queue_place=self.waitlist.place(run), wait_s=run.status().get("wait_s"))
+        if getattr(run, "chunks", 0) or getattr(run, "gpu_left_s", None) is not None:
+            out.update(gpu_seconds=round(getattr(run, "gpu_seconds", 0.0), 1), gpu_quota_left_s=run.gpu_left_s)
+        return out
+
+    def _admit(self, owner: str, run: Run, then: Callable[[], None] | None = None, trains: bool = True) -> None:
+        """Add `run` to the visitor's runs (refused while one of theirs trains or waits) and do `then` (start it,
+        or publish a loaded checkpoint); a run that trains waits in the queue instead while the cap is reached or
+        others wait. If `then` fails, the run is taken out again and the error raised: a failed load leaves the
+        visitor where they were."""
+        if self._add(owner, run, then if trains else None) or then is None:
             return
         try:
-            then()
+            self.launch(run, then)
         except BaseException:
             run._stop.set()
             with self._lock:
@@ -369,18 +420,25 @@ class RunManager:
             run.forget()
             raise
 
-    def _add(self, owner: str, run: Run) -> None:
+    def _add(self, owner: str, run: Run, queue_with: Callable[[], None] | None) -> bool:
+        """Add `run`; with `queue_with` (it trains) it joins the queue when the cap is reached or others wait, and
+        `queue_with()` starts it when its turn comes. Returns whether it was queued."""
         with self._lock:
             mine = [r for r in self._runs.values() if r.owner == owner]
             if any(self._holds_slot(r) for r in mine):
                 raise RunBusy("you already have a run training: stop it first")
-            self._check_cap()
+            if any(r.state == State.QUEUED for r in mine):
+                raise RunBusy("you are already in the queue for a training slot: your run starts by itself")
+            queued = queue_with is not None and (self._full() or len(self.waitlist) > 0)
             self._runs[run.id] = run
+            if queued:
+                self.waitlist.add(run, queue_with)
             ended = [r for r in self._runs.values() if r.state in ENDED and not r.thread_alive()]
             while len(self._runs) > self.keep_runs + self.max_runs and ended:
                 old = ended.pop(0)
                 self._drop(old)
                 old.forget()
+        return queued
 
 
 __all__ = ["EXAMPLES_OWNER", "EXAMPLE_FOR", "NotOwner", "RunBusy", "RunManager", "State"]

@@ -197,6 +197,7 @@ class TheoryMonitor:
         self.count = 0
         self.job = Background("theory")
         self.frames: Thinned = Thinned(MAX_REPLAY)
+        self.crowd = 1  # runs per CPU turn (demo/runs/sharing.py): the budget is a part of this run's own turns
 
     @staticmethod
     def applies(trainer: Any) -> bool:
@@ -241,7 +242,8 @@ class TheoryMonitor:
         curves = self.files.write("theory-curves", version, result["curves"])
         self.frames.offer((int(row["step"]), Path(main).read_bytes()))
         self.prev = result["view"]
-        self.due = time.monotonic() + _interval(settings.get("GAN_THEORY_EVERY"), cost, self.count == 0)
+        self.due = time.monotonic() + _interval(settings.get("GAN_THEORY_EVERY"), cost * self.crowd,
+                                                self.count == 0)
         self.count += 1
         trainer.metrics.update({k: float(v) for k, v in row.items() if k != "step"})
         return {"dim": result["view"]["dim"], "main": main, "curves": curves, "seconds": round(cost, 4),
@@ -256,6 +258,7 @@ class QualityMonitor:
         self.rows, self.meters = rows, meters
         self.due = 0.0
         self.count = 0
+        self.crowd = 1  # as TheoryMonitor's
         self.note: str | None = None
         self.error: str | None = None
         self.job = Background("quality")
@@ -302,7 +305,8 @@ class QualityMonitor:
 
     def _collect(self, trainer: Any, numbers: dict[str, float], cost: float) -> dict[str, Any] | None:
         self.note = None
-        self.due = time.monotonic() + _interval(settings.get("GAN_QUALITY_EVERY"), cost, self.count == 0)
+        self.due = time.monotonic() + _interval(settings.get("GAN_QUALITY_EVERY"), cost * self.crowd,
+                                                self.count == 0)
         self.count += 1
         if not numbers:
             return None

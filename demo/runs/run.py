@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import contextvars
 import ctypes
-import enum
 import logging
 import queue
 import threading
 import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,50 +35,12 @@ from gan.train.trainer import Trainer, TrainingDiverged
 
 from .monitors import QualityMonitor, Rows, TheoryMonitor, lower_priority
 from .snapshot import CHART_EVERY, PngFiles, Sampler, Snapshot, chart_data, picture, static_held_out
+from .state import ACTIVE, TRANSITIONS, BadTransition, Limits, State
 from .zerogpu import ChunkRefused, stop_file
 
 log = logging.getLogger("gan.demo")
 LEFT_EVERY = 0.5  # seconds between two looks at the owner's training time left today
 MAX_FRAMES = 60  # time-lapse frames kept per run (thinned by half when full)
-
-
-class State(str, enum.Enum):
-    """A run's state; `TRANSITIONS` says which may follow which."""
-
-    STARTING = "starting"
-    LOADING = "loading"
-    RUNNING = "running"
-    STOPPING = "stopping"
-    STOPPED = "stopped"
-    ERROR = "error"
-    DIVERGED = "diverged"
-    QUOTA = "quota"  # a ZeroGPU chunk was refused; resumable
-
-
-ENDED = {State.STOPPED, State.ERROR, State.DIVERGED, State.QUOTA}
-ACTIVE = {State.STARTING, State.LOADING, State.RUNNING, State.STOPPING}
-TRANSITIONS: dict[State, set[State]] = {
-    State.STARTING: {State.LOADING, State.RUNNING, State.STOPPED, State.ERROR},
-    State.LOADING: {State.RUNNING, State.STOPPING, State.STOPPED, State.ERROR},
-    State.RUNNING: {State.STOPPING, State.ERROR, State.DIVERGED, State.QUOTA},
-    State.STOPPING: {State.STOPPED, State.ERROR, State.DIVERGED, State.QUOTA},
-    **{s: {State.STARTING} for s in ENDED},
-}
-
-
-class BadTransition(RuntimeError):
-    """A state change that TRANSITIONS does not allow (a bug, never a user error)."""
-
-
-@dataclass
-class Limits:
-    """When a run stops by itself (0: never): training seconds, steps, and seconds without its owner's page."""
-
-    seconds: float = 0.0
-    steps: int = 0
-    idle: float = 0.0
-    autosave_every: int = 500
-    publish_every: float = 1.0
 
 
 def release_memory() -> None:
@@ -98,7 +58,7 @@ class Run:
 
     def __init__(self, run_id: str, owner: str, *, build: Callable[[], Trainer], folder: Path,
                  save: Callable[["Run", Trainer], Path], display: dict[str, Any], limits: Limits,
-                 advance: Callable[["Run", Trainer], dict[str, Any]] | None = None) -> None:
+                 advance: Callable[["Run", Trainer], dict[str, Any]] | None = None, share: Any = None) -> None:
         self.id, self.owner = run_id, owner
         self._build = build  # a Trainer for this run (fresh, or from its latest checkpoint)
         self._save_fn = save
@@ -118,6 +78,10 @@ class Run:
         self.private_data = False  # trains on a visitor's own images: no other visitor watches it
         self.example: str | None = None  # the name of a shipped example this run shows (read-only)
         self.drop_trainer = False  # let go of the trainer once published even without a checkpoint (examples)
+        self.share = share  # CPU turns among the runs training in-process (demo/runs/sharing.py CpuShare)
+        self.turn_until: float | None = None  # while others wait in the queue: when this run's turn ends
+        self.turn_note = ""  # and what it then says (demo/runs/waitlist.py)
+        self.status_extra: Callable[[], dict[str, Any]] = dict  # fields added at each publish (how it shares)
         self._lock = threading.Lock()  # guards _state, _status and _snap; never held during a step
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -252,6 +216,9 @@ class Run:
             torch.set_num_threads(default_threads(tr.data.kind))  # spinning OMP workers starve the page
             t_start = time.monotonic()  # elapsed counts training time, not loading
             self.last_seen = max(self.last_seen, t_start)  # the idle clock starts with training
+            share = self.share if not self.gpu_chunks else None
+            if share is not None:
+                share.join(self.id)
             self._to(State.RUNNING)
             status_at = last_step = time.monotonic()
             next_pub = status_at + self.limits.publish_every
@@ -260,6 +227,8 @@ class Run:
                 self._serve_requests(tr)
                 if self.pace > 0 and self._stop.wait(max(0.0, last_step + 1.0 / self.pace - time.monotonic())):
                     break
+                if share is not None and not share.turn(self.id, self._stop):
+                    continue  # stopped while waiting for its turn
                 last_step = time.monotonic()
                 before = tr.step_count
                 stats = self._advance_fn(self, tr) if self.gpu_chunks and self._advance_fn else tr.step()
@@ -272,7 +241,8 @@ class Run:
                 now = time.monotonic()
                 if now >= next_pub:
                     cost = self._publish(tr)
-                    next_pub = time.monotonic() + max(self.limits.publish_every, 25 * cost)  # <= ~4% of the time
+                    crowd = share.crowd() if share is not None else 1  # <= ~4% of its own turns
+                    next_pub = time.monotonic() + max(self.limits.publish_every, 25 * cost * crowd)
                     status_at = now
                 elif now - status_at >= self.limits.publish_every:  # a costly publish is not due: the status is
                     self._publish_status(tr)
@@ -297,6 +267,8 @@ class Run:
             self._to(State.ERROR, error=f"{type(e).__name__}: {e}")
             self._safe_publish(tr)
         finally:
+            if self.share is not None:
+                self.share.leave(self.id)
             if self._state in ACTIVE:
                 self._to(State.STOPPED)
             if tr is not None:
@@ -319,6 +291,8 @@ class Run:
             self._left_at = time.monotonic()
             if self.training_left() <= 0:
                 return "stopped: you have used this server's training time for today (checkpoint saved)"
+        if self.turn_until is not None and time.monotonic() >= self.turn_until:
+            return self.turn_note or "stopped so that visitors waiting in the queue can train (checkpoint saved)"
         return None
 
     def _serve_requests(self, tr: Trainer | None, err: Exception | None = None) -> None:
@@ -369,6 +343,10 @@ class Run:
         t0 = time.perf_counter()
         version = self._snap.version + 1
         fam = tr.family
+        crowd = self.share.crowd() if self.share is not None and not self.gpu_chunks else 1
+        for monitor in (self._theory, self._quality):
+            if monitor is not None:
+                monitor.crowd = crowd  # their budgets are parts of this run's own turns
         sampler = Sampler(fam, tr.frozen_nets(), tr.model_config, tr.data.kind, real=self._real,
                           held_out=getattr(tr.data, "info", {}).get("held_out") or {})
         grid = picture(fam.watch(sampler.nets, tr.fixed), columns=fam.watch_columns(tr.model_config),
@@ -392,8 +370,9 @@ class Run:
             if quality is not None:
                 parts["quality"] = quality
         t_mon = time.perf_counter() - t_mon
+        extra = self.status_extra()  # outside the lock: it may read this run's status
         with self._lock:
-            self._status.update(step=tr.step_count, metrics=dict(tr.metrics))
+            self._status.update(step=tr.step_count, metrics=dict(tr.metrics), **extra)
             parts["status"] = dict(self._status)
             self._snap = self._snap.replace(**parts)
         self.replay.offer((tr.step_count, Path(parts["grid"]).read_bytes()), force=force)  # the PNG just written
@@ -443,4 +422,4 @@ class Run:
             self._snap = Snapshot(self.id, self._snap.version + 1, dict(self._status))
 
 
-__all__ = ["ACTIVE", "ENDED", "Limits", "Run", "State", "TRANSITIONS"]
+__all__ = ["MAX_FRAMES", "Run", "release_memory"]

@@ -19,7 +19,9 @@ fork, CUDA start-up, state in and out).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,6 +30,8 @@ from gan.data.spec import remember_dataset
 from gan.train.chunk import train_chunk
 from gan.train.compute import ZEROGPU_ENV
 from gan.train.trainer import TrainingDiverged
+
+from .lending import NoLender
 
 ENV = ZEROGPU_ENV
 
@@ -97,14 +101,22 @@ def advancer(runner: Callable[..., tuple[dict[str, Any], list[dict[str, float]]]
         steps = max(0, run.limits.steps - tr.step_count) if run.limits.steps else None
         cfg = tr.cfg  # a forked worker inherits the process's dataset cache instead of loading the set again
         remember_dataset(tr.data, cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed, image_size=cfg.image_size)
+        t0 = time.monotonic()
         try:
-            state, stats = runner(tr.state_dict(), seconds, steps, str(stop_file(run.id)))
+            out = runner(tr.state_dict(), seconds, steps, str(stop_file(run.id)))
         except TrainingDiverged:
             raise
+        except NoLender as e:
+            raise ChunkRefused(f"{e} It is saved at step {tr.step_count:,}; press Resume to go on.") from e
         except Exception as e:  # noqa: BLE001 - quota, queue, token, worker: all leave `tr` as it was
             if "TrainingDiverged" in str(getattr(e, "message", e)):
                 raise TrainingDiverged("a loss became NaN or infinite during a GPU chunk") from e
+            run.gpu_left_s = quota_left(e)
             raise ChunkRefused(refusal_message(e, tr.step_count)) from e
+        if out is None:  # stopped before any GPU was asked for (demo/runs/lending.py)
+            return {"step": tr.step_count, "epoch": tr.epoch}
+        state, stats = out
+        run.gpu_seconds = getattr(run, "gpu_seconds", 0.0) + time.monotonic() - t0
         tr.load_state_dict(state)
         run.chunks += 1
         return stats[-1] if stats else {"step": tr.step_count, "epoch": tr.epoch}
@@ -115,6 +127,13 @@ def _parts(exc: BaseException) -> tuple[str, str]:
     title = str(getattr(exc, "title", "") or "")
     message = getattr(exc, "message", None)
     return title, str(message if message is not None else exc)
+
+
+def quota_left(exc: BaseException) -> float | None:
+    """The seconds of quota left, when ZeroGPU's refusal says ("... (45s requested vs. 12s left) ...", the text
+    of spaces/zero/client.py `schedule`); `spaces` reports the remaining quota nowhere else."""
+    found = re.search(r"vs\.\s*(\d+)\s*s left", _parts(exc)[1])
+    return float(found.group(1)) if found else None
 
 
 def refusal_message(exc: BaseException, step: int) -> str:
@@ -143,4 +162,4 @@ def refusal_message(exc: BaseException, step: int) -> str:
 
 
 __all__ = ["ChunkRefused", "DECORATED", "advancer", "chunk_duration", "default_runner", "enabled", "gpu",
-           "gpu_chunk", "refusal_message", "stop_file"]
+           "gpu_chunk", "quota_left", "refusal_message", "stop_file"]

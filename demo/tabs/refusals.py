@@ -7,9 +7,10 @@ still gets the error."""
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import gradio as gr
 
@@ -30,18 +31,32 @@ class Notes:
         return getattr(request, "session_hash", None) or "local"
 
     def noted(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """fn, remembering the message of a gr.Error it raises for the session's .failure() step (re-raised)."""
+        """fn, remembering the message of a gr.Error it raises for the session's .failure() step (re-raised); a
+        generator (a streaming Train on ZeroGPU, demo/lend.py) stays one, its refusals noted as they come."""
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def streamed(*args: Any, **kwargs: Any) -> Iterator[Any]:
+                try:
+                    yield from fn(*args, **kwargs)
+                except gr.Error as e:
+                    self._remember(args, kwargs, e)
+                    raise
+            return streamed
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
                 return fn(*args, **kwargs)
             except gr.Error as e:
-                with self._lock:
-                    self._last[self._session(args, kwargs)] = str(e.message)
-                    while len(self._last) > self.most:
-                        self._last.popitem(last=False)
+                self._remember(args, kwargs, e)
                 raise
         return wrapper
+
+    def _remember(self, args: tuple, kwargs: dict, e: gr.Error) -> None:
+        with self._lock:
+            self._last[self._session(args, kwargs)] = str(e.message)
+            while len(self._last) > self.most:
+                self._last.popitem(last=False)
 
     def show(self, request: gr.Request = None) -> str:
         """The session's last refusal, for the tab's notice (read once)."""

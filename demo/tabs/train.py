@@ -22,6 +22,7 @@ from gan.registry import LOSSES, MODELS
 from gan.train.budget import check_train_config, estimate_step_seconds, model_bytes, planned_model
 
 from .. import form, present
+from ..lend import streaming
 from ..runs import zerogpu
 from ..runs.storage import QuotaExceeded
 from . import FAST, PLOT
@@ -73,7 +74,8 @@ class Train:
         except (ConfigError, DatasetError):
             blanks = ""
         slow = f" Slow motion: at most {pace:g} steps a second." if pace else ""
-        return f"Started run `{run.id}`.{blanks}{slow}{notes}"
+        # started, or queued with its place and wait
+        return f"{present.queued_notice(run.id, run.status())}{blanks}{slow}{notes}"
 
     @staticmethod
     def _crawl(cfg: TrainConfig) -> str:
@@ -113,6 +115,8 @@ class Train:
         except self.page.REFUSALS as e:
             raise self.page.refuse(e) from None
         where = " on the CPU (slower; no GPU quota used)" if cpu else ""
+        if run.state == "queued":
+            return present.queued_notice(run.id, run.status())
         return f"Resumed `{run.id}` at step {run.status()['step']:,}{where}."
 
     def resume_cpu(self, request: gr.Request = None) -> str:
@@ -128,7 +132,8 @@ class Train:
         """The watched run's live status: state, step, epoch, losses, images/s, elapsed, error."""
         owner = self.page.visitor(request)  # asking is not watching: only a page's live stream keeps a run alive
         run = self.manager.watched(owner)
-        base = {"active_runs": len(self.manager.active_runs()), "max_runs": self.manager.max_runs}
+        base = {"active_runs": len(self.manager.active_runs()), "max_runs": self.manager.max_runs,
+                **self.manager.sharing(run)}  # runs sharing the CPU, your part, the queue, your GPU time
         left = self.manager.training_left(owner)
         if left != float("inf"):
             base["training_left_s"] = max(0.0, round(left, 1))  # of this visitor's daily training time
@@ -266,11 +271,13 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
             reset = gr.Button("Reset", elem_id="reset-btn")
             resume_cpu = gr.Button("Continue on CPU", elem_id="resume-cpu-btn", visible=zerogpu.enabled())
         notice = gr.Markdown(elem_id="notice")
-        # a refusal's words go to the notice (demo/tabs/refusals.py), not an error badge over it or the Dataset
-        train.click(notes.noted(t.train), [dataset, model, loss, batch_size, lr, seed, z_dim, width, r1, r2, pac,
-                                           speed], notice, api_name="train", concurrency_limit=None).failure(
-            notes.show, None, notice, api_visibility="private", **FAST)
-        for button, fn, name in ((resume, t.resume, "resume"), (resume_cpu, t.resume_cpu, "resume_cpu"),
+        # a refusal's words go to the notice (demo/tabs/refusals.py), not an error badge over it or the Dataset;
+        # on ZeroGPU, Train and Resume stay open while the run trains, carrying its GPU chunks (demo/lend.py)
+        lent = (lambda fn: streaming(fn, page)) if page.manager.lenders is not None else (lambda fn: fn)
+        train.click(notes.noted(lent(t.train)), [dataset, model, loss, batch_size, lr, seed, z_dim, width, r1, r2,
+                                                 pac, speed], notice, api_name="train", concurrency_limit=None
+                    ).failure(notes.show, None, notice, api_visibility="private", **FAST)
+        for button, fn, name in ((resume, lent(t.resume), "resume"), (resume_cpu, t.resume_cpu, "resume_cpu"),
                                  (stop, t.stop, "stop"), (reset, t.reset, "reset")):
             button.click(notes.noted(fn), None, notice, api_name=name, concurrency_limit=None).failure(
                 notes.show, None, notice, api_visibility="private", **FAST)

@@ -43,16 +43,17 @@ def test_train_watch_generate_stop_resume(served):
     b = pixels(alice.predict(seed=1, d1=4.0, d2=-4.0, api_name="/generate"))
     assert a.shape == b.shape and np.abs(a - b).sum() > 0
 
-    # another visitor may watch but not stop, and cannot start a second run past the cap
+    # another visitor may watch but not stop, and waits in line past the cap
     bob = Client(url, verbose=False)
     bob_st = bob.predict(api_name="/status")
     assert bob_st["run_id"] == st2["run_id"] and bob_st["yours"] is False
     with pytest.raises(Exception, match="another visitor"):
         bob.predict(api_name="/stop")
-    with pytest.raises(Exception, match="busy"):
-        bob.predict(**TRAIN, api_name="/train")
     with pytest.raises(Exception, match=r"The learning rate \(lr\) must be more than 0"):
         bob.predict(**{**TRAIN, "lr": -1.0}, api_name="/train")
+    assert bob.predict(**TRAIN, api_name="/train").startswith("Queued run")  # past the cap: queued, not refused
+    bob.predict(api_name="/stop")  # and leaves the line
+    assert "left the queue" in bob.predict(api_name="/status")["warning"]
 
     alice.predict(api_name="/stop")
     stopped = alice.predict(api_name="/status")

@@ -20,7 +20,8 @@ from demo.runs.manager import RunManager
 from demo.page import Page
 from demo.present import status_line
 from demo.runs.monitors import MAX_REPLAY
-from demo.runs.run import MAX_FRAMES, Limits, Run, State
+from demo.runs.run import MAX_FRAMES, Run
+from demo.runs.state import Limits, State
 from gan.checkpoint import load_state, save_checkpoint
 from gan.config import TrainConfig
 from gan.train.trainer import Trainer

@@ -14,7 +14,7 @@ from tests.helpers import serve_app, tiny_config  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 
 from demo.runs.manager import RunManager  # noqa: E402
-from demo.runs.run import Limits  # noqa: E402
+from demo.runs.state import Limits  # noqa: E402
 from demo.runs.storage import Storage  # noqa: E402
 from gan.checkpoint import save_checkpoint  # noqa: E402
 from gan.hub import export  # noqa: E402

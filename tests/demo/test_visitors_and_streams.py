@@ -15,7 +15,7 @@ import demo.page as page_mod
 from tests.helpers import poll_status, serve_app, wait_for
 from demo.page import Page
 from demo.runs.manager import RunBusy, RunManager
-from demo.runs.run import Limits
+from demo.runs.state import Limits
 from demo.runs.storage import Storage
 from demo.tabs import PLOT
 from gan.config import TrainConfig
