@@ -69,9 +69,9 @@ def classifier_dir() -> str:
 
 
 class Background:
-    """One computation at a time off the training thread: `start(fn)` runs fn() in a daemon thread (at the training
-    thread's lowered priority), `take()` hands back (result, seconds) once it has finished (`wait`: block until
-    then) and re-raises its error. The thread ends with its computation."""
+    """One computation at a time off the training thread: `start(fn)` runs fn() in a thread of its own (at the
+    training thread's lowered priority), `take()` hands back (result, seconds) once it has finished (`wait`: block
+    until then) and re-raises its error. The thread ends with its computation."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -96,7 +96,7 @@ class Background:
             box["seconds"] = time.perf_counter() - t0
 
         self._box = box
-        self._thread = threading.Thread(target=work, name=self.name[:40], daemon=True)
+        self._thread = threading.Thread(target=work, name=self.name[:40], daemon=False)  # as Meters' (finite)
         self._thread.start()
 
     def take(self, *, wait: bool = False) -> tuple[Any, float] | None:
@@ -142,7 +142,9 @@ class Meters:
                 log.warning("quality meter for %s failed: %s", data.name, traceback.format_exc())
                 fut.set_exception(e)
 
-        threading.Thread(target=build, name=f"quality-meter-{data.name}"[:40], daemon=True).start()
+        # not a daemon: it ends by itself, and a daemon thread still in torch when Python exits aborts the process
+        # ("terminate called without an active exception", exit status 134)
+        threading.Thread(target=build, name=f"quality-meter-{data.name}"[:40], daemon=False).start()
         return fut
 
     def get(self, data: Any) -> QualityMeter | None:
@@ -282,7 +284,7 @@ class QualityMonitor:
             return out  # an untrained G's score would only squash the chart's scale
         data = trainer.data
         meter = None
-        if data.kind in ("image", "pair"):  # classifiers trained once per dataset (pairs: gan.metrics.translation.PairMeter)
+        if data.kind in ("image", "pair"):  # classifiers trained once per dataset (pairs: translation.PairMeter)
             try:
                 meter = self.meters.get(data)
             except Exception as e:  # noqa: BLE001

@@ -163,7 +163,8 @@ def test_run_names_tell_the_model_apart(tmp_path):
         assert a.id.startswith("digits-mlp-bce-") and b.id.startswith("digits-stylegan-bce-")
         for run in (a, b):
             assert re.fullmatch(r"[A-Za-z0-9._-]+", run.id)  # still a safe folder and file name
-            manager.stop(run.owner)
+            wait_for(lambda: run.status()["step"] > 0, timeout=60, what=f"{run.id} to step")  # stopped while
+            manager.stop(run.owner)  # loading, a run has nothing to save
             assert run.checkpoint.name == f"{run.id}.pt"
     finally:
         manager.shutdown()
