@@ -51,9 +51,11 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("GAN_AUTOSAVE_EVERY", 500, int, "steps between automatic checkpoints (also saved on Stop)"),
     Setting("GAN_KEEP_CHECKPOINTS", 0, int, "checkpoints kept per visitor (the oldest are deleted); 0: all",
             shared=4),
-    Setting("GAN_VISITOR_DISK_MB", 0.0, float, "disk a visitor's checkpoints and uploads may use; 0: no limit",
+    Setting("GAN_VISITOR_DISK_MB", 0.0, float, "disk a visitor's checkpoints, uploads and downloads may use; "
+            "0: no limit",
             shared=500.0),
-    Setting("GAN_TOTAL_DISK_MB", 0.0, float, "disk all visitors' checkpoints and uploads may use; 0: no limit",
+    Setting("GAN_TOTAL_DISK_MB", 0.0, float, "disk all visitors' checkpoints, uploads and downloads may use "
+            "(shared: with Gradio's copies of them); 0: no limit",
             shared=8000.0),
     Setting("GAN_UPLOAD_TTL_S", 0.0, float, "uploaded image folders no run uses are deleted after this long; "
             "0: kept", shared=7200.0),

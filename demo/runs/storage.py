@@ -47,6 +47,12 @@ def visitor_key(visitor: str) -> str:
     return hashlib.sha256(str(visitor).encode()).hexdigest()[:16]
 
 
+def gradio_cache() -> Path:
+    """Where Gradio keeps its copies of uploaded and returned files (gradio.utils.get_upload_folder, read here so
+    that the run layer needs no Gradio)."""
+    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+
+
 def _size(path: Path) -> int:
     """Bytes of the files under `path`; files deleted while it counts (an upload being swept) count 0."""
     if path.is_file():
@@ -179,17 +185,25 @@ class Storage:
     def _check_quota(self, visitor: str, more: int) -> None:
         mine, total = settings.get("GAN_VISITOR_DISK_MB"), settings.get("GAN_TOTAL_DISK_MB")
         if mine and self.usage(visitor) + more > mine * 2**20:
-            raise QuotaExceeded(f"your disk quota ({mine:g} MB for checkpoints and uploads) is full: "
+            raise QuotaExceeded(f"your disk quota ({mine:g} MB for checkpoints, uploads and downloads) is full: "
                                 f"delete a checkpoint or an upload, or download and start afresh")
         if total and self.usage(None) + more > total * 2**20:
             raise QuotaExceeded(f"this server's disk quota ({total:g} MB) is full; try again later")
 
     def usage(self, visitor: str | None) -> int:
-        """Bytes used by a visitor's checkpoints and uploads (None: by everyone's)."""
+        """Bytes used by a visitor's checkpoints, uploads and downloads (None: by everyone's; on a shared server
+        with Gradio's cache, which keeps a copy of every file uploaded or handed out, for GAN_UPLOAD_TTL_S)."""
         if visitor is None:
-            return _size(self.root / "visitors") + _size(self.uploads) + (0 if self.shared else _size_top(self.root))
+            return (_size(self.root / "visitors") + _size(self.uploads) + _size(self.exports)
+                    + (_size(gradio_cache()) if self.shared else _size_top(self.root)))
         own = self.own_dir(visitor)
-        return (_size(own) if self.shared else _size_top(own)) + _size(self.upload_dir(visitor))
+        return ((_size(own) if self.shared else _size_top(own)) + _size(self.upload_dir(visitor))
+                + _size(self.exports / visitor_key(visitor)))
+
+    def check_room(self, visitor: str, more: int = 0) -> None:
+        """Raise QuotaExceeded unless `more` bytes fit the visitor's and the server's disk quotas."""
+        with self._lock:
+            self._check_quota(visitor, more)
 
     def delete(self, visitor: str, name: str) -> None:
         """Delete one of the visitor's own checkpoints (examples are read-only)."""

@@ -42,7 +42,9 @@ class Files:
         return newest if newest is not None and time.time() - newest.stat().st_mtime < within else None
 
     def export_path(self, visitor: str, name: str) -> Path:
-        """A path in the visitor's export folder (their last few downloads are kept; Gradio serves a copy)."""
+        """A path in the visitor's export folder (their last few downloads are kept; Gradio serves a copy).
+        Refused (QuotaExceeded) while the visitor's or the server's disk quota is full: downloads count too."""
+        self.storage.check_room(visitor)
         folder = self.storage.export_dir(visitor)
         old = sorted(folder.glob("*"), key=lambda p: p.stat().st_mtime)
         for p in old[:-12]:
@@ -71,7 +73,7 @@ class Files:
         try:
             path = self.export_path(visitor, f"timelapse-{run.id}-{int(time.time())}.gif")
             return str(present.write_gif(list(run.frames), path, min_side=GIF_SIDE))
-        except ValueError as e:
+        except (ValueError, OSError) as e:  # no frames yet, or the disk quota is full
             raise self._refuse(e) from None
 
     # ---- checkpoints ------------------------------------------------------------------------------------

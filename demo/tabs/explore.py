@@ -77,7 +77,11 @@ class Explore:
             raise self._refuse(e) from None
         run, sampler = self._sampler(request)
         img = pictures.sample_grid(sampler, n, seed)
-        path = self.page.files.export_path(self.page.visitor(request), f"samples-{run.id}-s{seed}-n{n}.png")
+        try:
+            path = self.page.files.export_path(self.page.visitor(request), f"samples-{run.id}-s{seed}-n{n}.png")
+        except OSError as e:  # the disk quota is full: the picture, and no file to download
+            gr.Warning(self.page.storage.public(str(e)))
+            return img, None
         save_png(img, str(path))
         return img, str(path)
 

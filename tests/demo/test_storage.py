@@ -215,6 +215,32 @@ def test_quotas_refuse_uploads_and_checkpoints_with_clear_messages(srv, tmp_path
 
 
 @pytest.mark.slow
+def test_downloads_and_gradios_copies_count_toward_the_quotas(srv, monkeypatch):
+    """Issue 27 item 8: every export, time-lapse and sample a visitor downloads stays in their export folder and
+    as a copy in Gradio's cache (for GAN_UPLOAD_TTL_S); both count, so downloads cannot fill the disk unseen."""
+    from demo.runs.storage import _size, gradio_cache
+
+    a = client(srv.url)
+    train_and_stop(a)
+    path, note = a.predict(api_name="/export_hub")
+    export = next(srv.storage.export_dir(a.session_hash).glob("*-export.zip"))
+    assert Path(path).is_file() and str(path).startswith(str(gradio_cache())), path  # Gradio handed out a copy
+    mine = srv.storage.usage(a.session_hash)
+    assert mine >= export.stat().st_size + _size(srv.storage.own_dir(a.session_hash))  # the export counts
+    everyone = srv.storage.usage(None)
+    assert everyone >= _size(gradio_cache()) + _size(srv.storage.exports) > 0  # and so does Gradio's copy
+    monkeypatch.setenv("GAN_VISITOR_DISK_MB", f"{mine / 2**20 * 0.99}")  # the export filled the visitor's quota
+    msg = error_of(a.predict, api_name="/timelapse")
+    assert "your disk quota" in msg, msg
+    assert not list(srv.storage.export_dir(a.session_hash).glob("timelapse-*")), "a refused download was written"
+    monkeypatch.setenv("GAN_VISITOR_DISK_MB", "0")  # the server's total, full only with Gradio's copies counted
+    without_cache = everyone - _size(gradio_cache())
+    monkeypatch.setenv("GAN_TOTAL_DISK_MB", f"{(without_cache + everyone) / 2 / 2**20}")
+    msg = error_of(a.predict, api_name="/timelapse")
+    assert "server's disk quota" in msg, msg
+
+
+@pytest.mark.slow
 def test_retention_keeps_the_newest_checkpoints(srv, monkeypatch):
     monkeypatch.setenv("GAN_KEEP_CHECKPOINTS", "2")
     a = client(srv.url)
@@ -235,6 +261,7 @@ def test_quota_and_sweep_survive_files_vanishing_while_they_count(tmp_path, monk
     storage = Storage(tmp_path / "c", shared=True, upload_dir=tmp_path / "u")
     monkeypatch.setenv("GAN_TOTAL_DISK_MB", "1000")
     monkeypatch.setenv("GAN_UPLOAD_TTL_S", "60")
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))  # the total counts Gradio's cache: this one
     stop, errors, rounds = threading.Event(), [], [0, 0]
 
     def churn(j: int) -> None:  # uploads appear and are swept, as on a busy Space
