@@ -25,6 +25,7 @@ from gan.checkpoint import load_state
 from gan.config import TrainConfig, from_dict
 from gan.data.spec import cached_dataset
 from gan.errors import CheckpointError, ConfigError, DatasetError, safe_name
+from gan.family import train_defaults
 from gan.train.budget import check_train_config
 from gan.train.trainer import Trainer
 
@@ -52,6 +53,14 @@ def _today() -> int:
 def _trained(run: Run) -> float:
     """The training seconds a run has used (its status' elapsed: training time, not loading or waiting)."""
     return float(run.status().get("elapsed") or 0.0)
+
+
+def _default_model(dataset: str) -> str:
+    """The model a run on `dataset` trains when the form says auto ("auto" where that cannot be told yet)."""
+    try:
+        return str(train_defaults(dataset)["model"])
+    except (ConfigError, DatasetError, KeyError, ValueError):
+        return "auto"
 
 
 class RunBusy(RuntimeError):
@@ -337,7 +346,9 @@ class RunManager:
         display = {"dataset": self.storage.display_dataset(str(tc.get("dataset"))), "model": tc.get("model"),
                    "loss": tc.get("loss")}
         # the id becomes a folder name and shows in Markdown: made only of names this server made safe
-        label = "-".join(safe_name(str(v), max_len=n) for v, n in ((display["dataset"], 24), (tc.get("model") or "auto", 12), (tc.get("loss") or "default", 12)))  # noqa: E501 - one line: dataset-model-loss
+        model = tc.get("model") or _default_model(str(tc.get("dataset")))  # "auto" names the model it picks
+        label = "-".join(safe_name(str(v), max_len=n) for v, n in (
+            (display["dataset"], 24), (model, 12), (tc.get("loss") or "default", 12)))  # dataset-model-loss
         run_id = f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
 
         def save(r: Run, tr: Trainer) -> Path:
