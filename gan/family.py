@@ -21,7 +21,7 @@ from torch import nn
 
 from .config import ModelConfig, TrainConfig
 from .data.spec import BatchStream, DatasetSpec, dataset_spec, spec_defaults
-from .errors import ConfigError
+from .errors import ConfigError, DatasetError
 from .losses import Loss, r1_penalty
 from .registry import FAMILIES, MODELS
 
@@ -183,6 +183,14 @@ def train_defaults(dataset: str | DatasetSpec, model: str | None = None, *, data
             **by_model.get(model, {}), "model": model}
 
 
+def default_model(dataset: str) -> str | None:
+    """The model `dataset` trains when none is named; None for a dataset this install does not know."""
+    try:
+        return str(train_defaults(dataset)["model"])
+    except (ConfigError, DatasetError):
+        return None
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A registry entry: the family whose game trains it, a builder of its networks by role, the data
@@ -233,5 +241,5 @@ def build_models(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
     nets = build_nets(cfg)
     return nets["G"], nets["D"]
 
-__all__ = ["Family", "ModelSpec", "R1_SAMPLES", "StepContext", "adam", "family_of", "generate", "train_defaults",
-           "build_models", "build_nets", "init_weights", "zero_centred_penalties"]
+__all__ = ["Family", "ModelSpec", "R1_SAMPLES", "StepContext", "adam", "default_model", "family_of", "generate",
+           "train_defaults", "build_models", "build_nets", "init_weights", "zero_centred_penalties"]

@@ -25,7 +25,7 @@ from gan.checkpoint import load_state
 from gan.config import TrainConfig, from_dict
 from gan.data.spec import cached_dataset
 from gan.errors import CheckpointError, ConfigError, DatasetError, safe_name
-from gan.family import train_defaults
+from gan.family import default_model
 from gan.train.budget import check_train_config
 from gan.train.trainer import Trainer
 
@@ -53,14 +53,6 @@ def _today() -> int:
 def _trained(run: Run) -> float:
     """The training seconds a run has used (its status' elapsed: training time, not loading or waiting)."""
     return float(run.status().get("elapsed") or 0.0)
-
-
-def _default_model(dataset: str) -> str:
-    """The model a run on `dataset` trains when the form says auto ("auto" where that cannot be told yet)."""
-    try:
-        return str(train_defaults(dataset)["model"])
-    except (ConfigError, DatasetError, KeyError, ValueError):
-        return "auto"
 
 
 class RunBusy(RuntimeError):
@@ -346,7 +338,7 @@ class RunManager:
         display = {"dataset": self.storage.display_dataset(str(tc.get("dataset"))), "model": tc.get("model"),
                    "loss": tc.get("loss")}
         # the id becomes a folder name and shows in Markdown: made only of names this server made safe
-        model = tc.get("model") or _default_model(str(tc.get("dataset")))  # "auto" names the model it picks
+        model = tc.get("model") or default_model(str(tc.get("dataset"))) or "auto"  # the model "auto" picks
         label = "-".join(safe_name(str(v), max_len=n) for v, n in (
             (display["dataset"], 24), (model, 12), (tc.get("loss") or "default", 12)))  # dataset-model-loss
         run_id = f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"

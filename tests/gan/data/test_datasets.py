@@ -140,3 +140,13 @@ def test_measured_defaults_reach_the_train_form():
     assert train_defaults("ring8")["ema"] == 0.997 and train_defaults("grid25")["ema"] == 0.999
     assert control_defaults("ring8", "auto")["lr"] == 2e-3
     assert control_defaults("mnist", "dcgan")["width"] == train_defaults("mnist", "dcgan")["width"]
+
+
+def test_default_model_is_what_a_run_without_a_model_trains_and_none_for_an_unknown_set():
+    from gan.config import TrainConfig
+    from gan.family import default_model
+    from gan.train.trainer import Trainer
+
+    for name in ("ring8", "digits"):
+        assert default_model(name) == Trainer(TrainConfig(dataset=name, device="cpu", batch_size=8)).cfg.model
+    assert default_model("no-such-set") is None
