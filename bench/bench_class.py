@@ -57,8 +57,10 @@ class App:
 
     def __init__(self, **env: str) -> None:
         self.port, self.dir = free_port(), tempfile.mkdtemp(prefix="bench-class-")
+        # GAN_IDLE_STOP_S=0: these visitors are API clients with no page open, and since polling /status stopped
+        # counting as presence (issue 27 item 6) a shared server stops such runs after 120 s; a class has pages open
         full = dict(os.environ, GAN_SHARED="1", GRADIO_SERVER_PORT=str(self.port), GAN_CHECKPOINT_DIR=self.dir,
-                    **env)
+                    GAN_IDLE_STOP_S="0", **env)
         full.pop("SPACES_ZERO_GPU", None)
         self.log = open(os.path.join(self.dir, "app.log"), "w")
         self.proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "demo", "app.py")], env=full,
