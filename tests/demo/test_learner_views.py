@@ -164,8 +164,7 @@ def test_run_names_tell_the_model_apart(tmp_path):
         manager.reset("b")
         auto = manager.start("b", TrainConfig(dataset="digits", loss="bce", **TINY))  # the form's "auto"
         assert auto.id.startswith("digits-mlp-bce-"), auto.id  # named by the model it trains, not "auto"
-        b = auto
-        for run in (a, b):
+        for run in (a, auto):
             assert re.fullmatch(r"[A-Za-z0-9._-]+", run.id)  # still a safe folder and file name
             wait_for(lambda: run.status()["step"] > 0, timeout=60, what=f"{run.id} to step")  # stopped while
             manager.stop(run.owner)  # loading, a run has nothing to save
