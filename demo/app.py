@@ -23,14 +23,13 @@ from demo.live import LIVE_GROUPS, RAW_GROUPS  # noqa: E402
 from demo.page import Page  # noqa: E402
 from demo.runs import zerogpu  # noqa: E402,F401 - defines the @spaces.GPU chunk function (ZeroGPU needs one at start)
 from demo.runs.manager import RunManager  # noqa: E402
+from demo.speak import I18N, L, speak  # noqa: E402
 from demo.tabs import FAST, checkpoints, explore, theory, train, translate  # noqa: E402
+from demo import words  # noqa: E402
 from gan import settings  # noqa: E402
 
-TITLE = "GAN Lab Live: train and explore a GAN in your browser"
-INTRO = ("A generator G turns noise z into samples; a discriminator D outputs the probability that its input "
-         "is real. They play min_G max_D E[log D(x)] + E[log(1 - D(G(z)))]. Press **Train** and watch the "
-         "fixed-noise grid improve; with the bce loss, D(x) and D(G(z)) both drift toward 1/2 as G catches up (the "
-         "caption under the charts says how to read the run's own loss).")
+TITLE = words.t("app.title", "en")  # the browser tab's title (Gradio does not translate it)
+INTRO = words.t("app.intro", "en")
 
 
 def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | None = None) -> gr.Blocks:
@@ -40,7 +39,7 @@ def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | N
     page = Page(manager, key=_secret(manager.storage.root))
     c: dict[str, Any] = {}  # the components the page's own events need, by name (the live streams' outputs, ...)
     with gr.Blocks(title=TITLE, delete_cache=_cache_ttl()) as demo:
-        gr.Markdown(f"# {TITLE}\n{INTRO}")
+        gr.Markdown(L("app.header"))
         # Gradio serves BrowserState's `secret` in every page's config, so it only scrambles what the browser
         # keeps; what makes the kept id trustworthy is Page.sign, with the key that is never served
         visitor = gr.BrowserState(None, storage_key="gan-lab-visitor",
@@ -53,6 +52,7 @@ def build_app(manager: RunManager | None = None, *, defaults: dict[str, Any] | N
             checkpoints.build(page, c)
         _wire_page(page, c, demo, visitor)
         guard_inputs(demo)  # API values Gradio's components cannot read get a clear message
+        speak(demo)  # each event answers in its request's language (Accept-Language; demo/speak.py)
     demo.page = page  # for tests and benches
     return demo
 
@@ -131,6 +131,7 @@ def launch_kwargs(manager: RunManager) -> dict[str, Any]:
     every file a visitor downloads is returned by a handler, which Gradio copies into its own cache."""
     return dict(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+                i18n=I18N,  # the static texts in the browser's language (demo/words)
                 max_file_size=f"{settings.get('GAN_MAX_UPLOAD_MB'):.0f}mb", css=CSS, head=HEAD,
                 state_session_capacity=settings.get("GAN_MAX_SESSIONS"),
                 app_kwargs={"middleware": [Middleware(  # one file of GAN_MAX_UPLOAD_MB per upload request, and 1 MiB

@@ -23,9 +23,8 @@ from typing import Any, AsyncIterator
 import gradio as gr
 
 from gan import settings
-from gan.metrics.advice import chart_caption
 
-from . import present
+from . import present, words
 
 try:  # pre-serialized JSON that Gradio's orjson writes as is (orjson >= 3.9.9, a Gradio dependency)
     from orjson import Fragment, dumps
@@ -252,7 +251,7 @@ class Live:
         return True
 
     def _train_parts(self, run: Any, owner: str, seen: dict, out: dict, need: set[str]) -> None:
-        busy = f"({len(self.manager.active_runs())}/{self.manager.max_runs} training slots in use)"
+        busy = words.t("s.busy", n=len(self.manager.active_runs()), most=self.manager.max_runs)
         example = None
         if run is None:  # until the visitor trains (or watches a run), the shipped example, labelled as such
             run = example = self.manager.example("explore")
@@ -273,7 +272,7 @@ class Live:
                                           if snap.status.get(k)})
             out["status_line"] = present.example_line(status, example.example, busy) if example is not None \
                 else present.status_line(status, yours=yours)
-            cap = chart_caption(snap.status.get("loss"))  # the chart captions follow the run's loss
+            cap = words.advice("caption", snap.status.get("loss"))  # the chart captions follow the run's loss
             if seen.get("cap") != cap:
                 out["charts_cap"], seen["cap"] = cap, cap
         if "loss_plot" in need and self._fresh(seen, "charts", run, "charts") and snap.charts:
@@ -302,8 +301,7 @@ class Live:
             return
         out.update(self._theory(shown.id, snap))
         if getattr(shown, "example", None):  # labelled as what it is: a shipped example, not the visitor's run
-            out["t_status"] = (f"Showing the example **{shown.example}** until you train or load a 1-D or 2-D run of "
-                               f"your own.\n\n{out['t_status']}")
+            out["t_status"] = f"{words.t('live.example_theory', name=shown.example)}\n\n{out['t_status']}"
 
     def _model_parts(self, explored: Any, translated: Any, seen: dict, out: dict) -> None:
         mark = [getattr(explored, "id", None), explored.snapshot().part_version("model") if explored else 0,
@@ -314,10 +312,9 @@ class Live:
         model = explored.snapshot().model if explored is not None else {}
         views = model.get("explore") or []
         k = int(model.get("n_classes") or 0)
-        note = (f"Showing the example **{explored.example}** until you train or load a run of your own."
-                if getattr(explored, "example", None) else "")
+        note = words.t("live.example", name=explored.example) if getattr(explored, "example", None) else ""
         if "translate" in views:
-            note = "This run is a CycleGAN: its views are on the **Translate** tab."
+            note = words.t("live.cyclegan")
         out.update(x_class=gr.update(visible=k > 0, maximum=max(k - 1, 1), value=0),
                    x_layers=gr.update(visible="w_latent" in views),
                    x_classic=gr.update(visible="interpolate" in views or not views),
@@ -328,14 +325,14 @@ class Live:
     @staticmethod
     def _translate_note(run: Any) -> str:
         if run is None or not run.snapshot().offers("translate"):
-            return ("No CycleGAN yet: train `cyclegan` on `digits2colordigits` (Train tab) and its translations "
-                    "appear here.")
+            return words.t("live.no_cyclegan")
         status = run.snapshot().status
-        who = f"the example **{run.example}**" if getattr(run, "example", None) else f"run `{run.id}`"
+        who = (words.t("live.who_example", name=run.example) if getattr(run, "example", None)
+               else words.t("live.who_run", run=run.id))
         if run.active:  # the step moves on with every publish: the note would be stale at once
-            return (f"Translating with {who} ({status.get('dataset', '')}, training now): each translation uses "
-                    f"its latest published weights.")
-        return f"Translating with {who} ({status.get('dataset', '')}, step {int(status.get('step') or 0):,})."
+            return words.t("live.translating_now", who=who, data=status.get("dataset", ""))
+        return words.t("live.translating", who=who, data=status.get("dataset", ""),
+                       step=f"{int(status.get('step') or 0):,}")
 
     def _theory_hidden(self) -> dict[str, Any]:
         hide = gr.update(value=None, visible=False)
@@ -399,7 +396,7 @@ class Live:
                 frames["f"] = present.quality_frames(q.get("rows") or [])
             return frames["f"][i]
         warn = q.get("warning")
-        return {"q_warning": gr.update(value=present.WARNING_PREFIX + warn if warn else "", visible=bool(warn)),
+        return {"q_warning": gr.update(value=words.t("q.collapse") + words.say(warn) if warn else "", visible=bool(warn)),
                 "q_summary": self.storage.public(present.quality_summary(q, snap.status.get("dataset"))),
                 "q_cov": self._payload(key, "q_cov", lambda: frame(0)),
                 "q_dist": self._payload(key, "q_dist", lambda: frame(1))}

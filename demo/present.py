@@ -17,6 +17,7 @@ from gan.errors import parse_number
 from gan.family import train_defaults
 from gan.theory.state import CAPTIONS
 
+from . import words
 from .runs.waitlist import clock as span
 
 AUTO = "auto"
@@ -24,7 +25,7 @@ NUMBERS = ("loss", "batch_size", "lr", "z_dim", "width")  # the Train tab's cont
 STATE_COLOUR = {"idle": "#9ca3af", "starting": "#eab308", "loading": "#eab308", "running": "#16a34a",
                 "stopping": "#eab308", "stopped": "#6b7280", "error": "#dc2626", "diverged": "#dc2626",
                 "quota": "#eab308", "queued": "#3b82f6"}
-WARNING_PREFIX = "⚠️ **Possible mode collapse.** "
+WARNING_PREFIX = words.t("q.collapse", "en")
 TOY_SETS = "gaussian1d, ring8, grid25 and spiral"
 LIKELIHOOD_LOSSES = ("bce", "minimax")  # the losses whose D is trained to be the probability in V(D, G)
 
@@ -89,31 +90,32 @@ def status_line(status: dict[str, Any] | None, *, yours: bool = False, busy: str
     """One Markdown line: state, step, epoch, images/s, elapsed, losses; then any error or warning."""
     dot = lambda s: f'<span style="color:{STATE_COLOUR.get(s, "#9ca3af")}">●</span>'  # noqa: E731
     if not status:
-        return f"{dot('idle')} **idle**: no run yet. Pick settings and press **Train**. {busy}".strip()
+        return words.t("s.idle", dot=dot("idle"), busy=busy).strip()
     state = status.get("state", "idle")
-    who = "your run" if yours else "watching another visitor's run"
-    parts = [f"{dot(state)} **{state}**", f"step {int(status.get('step') or 0):,}",
-             f"epoch {int(status.get('epoch') or 0)}", f"{_num(status.get('images_per_s'), '.0f')} img/s",
-             f"{_clock(status.get('elapsed'))} elapsed",
-             f"D loss {_num(status.get('d_loss'))}", f"G loss {_num(status.get('g_loss'))}",
+    who = words.t("s.yours" if yours else "s.other")
+    said = words.t(f"state.{state}") if f"state.{state}" in words.CATALOGUE else state
+    parts = [f"{dot(state)} **{said}**", words.t("s.step", n=f"{int(status.get('step') or 0):,}"),
+             words.t("s.epoch", n=int(status.get("epoch") or 0)), f"{_num(status.get('images_per_s'), '.0f')} img/s",
+             words.t("s.elapsed", t=_clock(status.get("elapsed"))),
+             words.t("s.d_loss", v=_num(status.get("d_loss"))), words.t("s.g_loss", v=_num(status.get("g_loss"))),
              f"`{status.get('run_id', '')}` ({who})"]
     text = " · ".join(parts)
     if sharing_line(status):
         text += f"\n\n{sharing_line(status)}"
     if status.get("error"):
-        text += f"\n\n**Error:** {status['error']}"
+        text += "\n\n" + words.t("s.error", e=words.say(status["error"]))
     if status.get("warning"):
-        text += f"\n\n**Warning:** {status['warning']}"
+        text += "\n\n" + words.t("s.warning", e=words.say(status["warning"]))
     return text
 
 
 def example_line(status: dict[str, Any], name: str, busy: str = "") -> str:
     """The status line while the Train tab shows a shipped example (the visitor has no run yet)."""
     dot = f'<span style="color:{STATE_COLOUR["idle"]}">●</span>'
-    what = ", ".join(str(v) for v in (status.get("model"), f"{status.get('loss')} loss" if status.get("loss") else None)
-                     if v)
-    return (f"{dot} **example** `{name}` ({what}, trained {int(status.get('step') or 0):,} steps): a shipped example, "
-            f"shown until you train. Pick settings and press **Train** to train your own. {busy}").strip()
+    loss = words.t("s.loss", loss=status["loss"]) if status.get("loss") else None
+    what = ", ".join(str(v) for v in (status.get("model"), loss) if v)
+    return words.t("s.example", dot=dot, name=name, what=what, steps=f"{int(status.get('step') or 0):,}",
+                   busy=busy).strip()
 
 
 def sharing_line(status: dict[str, Any]) -> str:
@@ -139,11 +141,11 @@ def sharing_line(status: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def queued_notice(run_id: str, status: dict[str, Any], verb: str = "Started") -> str:
+def queued_notice(run_id: str, status: dict[str, Any]) -> str:
     """The Train / Resume notice: started, or queued with the place and wait."""
     if status.get("state") != "queued":
-        return f"{verb} run `{run_id}`."
-    return f"Queued run `{run_id}`. {sharing_line(status)}"
+        return words.t("n.started", run=run_id)
+    return words.t("n.queued", run=run_id, line=sharing_line(status))
 
 
 # ---- chart frames -----------------------------------------------------------------------------------
@@ -252,7 +254,7 @@ def quality_summary(quality: dict[str, Any], dataset: str | None = None) -> str:
         if got:
             parts.append(f"{arrow}: " + ", ".join(got))
     text = (f"**Quality** at step {int(n.get('step', 0)):,}: " + " · ".join(parts)) if parts else (
-        quality.get("note") or "*Quality metrics appear a few seconds after training starts.*")
+        quality.get("note") or words.t("q.wait"))
     if quality.get("error"):
         text += f"\n\n*{quality['error']}*"
     return text

@@ -12,7 +12,8 @@ import gradio as gr
 
 from gan import settings
 
-from .. import present
+from .. import present, words
+from ..speak import L
 from . import FAST, hub
 from .refusals import notes
 
@@ -66,7 +67,7 @@ class Files:
         visitor = self.page.visitor(request)
         run = self.manager.watched(visitor)
         if run is None:
-            raise gr.Error("No run yet.")
+            raise gr.Error(words.t("n.no_run"))
         recent = self.recent(visitor, f"timelapse-{run.id}-*.gif", within=hub.EXPORT_EVERY_S)
         if recent is not None:
             return str(recent)
@@ -80,7 +81,7 @@ class Files:
     def _own_run(self, request: gr.Request | None) -> Any:
         run = self.manager.own_run(self.page.visitor(request))
         if run is None or (run.trainer is None and run.checkpoint is None):
-            raise gr.Error("You have no run to save: train or load one first.")
+            raise gr.Error(words.t("n.nothing_to_save"))
         return run
 
     def save_now(self, request: gr.Request = None) -> tuple[str, list]:
@@ -88,15 +89,15 @@ class Files:
         try:
             path = self._own_run(request).save()
         except (OSError, TimeoutError, RuntimeError) as e:
-            raise self._refuse(f"could not save: {e}") from None
-        return f"Saved `{path.name}`.", self.table(request)
+            raise self._refuse(words.t("n.could_not_save", e=e)) from None
+        return words.t("n.saved", name=path.name), self.table(request)
 
     def download_current(self, request: gr.Request = None) -> str:
         """Your run's checkpoint, saved now, as a file to download."""
         try:
             return self._copy_out(self._own_run(request).save(), self.page.visitor(request))
         except (OSError, TimeoutError, RuntimeError) as e:
-            raise self._refuse(f"could not save: {e}") from None
+            raise self._refuse(words.t("n.could_not_save", e=e)) from None
 
     def download(self, name: str, request: gr.Request = None) -> str:
         """One of your checkpoints (or an example) by name, as a file to download."""
@@ -129,7 +130,7 @@ class Files:
         """Delete asks first: the question and its Yes / Cancel buttons."""
         if not name:
             return gr.Row(visible=False), ""
-        return gr.Row(visible=True), f"Delete `{name}` for good? It cannot be undone."
+        return gr.Row(visible=True), words.t("n.ask_delete", name=name)
 
     def _load(self, path: str, resume: bool, request: gr.Request | None, label: str) -> str:
         try:
@@ -137,9 +138,8 @@ class Files:
         except (ValueError, OSError, RuntimeError) as e:
             raise self._refuse(e, duration=10) from None
         if run.status().get("warning", "") and "explore only" in str(run.status().get("warning")):
-            return f"Loaded `{label}` as `{run.id}` to explore only: {run.status()['warning']}."
-        return f"Loading `{label}` as `{run.id}`" + (" and resuming." if resume else
-                                                      ": explore it now, or press Resume on the Train tab.")
+            return words.t("n.loaded_explore", label=label, run=run.id, warning=run.status()["warning"])
+        return words.t("n.loading", label=label, run=run.id) + words.t("n.and_resuming" if resume else "n.explore_now")
 
     def load(self, name: str, request: gr.Request = None) -> str:
         """Load one of your checkpoints (or an example) by name, to explore it."""
@@ -162,7 +162,7 @@ class Files:
             self.storage.delete(self.page.visitor(request), name)
         except (ValueError, OSError) as e:
             raise self._refuse(e) from None
-        return f"Deleted `{name}`.", self.table(request)
+        return words.t("n.deleted", name=name), self.table(request)
 
     def upload(self, file: str | None, request: gr.Request = None) -> str:
         """Load an uploaded checkpoint (size-capped, weights only: a file holding code is refused)."""
@@ -179,38 +179,36 @@ def build(page: Any, c: dict[str, Any]) -> None:
     the page refreshes at load. The list refreshes too when the tab is opened and after every action; a click on a
     row picks that checkpoint; Delete asks first; Stop is here too (a run that trains cannot load another)."""
     f = page.files
-    with gr.Tab("Checkpoints", id="checkpoints") as tab:
-        gr.Markdown("Checkpoints hold configs, weights, optimizer states, step, RNG and history; they load with "
-                    "`torch.load(weights_only=True)`, so a file carrying code is refused. Runs auto-save every few "
-                    "hundred steps and when stopped. You see your own checkpoints and the shipped examples.")
+    with gr.Tab(L("tab.checkpoints"), id="checkpoints") as tab:
+        gr.Markdown(L("ckpt.intro"))
         c["c_table"] = table = gr.Dataframe(headers=HEADERS, interactive=False, elem_id="c-table",
-                                            label="Your checkpoints and the examples: click a row to pick it")
+                                            label=L("ckpt.table"))
         with gr.Row(equal_height=True):
-            c["c_choice"] = choice = gr.Dropdown([], label="Checkpoint", allow_custom_value=True, scale=4,
+            c["c_choice"] = choice = gr.Dropdown([], label=L("ckpt.choice"), allow_custom_value=True, scale=4,
                                                  min_width=320, elem_id="c-choice")
-            refresh = gr.Button("Refresh list", size="sm", scale=0, min_width=120)
+            refresh = gr.Button(L("ckpt.refresh"), size="sm", scale=0, min_width=120)
         with gr.Row():
-            load = gr.Button("Load", elem_id="c-load")
-            load_resume = gr.Button("Load and resume", elem_id="c-resume")
-            delete = gr.Button("Delete", variant="stop", elem_id="c-delete")
-            stop = gr.Button("Stop my run", elem_id="c-stop")
+            load = gr.Button(L("ckpt.load"), elem_id="c-load")
+            load_resume = gr.Button(L("ckpt.load_resume"), elem_id="c-resume")
+            delete = gr.Button(L("ckpt.delete"), variant="stop", elem_id="c-delete")
+            stop = gr.Button(L("ckpt.stop"), elem_id="c-stop")
         with gr.Row(visible=False, elem_id="c-confirm") as confirm:
             question = gr.Markdown()
-            yes = gr.Button("Yes, delete it", variant="stop", elem_id="c-yes")
-            no = gr.Button("Cancel", elem_id="c-no")
+            yes = gr.Button(L("ckpt.yes"), variant="stop", elem_id="c-yes")
+            no = gr.Button(L("ckpt.no"), elem_id="c-no")
         notice = gr.Markdown(elem_id="c-notice")  # here, below the buttons, where the eyes are
         relay = gr.Dataframe(headers=HEADERS, visible=False)  # /save's and /delete_checkpoint's list (refusals.py)
-        gr.Markdown("#### Your current run")
+        gr.Markdown(L("ckpt.current"))
         with gr.Row():
-            save = gr.Button("Save now")
-            download = gr.Button("Download current")
-            gif = gr.Button("Export time-lapse GIF")
+            save = gr.Button(L("ckpt.save"))
+            download = gr.Button(L("ckpt.download"))
+            gif = gr.Button(L("ckpt.gif"))
         with gr.Row():
-            file = gr.File(label="Checkpoint", interactive=False, elem_id="c-file")
-            gif_file = gr.File(label="Time-lapse GIF", interactive=False, elem_id="c-gif-file")
-            gif_view = gr.Image(label="Time-lapse", interactive=False, type="filepath", elem_id="c-gif")
+            file = gr.File(label=L("ckpt.file"), interactive=False, elem_id="c-file")
+            gif_file = gr.File(label=L("ckpt.gif_file"), interactive=False, elem_id="c-gif-file")
+            gif_view = gr.Image(label=L("ckpt.gif_view"), interactive=False, type="filepath", elem_id="c-gif")
         mb = settings.get("GAN_MAX_UPLOAD_MB")
-        upload = gr.File(label=f"Upload a checkpoint (.pt, at most {mb:.0f} MiB)", file_types=[".pt"],
+        upload = gr.File(label=L("ckpt.upload", mb=f"{mb:.0f}"), file_types=[".pt"],
                          type="filepath")
 
         def listed(event: Any) -> None:  # the list and the picker, fresh after `event` (the picker keeps its pick)

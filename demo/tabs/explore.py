@@ -17,6 +17,8 @@ import numpy as np
 from gan.errors import ConfigError, parse_number
 from gan.images import save_png
 
+from .. import words
+from ..speak import L
 from . import FAST
 from . import explore_pictures as pictures
 from .explore_style import default_k, mixing, variation, w_directions, w_image, zw
@@ -58,9 +60,9 @@ class Explore:
         run = self.page.subject(self.page.manager.watched(self.page.visitor(request)), view)
         snap = run.snapshot() if run is not None else None
         if snap is None or snap.sampler is None:
-            raise gr.Error("No generator yet: press Train (or load a checkpoint) first.")
+            raise gr.Error(words.t("n.no_generator"))
         if "translate" in snap.sampler.family.explore and view != "translate":
-            raise gr.Error("This run is a CycleGAN: it translates images (Translate tab) rather than sampling z.")
+            raise gr.Error(words.t("n.is_cyclegan"))
         return run, snap.sampler
 
     def _axes(self, run: Any, sampler: Any, axes: str) -> Any:
@@ -210,7 +212,7 @@ class Explore:
         if snap is None or snap.sampler is None or not _style(snap.sampler):
             example = self.page.manager.example("style")
             if example is None:
-                raise gr.Error("These views need a StyleGAN: train with model `stylegan` first.")
+                raise gr.Error(words.t("n.need_stylegan"))
             snap = example.snapshot()
         return snap.sampler
 
@@ -253,31 +255,28 @@ def build(page: Any, c: dict[str, Any]) -> None:
     `c` gets the sections the page's live stream shows or hides by the watched model (demo/live.py); with the
     page's tabs in `c["tabs"]`, the tab follows the run while it is selected (Explore.follow)."""
     x = page.explore
-    with gr.Tab("Explore", id="explore") as tab:
-        gr.Markdown("Everything here reads the latest published copy of G, so it works while training runs: the "
-                    "pictures redraw by themselves as the run publishes. Principal directions are found "
-                    "GANSpace-style: for the classic models, PCA of G's first-layer features mapped back to z by "
-                    "least squares; for StyleGAN, PCA of the intermediate latent w.")
+    with gr.Tab(L("tab.explore"), id="explore") as tab:
+        gr.Markdown(L("explore.intro"))
         c["x_note"] = gr.Markdown(visible=False, elem_id="x-note")
         with gr.Row(elem_id="x-row"):
             with gr.Column(scale=2):
                 with gr.Row():
-                    seed = gr.Number(0, label="Seed", precision=0, elem_id="x-seed")
-                    random = gr.Button("Random seed", size="sm")
-                    c["x_class"] = label = gr.Slider(0, 9, 0, step=1, label="Class", visible=False,
-                                                     elem_id="x-class", info="for class-conditional models")
+                    seed = gr.Number(0, label=L("explore.seed"), precision=0, elem_id="x-seed")
+                    random = gr.Button(L("explore.random"), size="sm")
+                    c["x_class"] = label = gr.Slider(0, 9, 0, step=1, label=L("explore.class"), visible=False,
+                                                     elem_id="x-class", info=L("explore.class.info"))
                 with gr.Row():
-                    axes = gr.Radio(["principal", "raw"], value="principal", label="Slider axes",
-                                    info="principal directions of G (of w for StyleGAN), or raw z dimensions")
+                    axes = gr.Radio(["principal", "raw"], value="principal", label=L("explore.axes"),
+                                    info=L("explore.axes.info"))
                     c["x_layers"] = layers = gr.Radio(["all", "coarse", "middle", "fine"], value="all",
-                                                      label="Layers", visible=False, elem_id="x-layers",
-                                                      info="StyleGAN: which style inputs the sliders move")
-                    psi = gr.Slider(0, 1.5, 1.0, step=0.05, label="Truncation ψ", elem_id="x-psi",
-                                    info="pulls the latent toward its mean (w's running average for StyleGAN)")
-                    recompute = gr.Button("Recompute directions", size="sm")
+                                                      label=L("explore.layers"), visible=False, elem_id="x-layers",
+                                                      info=L("explore.layers.info"))
+                    psi = gr.Slider(0, 1.5, 1.0, step=0.05, label=L("explore.psi"), elem_id="x-psi",
+                                    info=L("explore.psi.info"))
+                    recompute = gr.Button(L("explore.recompute"), size="sm")
                 sliders = [gr.Slider(-4, 4, 0, step=0.1, label=f"PC{i + 1}", elem_id=f"pc{i + 1}")
                            for i in range(N_SLIDERS)]
-            image = gr.Image(label="G(z)", height=340, interactive=False, elem_id="x-image")
+            image = gr.Image(label=L("explore.image"), height=340, interactive=False, elem_id="x-image")
         inputs = [seed, *sliders, psi, label, axes, layers]
         gr.on([s.change for s in sliders] + [seed.change, psi.change, label.change, layers.change], x.generate,
               inputs, image, api_name="generate", trigger_mode="always_last", **FAST)
@@ -285,9 +284,9 @@ def build(page: Any, c: dict[str, Any]) -> None:
         gr.on([recompute.click, axes.change], x.recompute, axes, sliders, api_name="recompute_directions").then(
             x.generate, inputs, image, api_visibility="private", **FAST)
         with gr.Group(visible=True) as c["x_classic"]:
-            gr.Markdown("### Interpolation (slerp)")
-            seed_a, seed_b, steps, go = _path_row("Interpolate")
-            strip = gr.Image(label="A → B along the great circle", interactive=False, elem_id="x-strip")
+            gr.Markdown(L("explore.slerp"))
+            seed_a, seed_b, steps, go = _path_row(L("explore.interpolate"))
+            strip = gr.Image(label=L("explore.strip"), interactive=False, elem_id="x-strip")
         go.click(x.strip, [seed_a, seed_b, steps, psi, label], strip, api_name="interpolate", **FAST)
         with gr.Group(visible=False) as c["x_style"]:
             style = _style_views(x, seed, psi, label)
@@ -298,11 +297,12 @@ def build(page: Any, c: dict[str, Any]) -> None:
         _wire_follow(x, c, tab, named, sliders, [named["seen"], image, strip, *(style[k] for k in VIEWS[2:])])
 
 
-def _path_row(button: str) -> tuple[Any, Any, Any, Any]:
+def _path_row(button: Any) -> tuple[Any, Any, Any, Any]:
     """A row of two seeds, a step count and a button: the controls of an interpolation."""
     with gr.Row():
-        return (gr.Number(1, label="Seed A", precision=0), gr.Number(2, label="Seed B", precision=0),
-                gr.Slider(2, 16, 8, step=1, label="Steps"), gr.Button(button))
+        return (gr.Number(1, label=L("explore.seed_a"), precision=0),
+                gr.Number(2, label=L("explore.seed_b"), precision=0),
+                gr.Slider(2, 16, 8, step=1, label=L("explore.steps")), gr.Button(button))
 
 
 def _wire_follow(x: Explore, c: dict[str, Any], tab: Any, named: dict[str, Any], sliders: list, outputs: list) -> None:
@@ -333,18 +333,16 @@ def _wire_follow(x: Explore, c: dict[str, Any], tab: Any, named: dict[str, Any],
 def _style_views(x: Explore, seed: Any, psi: Any, label: Any) -> dict[str, Any]:
     """StyleGAN's own views: the style-mixing grid, stochastic variation, and Z against W interpolation (with the
     tab's seed, truncation and class); returns their inputs and pictures by name (VIEWS)."""
-    gr.Markdown("### Style mixing\nEach cell takes the coarse styles (the first K style inputs: shape, pose) of "
-                "its row's seed and the rest (stroke, texture) from its column's seed.")
+    gr.Markdown(L("explore.mixing"))
     with gr.Row():
-        rows = gr.Textbox("1, 2, 3, 4", label="Row seeds", elem_id="m-rows")
-        cols = gr.Textbox("5, 6, 7, 8", label="Column seeds", elem_id="m-cols")
-        cross = gr.Slider(0, 8, 3, step=1, label="Crossover K (coarse style inputs from the row)", elem_id="m-cross",
-                          info="set to the model's default when it arrives: every style below full resolution")
-        each_class = gr.Checkbox(True, label="Each seed its own class", elem_id="m-each",
-                                 info="class-conditional models: seed s draws class s mod the classes, so the "
-                                      "grid spans classes; off: all take the Class slider's")
-        mix = gr.Button("Mix", elem_id="m-go")
-    grid = gr.Image(label="Rows keep their coarse styles, columns give the rest", interactive=False,
+        rows = gr.Textbox("1, 2, 3, 4", label=L("explore.rows"), elem_id="m-rows")
+        cols = gr.Textbox("5, 6, 7, 8", label=L("explore.cols"), elem_id="m-cols")
+        cross = gr.Slider(0, 8, 3, step=1, label=L("explore.cross"), elem_id="m-cross",
+                          info=L("explore.cross.info"))
+        each_class = gr.Checkbox(True, label=L("explore.each"), elem_id="m-each",
+                                 info=L("explore.each.info"))
+        mix = gr.Button(L("explore.mix"), elem_id="m-go")
+    grid = gr.Image(label=L("explore.mix.grid"), interactive=False,
                     elem_id="m-grid")
     api = gr.Button("mix", visible=False)  # /mix: the grid with class_label as given (-1: each seed its own)
 
@@ -353,20 +351,18 @@ def _style_views(x: Explore, seed: Any, psi: Any, label: Any) -> dict[str, Any]:
     gr.on([mix.click, cross.release, each_class.change], page_mix, [rows, cols, cross, psi, label, each_class], grid,
           api_visibility="private", **FAST)
     api.click(x.mix, [rows, cols, cross, psi, label], grid, api_name="mix", **FAST)
-    gr.Markdown("### Stochastic variation\nOne w, several draws of the per-layer noise: what noise controls "
-                "(the spread image is bright where noise changes the pixels).")
+    gr.Markdown(L("explore.noise"))
     with gr.Row():
-        n = gr.Slider(2, 16, 8, step=1, label="Noise draws")
-        vary = gr.Button("Vary the noise")
+        n = gr.Slider(2, 16, 8, step=1, label=L("explore.draws"))
+        vary = gr.Button(L("explore.vary"))
     with gr.Row():
-        strip = gr.Image(label="Same w, different noise", interactive=False, elem_id="v-strip")
-        spread = gr.Image(label="Per-pixel spread", interactive=False, elem_id="v-std")
+        strip = gr.Image(label=L("explore.same_w"), interactive=False, elem_id="v-strip")
+        spread = gr.Image(label=L("explore.spread"), interactive=False, elem_id="v-std")
     vary.click(x.vary, [seed, n, psi, label], [strip, spread], api_name="vary", **FAST)
-    gr.Markdown("### Interpolation: slerp in Z against lerp in W\nW is the space the styles live in: paths "
-                "through it change the image more evenly than paths through Z.")
-    seed_a, seed_b, steps, go = _path_row("Interpolate in Z and W")
-    in_z = gr.Image(label="slerp in Z", interactive=False, elem_id="zw-z")
-    in_w = gr.Image(label="lerp in W", interactive=False, elem_id="zw-w")
+    gr.Markdown(L("explore.zw"))
+    seed_a, seed_b, steps, go = _path_row(L("explore.zw.go"))
+    in_z = gr.Image(label=L("explore.in_z"), interactive=False, elem_id="zw-z")
+    in_w = gr.Image(label=L("explore.in_w"), interactive=False, elem_id="zw-w")
     go.click(x.zw, [seed_a, seed_b, steps, psi, label], [in_z, in_w], api_name="interpolate_zw", **FAST)
     return dict(rows=rows, cols=cols, cross=cross, each_class=each_class, n=n, zw_a=seed_a, zw_b=seed_b,
                 zw_steps=steps, mix=grid, vary=strip, spread=spread, in_z=in_z, in_w=in_w)

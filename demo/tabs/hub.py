@@ -17,6 +17,7 @@ from gan import hub, settings
 from gan.errors import CheckpointError, ConfigError
 
 from .. import present
+from ..speak import L
 
 EXPORT_NOTE = ("explore only: an export holds the generator's weights but no discriminator or optimizer state, "
                "so it cannot resume training; load a full checkpoint (.pt) to train further")
@@ -34,21 +35,18 @@ def share_enabled() -> bool:
 def build(page: Any) -> None:
     """The panel, in the Checkpoints tab, with its events: /export_hub, /load_export, /load_export_zip, /share_hub."""
     h = HubPanel(page)
-    gr.Markdown("#### Hugging Face Hub\nExport your run in the Hub's conventions (safetensors, config.json and a "
-                "model card), or load an export to explore: an uploaded export `.zip`, the name of one of your "
-                "exports, or a Hub repo id such as `USER/NAME`. An export cannot resume training (it has no "
-                "optimizer state).")
+    gr.Markdown(L("hub.intro"))
     with gr.Row():
-        export = gr.Button("Export (Hub format)", elem_id="hub-export")
-        source = gr.Textbox(label="Export name or Hub repo id", placeholder="USER/NAME or NAME-export.zip",
+        export = gr.Button(L("hub.export"), elem_id="hub-export")
+        source = gr.Textbox(label=L("hub.source"), placeholder=L("hub.source.placeholder"),
                             elem_id="hub-source")
-        load = gr.Button("Load export", elem_id="hub-load")
-    upload = gr.File(label="Or upload an export (.zip)", file_types=[".zip"], type="filepath", elem_id="hub-upload")
+        load = gr.Button(L("hub.load"), elem_id="hub-load")
+    upload = gr.File(label=L("hub.upload"), file_types=[".zip"], type="filepath", elem_id="hub-upload")
     with gr.Row(visible=share_enabled(), elem_id="hub-share-row"):
-        repo = gr.Textbox(label="Repo name on the Hub", placeholder="my-gan", elem_id="hub-repo")
-        share = gr.Button("Share to Hub", variant="primary", elem_id="hub-share")
+        repo = gr.Textbox(label=L("hub.repo"), placeholder="my-gan", elem_id="hub-repo")
+        share = gr.Button(L("hub.share"), variant="primary", elem_id="hub-share")
     notice = gr.Markdown(elem_id="hub-notice")
-    file = gr.File(label="Export", interactive=False)
+    file = gr.File(label=L("hub.file"), interactive=False)
     export.click(h.export, None, [file, notice], api_name="export_hub")
     load.click(h.load, source, notice, api_name="load_export")
     upload.upload(h.load_zip, upload, notice, api_name="load_export_zip")

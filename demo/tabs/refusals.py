@@ -14,7 +14,9 @@ from typing import Any, Callable, Iterator
 
 import gradio as gr
 
-PREFIX = "**Not done:** "
+from .. import words
+
+PREFIX = words.t("refusal.prefix", "en")
 
 
 class Notes:
@@ -59,10 +61,10 @@ class Notes:
                 self._last.popitem(last=False)
 
     def show(self, request: gr.Request = None) -> str:
-        """The session's last refusal, for the tab's notice (read once)."""
+        """The session's last refusal, for the tab's notice (read once), in the request's language."""
         with self._lock:
             message = self._last.pop(getattr(request, "session_hash", None) or "local", None)
-        return PREFIX + (message or "see the message in the corner of the page.")
+        return words.t("refusal.prefix") + (words.say(message) if message else words.t("refusal.corner"))
 
 
 notes = Notes()

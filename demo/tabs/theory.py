@@ -10,15 +10,11 @@ import numpy as np
 
 from gan.errors import ConfigError, parse_number
 
+from .. import words
+from ..speak import L
 from . import FAST, PLOT
 
-INTRO = (
-    "G and D play **min_G max_D V(D,G) = E[log D(x)] + E[log(1 − D(G(z)))]**. For a fixed G the best D is "
-    "**D\\*(x) = p_data(x) / (p_data(x) + p_g(x))**, and then V = −log 4 + 2·JS(p_data ‖ p_g): the game ends "
-    "when p_g = p_data, where D\\* = 1/2 everywhere and V = −log 4 ≈ −1.386. Train one of the 1-D or 2-D "
-    "datasets (gaussian1d, ring8, grid25, spiral) and watch it happen here; the pictures refresh every ~2 s. "
-    "Too quick to follow (gaussian1d is over in seconds)? Train with **Speed** set to slow motion (Train tab), or "
-    "scrub through the run's pictures with the replay below.")
+INTRO = words.t("theory.intro", "en")  # the tab's introduction (demo/words/theory.py)
 
 
 class Theory:
@@ -73,41 +69,40 @@ def _frame(frames: list[tuple[int, bytes]], where: Any, what: str) -> tuple[np.n
     try:
         where = float(parse_number("where", where, lo=0, hi=100, blank=100))
     except ConfigError as e:
-        raise gr.Error(str(e).replace("where", "The replay position", 1)) from None
+        raise gr.Error(str(e).replace("where", words.t("n.replay_where"), 1)) from None
     if not frames:
-        return None, f"No {what}s kept yet: train for a few seconds, then scrub."
+        return None, words.t("n.no_frames", what=words.t(f"n.{what}s"))
     i = round(where / 100 * (len(frames) - 1))
     step, png = frames[i]
     image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-    return image, (f"**Step {int(step):,}**: {what} {i + 1} of the {len(frames)} this run keeps (spread evenly over "
-                   f"the whole run; slide to go back in time).")
+    return image, words.t("n.frame", step=f"{int(step):,}", what=words.t(f"n.{what}"), i=i + 1, n=len(frames))
 
 
 def build(page: Any, c: dict[str, Any]) -> None:
     """The tab and its API-only events /theory and /quality. Its pictures and captions go into `c`: the page's
     live stream fills them (demo/live.py THEORY_OUTPUTS)."""
     h = page.theory
-    with gr.Tab("Theory", id="theory"):
-        gr.Markdown(INTRO)
+    with gr.Tab(L("tab.theory"), id="theory"):
+        gr.Markdown(L("theory.intro"))
         c["t_status"] = gr.Markdown(elem_id="theory-status")
         with gr.Row():
             with gr.Column():
-                gr.Markdown("#### The game now")
+                gr.Markdown(L("theory.now"))
                 c["t_main"] = gr.Image(show_label=False, type="filepath", interactive=False, elem_id="theory-main",
                                        visible=False, height=460)
                 c["t_main_cap"] = gr.Markdown(visible=False, elem_id="theory-main-caption")
             with gr.Column():
-                gr.Markdown("#### The game over time")
+                gr.Markdown(L("theory.over_time"))
                 c["t_curves"] = gr.Image(show_label=False, type="filepath", interactive=False,
                                          elem_id="theory-curves", visible=False, height=260)
                 c["t_curves_cap"] = gr.Markdown(visible=False)
                 c["t_modes"] = gr.LinePlot(None, **PLOT, y_lim=[0, 100], height=220, y_title="%",
-                                           title="Mode coverage (the VEEGAN / PacGAN protocol)", visible=False,
+                                           title=L("theory.modes"), visible=False,
                                            elem_id="theory-modes")
                 c["t_modes_cap"] = gr.Markdown(visible=False)
-        with gr.Accordion("Replay the game: scrub through the pictures this run kept", open=False,
+        with gr.Accordion(L("theory.replay"), open=False,
                           elem_id="theory-replay"):
-            where = gr.Slider(0, 100, 100, step=1, label="Where in the run (% of its kept pictures)",
+            where = gr.Slider(0, 100, 100, step=1, label=L("theory.replay.where"),
                               elem_id="theory-replay-pos")
             with gr.Row():
                 picture = gr.Image(show_label=False, interactive=False, height=400, elem_id="theory-replay-picture")

@@ -17,14 +17,14 @@ from gan.data.folder import IMAGE_EXTS, load_zip
 from gan.data.spec import dataset_names, dataset_spec
 from gan.errors import ConfigError, DatasetError
 from gan.family import train_defaults
-from gan.metrics.advice import chart_caption, loss_help
 from gan.registry import LOSSES, MODELS
 from gan.train.budget import check_train_config, estimate_step_seconds, model_bytes, planned_model
 
-from .. import form, present
+from .. import form, present, words
 from ..lend import streaming
 from ..runs import zerogpu
 from ..runs.storage import QuotaExceeded
+from ..speak import L, advice
 from . import FAST, PLOT
 from .refusals import notes
 
@@ -73,7 +73,7 @@ class Train:
                                       present.control_defaults(shown, model))
         except (ConfigError, DatasetError):
             blanks = ""
-        slow = f" Slow motion: at most {pace:g} steps a second." if pace else ""
+        slow = words.t("n.slow", pace=f"{pace:g}") if pace else ""
         # started, or queued with its place and wait
         return f"{present.queued_notice(run.id, run.status())}{blanks}{slow}{notes}"
 
@@ -106,7 +106,7 @@ class Train:
         except self.page.REFUSALS as e:
             raise self.page.refuse(e) from None
         st = run.status()
-        return f"Stopped at step {st['step']}; checkpoint: `{st.get('checkpoint') or 'none'}`."
+        return words.t("n.stopped", step=st["step"], ckpt=st.get("checkpoint") or words.t("n.none"))
 
     def resume(self, request: gr.Request = None, *, cpu: bool = False) -> str:
         """Continue your stopped (or loaded) run exactly where it left off."""
@@ -114,10 +114,10 @@ class Train:
             run = self.manager.resume(self.page.visitor(request), cpu=cpu)
         except self.page.REFUSALS as e:
             raise self.page.refuse(e) from None
-        where = " on the CPU (slower; no GPU quota used)" if cpu else ""
+        where = words.t("n.on_cpu") if cpu else ""
         if run.state == "queued":
             return present.queued_notice(run.id, run.status())
-        return f"Resumed `{run.id}` at step {run.status()['step']:,}{where}."
+        return words.t("n.resumed", run=run.id, step=f"{run.status()['step']:,}", where=where)
 
     def resume_cpu(self, request: gr.Request = None) -> str:
         """Continue your run on the CPU (after a ZeroGPU refusal): slower, spends no GPU quota."""
@@ -126,7 +126,7 @@ class Train:
     def reset(self, request: gr.Request = None) -> str:
         """Stop and forget your run (its checkpoint stays in the Checkpoints tab)."""
         self.manager.reset(self.page.visitor(request))
-        return "Reset: your run was stopped and cleared (its checkpoint stays in the Checkpoints tab)."
+        return words.t("n.reset")
 
     def status(self, request: gr.Request = None) -> dict[str, Any]:
         """The watched run's live status: state, step, epoch, losses, images/s, elapsed, error."""
@@ -171,7 +171,7 @@ class Train:
 
     @staticmethod
     def loss_help(loss: str) -> str:
-        return loss_help(loss if isinstance(loss, str) else None)
+        return words.advice("help", loss if isinstance(loss, str) else None)
 
     # ---- your own datasets -------------------------------------------------------------------------------
     def _unpack(self, file: str | None, request: gr.Request | None, *, what: str = "") -> tuple[Path, Any]:
@@ -196,10 +196,10 @@ class Train:
         name = self.storage.display_dataset(f"folder:{dest}")
         info = data.info
         refused = info.get("refused") or []
-        note = (f"Unpacked {info['images']} image(s) as dataset `{name}`"
-                + (f"; {info['skipped']} other file(s) skipped" if info.get("skipped") else "")
-                + (f"; refused as too large: {', '.join(refused[:5])}" if refused else "")
-                + ". Press **Train** to train on them.")
+        note = (words.t("n.unpacked", n=info["images"], name=name)
+                + (words.t("n.skipped", n=info["skipped"]) if info.get("skipped") else "")
+                + (words.t("n.refused_big", names=", ".join(refused[:5])) if refused else "")
+                + words.t("n.press_train"))
         return name, note
 
     def upload_pair(self, file_a: str | None, file_b: str | None, request: gr.Request = None) -> tuple[Any, str]:
@@ -209,22 +209,20 @@ class Train:
             return gr.skip(), gr.skip()
         if not file_a or not file_b:
             have, need = ("A", "B") if file_a else ("B", "A")
-            return gr.skip(), f"Domain {have} is in; now upload domain {need}'s zip."
+            return gr.skip(), words.t("n.domain_in", have=have, need=need)
         folders: list[Path] = []
         try:
             for tag, file in (("A", file_a), ("B", file_b)):
-                dest, data = self._unpack(file, request, what=f"domain {tag}: ")
+                dest, data = self._unpack(file, request, what=words.t("n.domain_prefix", tag=tag))
                 folders.append(dest)
                 if data.x.shape[0] < 2:
-                    raise gr.Error(f"domain {tag}: the zip has {data.x.shape[0]} image; a domain needs at least 2 "
-                                   f"(one is held out for the Translate tab)", duration=10)
+                    raise gr.Error(words.t("n.domain_few", tag=tag, n=data.x.shape[0]), duration=10)
         except gr.Error:
             for folder in folders:
                 shutil.rmtree(folder, ignore_errors=True)
             raise
         name = self.storage.display_dataset(f"pair:{folders[0]},{folders[1]}")
-        return name, (f"Unpacked both domains as dataset `{name}` (model cyclegan). Press **Train** to train on "
-                      f"them; the Translate tab then shows their translations.")
+        return name, words.t("n.pair_done", name=name)
 
 
 def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
@@ -233,43 +231,41 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
     t = page.train
     dataset_name = defaults.get("dataset", "digits")
     d = {**present.control_defaults(dataset_name), **defaults}
-    with gr.Tab("Train", id="train"):
+    with gr.Tab(L("tab.train"), id="train"):
         with gr.Row():
-            dataset = gr.Dropdown(dataset_names(), value=dataset_name, label="Dataset", allow_custom_value=True,
-                                  elem_id="dataset",
-                                  info="built in; the *mnist* sets read MNIST's files (GAN_DATA_DIR, or a download "
-                                       "when online); your own images: a zip below")
-            model = gr.Dropdown(["auto"] + MODELS.names(), value="auto", label="Model", elem_id="model",
-                                info="auto: the dataset's default; " + ", ".join(
-                                    f"{k} for {' or '.join(v.kinds)}" for k, v in MODELS.items()))
-            loss = gr.Dropdown(LOSSES.names(), value=d["loss"], label="Loss", elem_id="loss",
-                               info="default: the dataset's; see 'How to read the losses' below")
-            speed = gr.Dropdown(form.SPEEDS, value="full", label="Speed", elem_id="speed", allow_custom_value=True,
-                                info="slow motion: watch a fast game (gaussian1d) unfold")
+            dataset = gr.Dropdown(dataset_names(), value=dataset_name, label=L("train.dataset"), allow_custom_value=True,
+                                  elem_id="dataset", info=L("train.dataset.info"))
+            model = gr.Dropdown(["auto"] + MODELS.names(), value="auto", label=L("train.model"), elem_id="model",
+                                info=L("train.model.info", models=", ".join(
+                                    f"{k} for {' or '.join(v.kinds)}" for k, v in MODELS.items())))
+            loss = gr.Dropdown(LOSSES.names(), value=d["loss"], label=L("train.loss"), elem_id="loss",
+                               info=L("train.loss.info"))
+            speed = gr.Dropdown(form.SPEEDS, value="full", label=L("train.speed"), elem_id="speed",
+                                allow_custom_value=True, info=L("train.speed.info"))
         with gr.Row(elem_id="train-numbers"):
-            batch_size = gr.Number(d["batch_size"], label="Batch size", step=1, elem_id="batch-size")
-            lr = gr.Number(d["lr"], label="Learning rate", step=0.0001, elem_id="lr")
-            seed = gr.Number(0, label="Seed", step=1)
-            z_dim = gr.Number(d["z_dim"], label="z dimensions", step=1)
-            width = gr.Number(d["width"], label="Width", step=1, info="hidden units / base channels",
+            batch_size = gr.Number(d["batch_size"], label=L("train.batch_size"), step=1, elem_id="batch-size")
+            lr = gr.Number(d["lr"], label=L("train.lr"), step=0.0001, elem_id="lr")
+            seed = gr.Number(0, label=L("train.seed"), step=1)
+            z_dim = gr.Number(d["z_dim"], label=L("train.z_dim"), step=1)
+            width = gr.Number(d["width"], label=L("train.width"), step=1, info=L("train.width.info"),
                               elem_id="width")
         gr.on([dataset.change, model.change], t.defaults, [dataset, model], [loss, batch_size, lr, z_dim, width],
               api_visibility="private", **FAST)  # the numbers follow both dropdowns (present.NUMBERS)
         dataset.change(t.model_choice, [dataset, model], model, api_visibility="private", **FAST)
-        with gr.Accordion("Penalties and packing: R1, R2, PacGAN (blank: the dataset's default)", open=False):
+        with gr.Accordion(L("train.penalties"), open=False):
             with gr.Row():
-                r1 = gr.Number(None, label="R1 γ", elem_id="r1", step=0.1,
-                               info="zero-centred penalty on D's gradient at real data")
-                r2 = gr.Number(None, label="R2 γ", elem_id="r2", step=0.1,
-                               info="the same at generated data (R3GAN: rpgan + R1 + R2)")
-                pac = gr.Number(None, label="PacGAN packing", step=1, elem_id="pac",
-                                info="D judges packs of N samples (1: off)")
+                r1 = gr.Number(None, label=L("train.r1"), elem_id="r1", step=0.1,
+                               info=L("train.r1.info"))
+                r2 = gr.Number(None, label=L("train.r2"), elem_id="r2", step=0.1,
+                               info=L("train.r2.info"))
+                pac = gr.Number(None, label=L("train.pac"), step=1, elem_id="pac",
+                                info=L("train.pac.info"))
         with gr.Row(elem_id="train-buttons"):
-            train = gr.Button("Train", variant="primary", elem_id="train-btn")
-            stop = gr.Button("Stop", variant="stop", elem_id="stop-btn")
-            resume = gr.Button("Resume", elem_id="resume-btn")
-            reset = gr.Button("Reset", elem_id="reset-btn")
-            resume_cpu = gr.Button("Continue on CPU", elem_id="resume-cpu-btn", visible=zerogpu.enabled())
+            train = gr.Button(L("train.train"), variant="primary", elem_id="train-btn")
+            stop = gr.Button(L("train.stop"), variant="stop", elem_id="stop-btn")
+            resume = gr.Button(L("train.resume"), elem_id="resume-btn")
+            reset = gr.Button(L("train.reset"), elem_id="reset-btn")
+            resume_cpu = gr.Button(L("train.resume_cpu"), elem_id="resume-cpu-btn", visible=zerogpu.enabled())
         notice = gr.Markdown(elem_id="notice")
         # a refusal's words go to the notice (demo/tabs/refusals.py), not an error badge over it or the Dataset;
         # on ZeroGPU, Train and Resume stay open while the run trains, carrying its GPU chunks (demo/lend.py)
@@ -283,15 +279,14 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
                 notes.show, None, notice, api_visibility="private", **FAST)
 
         picked = gr.Textbox(visible=False)  # the uploaded dataset's name, copied to the Dataset dropdown on success
-        with gr.Accordion("Your own images: upload a zip", open=False, elem_id="upload-zip"):
+        with gr.Accordion(L("train.upload"), open=False, elem_id="upload-zip"):
             mb = settings.get("GAN_MAX_UPLOAD_MB")
-            zip_upload = gr.File(label=f"Upload a zip of images (PNG/JPEG, at most {mb:.0f} MiB); it becomes the "
-                                       f"dataset", file_types=[".zip"], type="filepath", elem_id="zip-upload")
+            zip_upload = gr.File(label=L("train.upload.file", mb=f"{mb:.0f}"), file_types=[".zip"], type="filepath", elem_id="zip-upload")
         up = zip_upload.upload(notes.noted(t.upload_zip), zip_upload, [picked, notice], api_name="upload_zip")
-        with gr.Accordion("Your own pair of domains (CycleGAN): a zip per domain", open=False,
+        with gr.Accordion(L("train.pair"), open=False,
                           elem_id="upload-pair"):
             with gr.Row():
-                zips = [gr.File(label=f"Domain {tag}: a zip of images (at most {mb:.0f} MiB)", file_types=[".zip"],
+                zips = [gr.File(label=L("train.pair.file", tag=tag, mb=f"{mb:.0f}"), file_types=[".zip"],
                                 type="filepath", elem_id=f"zip-{tag.lower()}") for tag in ("A", "B")]
         pair = gr.on([z.upload for z in zips], notes.noted(t.upload_pair), zips, [picked, notice],
                      api_name="upload_pair")
@@ -300,14 +295,14 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
             event.failure(notes.show, None, notice, api_visibility="private", **FAST)
 
         _live_outputs(c, d["loss"])
-        with gr.Accordion("How to read the losses", open=False, elem_id="loss-help"):
-            q_help = gr.Markdown(loss_help(d["loss"]))
+        with gr.Accordion(L("train.loss_help"), open=False, elem_id="loss-help"):
+            q_help = gr.Markdown(advice("help", d["loss"]))
         loss.change(t.loss_help, loss, q_help, api_visibility="private", **FAST)
         _replay(page.theory)
         _sample(page.explore, c)
-        with gr.Accordion("Status as JSON (the /status endpoint)", open=False):
-            status_refresh = gr.Button("Refresh", size="sm")
-            status_json = gr.JSON(label="status")
+        with gr.Accordion(L("train.status_json"), open=False):
+            status_refresh = gr.Button(L("train.refresh"), size="sm")
+            status_json = gr.JSON(label=L("train.status"))
         status_refresh.click(t.status, None, status_json, api_name="status", **FAST)
 
 
@@ -319,36 +314,33 @@ def _picked(name: str | None) -> tuple[Any, str]:
 def _live_outputs(c: dict[str, Any], loss: str) -> None:
     """The run's status line, fixed-noise grid, charts and quality: the page's live stream fills them (by key in
     `c`, demo/live.py TRAIN_OUTPUTS)."""
-    c["status_line"] = gr.Markdown("**idle**", elem_id="status-line")
+    c["status_line"] = gr.Markdown(L("train.status_idle"), elem_id="status-line")
     with gr.Row(elem_id="grid-row"):
-        c["grid"] = gr.Image(label="Fixed-noise samples (same z every time)", elem_id="grid", height=420,
+        c["grid"] = gr.Image(label=L("train.grid"), elem_id="grid", height=420,
                              interactive=False, type="filepath")
         with gr.Column():
-            c["loss_plot"] = gr.LinePlot(None, **PLOT, title="Losses", height=200, elem_id="loss-plot",
+            c["loss_plot"] = gr.LinePlot(None, **PLOT, title=L("train.losses"), height=200, elem_id="loss-plot",
                                          y_title="loss")
-            c["d_plot"] = gr.LinePlot(None, **PLOT, title="Discriminator outputs", height=200,
+            c["d_plot"] = gr.LinePlot(None, **PLOT, title=L("train.d_outputs"), height=200,
                                       elem_id="d-plot", y_title="mean D")
-    c["charts_cap"] = gr.Markdown(chart_caption(loss), elem_id="charts-caption")  # follows the watched run's loss
+    c["charts_cap"] = gr.Markdown(advice("caption", loss), elem_id="charts-caption")  # follows the watched run's loss
     c["q_warning"] = gr.Markdown(visible=False, elem_id="collapse-warning")
     c["q_summary"] = gr.Markdown(elem_id="quality-summary")
     with gr.Row():
-        c["q_cov"] = gr.LinePlot(None, **PLOT, y_lim=[0, 105], height=220, title="Coverage and quality",
+        c["q_cov"] = gr.LinePlot(None, **PLOT, y_lim=[0, 105], height=220, title=L("train.coverage"),
                                  y_title="%", elem_id="quality-plot")
-        c["q_dist"] = gr.LinePlot(None, **PLOT, height=220, title="Distance to the data",
+        c["q_dist"] = gr.LinePlot(None, **PLOT, height=220, title=L("train.distance"),
                                   y_title="distance", elem_id="distance-plot")
-    gr.Markdown("*Mode collapse* shows here, not in the losses: the generator keeps making good-looking samples "
-                "of only a few kinds, so coverage falls while quality stays high. Image sets are scored every few "
-                "seconds on 500 samples by a small classifier trained once on the dataset; the 2-D mixtures by the "
-                "VEEGAN / PacGAN protocol (2,500 samples).")
+    gr.Markdown(L("train.collapse"))
 
 
 def _replay(r: Any) -> None:
     """The run replayed: its kept time-lapse frames of the fixed-noise grid, scrubbed with a slider: /replay
     (handled by `page.theory`, demo/tabs/theory.py, with the Theory tab's own replay)."""
-    with gr.Accordion("Replay the run: scrub through its time-lapse", open=False, elem_id="replay"):
-        where = gr.Slider(0, 100, 100, step=1, label="Where in the run (% of its kept frames)", elem_id="replay-pos")
+    with gr.Accordion(L("train.replay"), open=False, elem_id="replay"):
+        where = gr.Slider(0, 100, 100, step=1, label=L("train.replay.where"), elem_id="replay-pos")
         with gr.Row():
-            image = gr.Image(label="The grid then", interactive=False, height=360, elem_id="replay-grid")
+            image = gr.Image(label=L("train.replay.grid"), interactive=False, height=360, elem_id="replay-grid")
             caption = gr.Markdown(elem_id="replay-caption")
     where.change(r.grid, where, [image, caption], api_name="replay", trigger_mode="always_last", **FAST)
 
@@ -359,11 +351,11 @@ def _sample(x: Any, c: dict[str, Any]) -> None:
     with gr.Row():
         with gr.Column():
             with gr.Row():
-                n = gr.Slider(1, 100, 36, step=1, label="How many")
-                seed = gr.Number(0, label="Sample seed", precision=0)
-            button = gr.Button("Sample", elem_id="sample-btn")
-            file = c["sample_file"] = gr.File(label="Samples PNG", interactive=False, height=80, elem_id="sample-file")
-        image = c["sample_image"] = gr.Image(label="Fresh samples", height=300, interactive=False,
+                n = gr.Slider(1, 100, 36, step=1, label=L("train.how_many"))
+                seed = gr.Number(0, label=L("train.sample_seed"), precision=0)
+            button = gr.Button(L("train.sample"), elem_id="sample-btn")
+            file = c["sample_file"] = gr.File(label=L("train.samples_png"), interactive=False, height=80, elem_id="sample-file")
+        image = c["sample_image"] = gr.Image(label=L("train.fresh"), height=300, interactive=False,
                                              elem_id="sample-image")
     button.click(x.sample, [n, seed], [image, file], api_name="sample", concurrency_limit=None)
 

@@ -13,6 +13,7 @@ from gan.errors import ConfigError, parse_number
 from gan.images import image_grid
 
 from ..inputs import MAX_SIDE
+from ..speak import L
 from . import FAST
 
 SEED = dict(integer=True, lo=0, hi=2**63 - 1)
@@ -170,26 +171,24 @@ def build(page: Any, c: dict[str, Any]) -> None:
     """The tab and its events: sketch, upload, held-out pick, direction switch, and /translate. `c` gets its note,
     which the page's live stream fills (demo/live.py)."""
     t = page.translate
-    with gr.Tab("Translate", id="translate") as tab:
-        gr.Markdown("CycleGAN learns two generators, G: A→B and F: B→A, from unpaired images of two domains, with "
-                    "a cycle-consistency loss F(G(a)) ≈ a that keeps the content while the style moves. Train "
-                    "`cyclegan` on `digits2colordigits`, then draw a digit, upload an image or pick a held-out one.")
+    with gr.Tab(L("tab.translate"), id="translate") as tab:
+        gr.Markdown(L("translate.intro"))
         c["tr_note"] = gr.Markdown(elem_id="tr-note")
         with gr.Row():
-            direction = gr.Radio([("A → B", "a2b"), ("B → A", "b2a")], value="a2b", label="Direction",
+            direction = gr.Radio([("A → B", "a2b"), ("B → A", "b2a")], value="a2b", label=L("translate.direction"),
                                  elem_id="tr-dir")
-            pick = gr.Button("Random held-out image", elem_id="tr-pick")
-            seed = gr.Number(0, label="Held-out seed", precision=0)
+            pick = gr.Button(L("translate.pick"), elem_id="tr-pick")
+            seed = gr.Number(0, label=L("translate.seed"), precision=0)
         with gr.Row():
-            draw = gr.Sketchpad(label="Draw a digit (pick the brush on the left)", type="numpy", height=280,
+            draw = gr.Sketchpad(label=L("translate.draw"), type="numpy", height=280,
                                 elem_id="tr-draw", canvas_size=(280, 280), layers=False,
                                 brush=gr.Brush(default_size=20, colors=["#000000"], color_mode="fixed"))
-            upload = gr.Image(label="Or upload an image", type="numpy", sources=["upload"], height=280,
+            upload = gr.Image(label=L("translate.upload"), type="numpy", sources=["upload"], height=280,
                               elem_id="tr-upload")
         with gr.Row():
-            shown = [gr.Image(label="x", interactive=False, elem_id="tr-x", format="png"),
-                     gr.Image(label="translation", interactive=False, elem_id="tr-y", format="png"),
-                     gr.Image(label="reconstruction", interactive=False, elem_id="tr-rec", format="png")]
+            shown = [gr.Image(label=L("translate.x"), interactive=False, elem_id="tr-x", format="png"),
+                     gr.Image(label=L("translate.y"), interactive=False, elem_id="tr-y", format="png"),
+                     gr.Image(label=L("translate.rec"), interactive=False, elem_id="tr-rec", format="png")]
         source = gr.State("pick")  # what the direction switch translates again: draw, upload or pick (SOURCES)
         with gr.Row(visible=False):  # API-only endpoint: /translate (image or none, direction, seed)
             api = gr.Button("translate")

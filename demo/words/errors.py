@@ -1,0 +1,57 @@
+"""Templates of the messages that come from the library and the form's refusals (gan.errors, gan.config, the
+Train form's words, the plain-words advice): `say` matches their English, {names} being any text, and answers in
+Chinese. Keep each English exactly as the code writes it."""
+from __future__ import annotations
+
+WORDS: dict[str, tuple[str, str]] = {
+    # the Train form's boxes, as demo/form.py names them in refusals
+    "err.f.batch_size": ("The batch size (batch_size)", "批大小（batch_size）"),
+    "err.f.lr": ("The learning rate (lr)", "学习率（lr）"),
+    "err.f.seed": ("The seed", "随机种子"),
+    "err.f.z_dim": ("The z dimensions (z_dim)", "z 的维度（z_dim）"),
+    "err.f.width": ("The width", "网络宽度"),
+    "err.f.r1": ("The R1 γ (r1)", "R1 γ（r1）"),
+    "err.f.r2": ("The R2 γ (r2)", "R2 γ（r2）"),
+    "err.f.pac": ("The PacGAN packing (pac)", "PacGAN 打包数（pac）"),
+    "err.f.speed": ("The speed", "速度"),
+    # comparisons, as demo/form.py form_words words them, then as gan.errors raises them
+    "err.more": ("{what} must be more than {lo} (you gave {got})", "{what}必须大于 {lo}（你填的是 {got}）"),
+    "err.least": ("{what} must be at least {lo} (you gave {got})", "{what}不能小于 {lo}（你填的是 {got}）"),
+    "err.most": ("{what} must be at most {hi} (you gave {got})", "{what}不能大于 {hi}（你填的是 {got}）"),
+    "err.number": ("{what} must be a number (you gave {got})", "{what}必须是一个数（你填的是 {got}）"),
+    "err.whole": ("{what} must be a whole number (you gave {got})", "{what}必须是整数（你填的是 {got}）"),
+    "err.finite": ("{what} must be a finite number (you gave {got})", "{what}必须是有限的数（你填的是 {got}）"),
+    "err.gt": ("{what} must be > {lo}, got {got}", "{what} 必须大于 {lo}，收到的是 {got}"),
+    "err.ge": ("{what} must be >= {lo}, got {got}", "{what} 不能小于 {lo}，收到的是 {got}"),
+    "err.le": ("{what} must be <= {hi}, got {got}", "{what} 不能大于 {hi}，收到的是 {got}"),
+    "err.num": ("{what} must be a number, got {got}", "{what} 必须是一个数，收到的是 {got}"),
+    "err.int": ("{what} must be a whole number, got {got}", "{what} 必须是整数，收到的是 {got}"),
+    "err.fin": ("{what} must be a finite number, got {got}", "{what} 必须是有限的数，收到的是 {got}"),
+    "err.unknown": ("unknown {kind} {value}; choose from {choices}", "未知的 {kind} {value}；可选的有：{choices}"),
+    "err.cannot_train": ("model {model} cannot train {name}, which is {kind}: {rest}",
+                         "模型 {model} 不能训练 {name}（它是{kind}）：{rest}"),
+    # the plain-words advice (gan/metrics/advice.py)
+    "adv.classes": ("Only {n} of {k} classes appear: the generator is collapsing onto a few kinds of image "
+                    "(mode collapse).",
+                    "只出现了 {k} 类中的 {n} 类：生成器正在坍缩到少数几种图像上（模式崩溃）。"),
+    "adv.modes": ("Only {n} of {k} modes are covered: the generator is collapsing onto a few modes (mode collapse).",
+                  "{k} 个模式中只覆盖了 {n} 个：生成器正在坍缩到少数几个模式上（模式崩溃）。"),
+    "adv.alike": ("The samples look alike: their spread is {pct} of the real images'. The generator is collapsing "
+                  "(mode collapse).",
+                  "生成的样本彼此很像：它们的离散程度只有真实图像的 {pct}。生成器正在坍缩（模式崩溃）。"),
+    "adv.try_lr": ("Try loss {a} or {b}, or lower the learning rate (e.g. {lr}).",
+                   "试试换成 {a} 或 {b} 损失，或者降低学习率（例如 {lr}）。"),
+    "adv.try_half": ("Try loss {a} or {b}, or lower the learning rate (e.g. halve it).",
+                     "试试换成 {a} 或 {b} 损失，或者降低学习率（例如减半）。"),
+    "adv.kept": ("Translations {d} have stopped keeping their content: the digit survives in {now} of them, down "
+                 "from {peak}.",
+                 "{d} 方向的转换不再保留内容：只有 {now} 的结果还保留着数字，最高时为 {peak}。"),
+    "adv.hidden": ("The reconstructions are still close (cycle L1 {l1}), so the content is being hidden in patterns "
+                   "too faint to see rather than drawn.",
+                   "重建结果依然很接近（循环 L1 为 {l1}），说明内容被藏进了肉眼看不见的微弱图案里，而不是真正画出来。"),
+    "adv.same": ("Translations {d} all look alike (their spread is {pct} of real images'): the generator is "
+                 "collapsing to one output whatever its input.",
+                 "{d} 方向的转换结果全都一样（离散程度只有真实图像的 {pct}）：无论输入什么，生成器都坍缩到同一个输出。"),
+    "adv.fix_cycle": ("Load an earlier checkpoint, or train again with a higher identity weight or a lower learning "
+                      "rate.", "加载更早的检查点，或用更大的恒等损失权重、更低的学习率重新训练。"),
+}
