@@ -23,6 +23,8 @@ from PIL import Image
 from gan import settings
 from gan.errors import ConfigError, parse_number
 
+from . import words
+
 MAX_TEXT = 4096  # the longest text any input takes (a name, a list of seeds): longer is refused unread
 MAX_SIDE = 4096  # the longest side of an image any handler takes (a drawing, an upload to translate)
 IMAGE_BLOCKS = (gr.Image, gr.ImageEditor)  # gr.Sketchpad is an ImageEditor
@@ -44,7 +46,7 @@ def _names(block_fn: Any) -> list[str]:
 def checked(name: str, block: Any, value: Any) -> Any:
     """`value` as Gradio's component can read it, or gr.Error naming `name` and what is wrong."""
     if isinstance(value, str) and len(value) > MAX_TEXT:  # never echoed back whole, in a reply or a log line
-        raise gr.Error(f"{name} is {len(value):,} characters long; at most {MAX_TEXT:,} are accepted")
+        raise gr.Error(words.t("in.too_long", name=name, n=f"{len(value):,}", most=f"{MAX_TEXT:,}"))
     if isinstance(block, (gr.Number, gr.Slider)):
         if isinstance(block, gr.Number) and block.precision is None and block.minimum is None \
                 and block.maximum is None:
@@ -58,7 +60,7 @@ def checked(name: str, block: Any, value: Any) -> Any:
         return number
     if isinstance(block, gr.File) and value is not None:
         if not (isinstance(value, dict) and isinstance(value.get("path"), str)):
-            raise gr.Error(f"{name} must be an uploaded file, got {str(value)[:60]!r}")
+            raise gr.Error(words.t("in.not_file", name=name, got=repr(str(value)[:60])))
     return value
 
 
@@ -78,18 +80,18 @@ def check_image_size(name: str, path: str) -> None:
     """gr.Error unless the image at `path` declares at most MAX_SIDE px a side and GAN_MAX_IMAGE_PIXELS pixels;
     only its header is read."""
     most = int(settings.get("GAN_MAX_IMAGE_PIXELS"))
-    limits = f"at most {MAX_SIDE} px a side and {most:,} pixels are accepted"
+    limits = words.t("in.limits", side=MAX_SIDE, most=f"{most:,}")
     try:
         with Image.open(path) as im:
             w, h = im.size
     except Image.DecompressionBombError as e:  # past PIL's own cap (set below): it names the pixel count
         declared = re.search(r"\((\d+) pixels\)", str(e))
-        raise gr.Error(f"{name}: the image declares {int(declared.group(1)) if declared else 0:,} pixels; "
-                       f"{limits}") from None
+        raise gr.Error(words.t("in.declares", name=name, n=f"{int(declared.group(1)) if declared else 0:,}",
+                               limits=limits)) from None
     except (OSError, ValueError, SyntaxError):
         return  # not an image PIL reads: the component's own decoding says so
     if max(w, h) > MAX_SIDE or w * h > most:
-        raise gr.Error(f"{name}: the image is {w} x {h} px; {limits}")
+        raise gr.Error(words.t("in.size", name=name, w=w, h=h, limits=limits))
 
 
 def _optional_tail(block_fn: Any, given: int) -> int:
@@ -131,9 +133,8 @@ def guard_inputs(demo: gr.Blocks) -> gr.Blocks:
             raise gr.Error(NOT_UPLOADED.format(name=", ".join(known) or "file")) from None
         except Exception as e:  # noqa: BLE001 - any other input Gradio cannot read: say so, not "upstream error"
             expected = ", ".join(known) or "none"
-            raise gr.Error(f"could not read the inputs of /{block_fn.api_name or block_fn.name}: expected "
-                           f"{len(block_fn.inputs)} value(s) ({expected}) of the types the API lists "
-                           f"({type(e).__name__})") from None
+            raise gr.Error(words.t("in.unreadable", api=block_fn.api_name or block_fn.name, n=len(block_fn.inputs),
+                                   names=expected, error=type(e).__name__)) from None
 
     demo.preprocess_data = preprocess_data
     # and anything else PIL opens in this process (an image sent inline, a folder's file) stops at twice the cap

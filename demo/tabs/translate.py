@@ -12,6 +12,7 @@ from gan.cyclegan.nets import DIRECTIONS, match_channels, to_domain, translate
 from gan.errors import ConfigError, parse_number
 from gan.images import image_grid
 
+from .. import words
 from ..inputs import MAX_SIDE
 from ..speak import L
 from . import FAST
@@ -79,9 +80,8 @@ class Translate:
             run = self.page.manager.watched(self.page.visitor(request))
             snap = run.snapshot() if run is not None else None
             if snap is not None and snap.offers("translate"):
-                raise gr.Error("Your CycleGAN is starting: its first weights arrive within a few seconds of "
-                               "training. Try again then.")
-            raise gr.Error("No CycleGAN yet: train model `cyclegan` on `digits2colordigits` (Train tab) first.")
+                raise gr.Error(words.t("tr.starting"))
+            raise gr.Error(words.t("tr.none"))
         return s
 
     @staticmethod
@@ -102,7 +102,7 @@ class Translate:
         shape, hx, _ = self._source(s, direction)
         a = np.asarray(image)
         if a.ndim < 2 or a.size == 0 or max(a.shape[:2]) > MAX_SIDE:
-            raise gr.Error(f"The image must be a picture of at most {MAX_SIDE} px a side, got shape {a.shape}.")
+            raise gr.Error(words.t("tr.too_big", side=MAX_SIDE, shape=a.shape))
         try:
             x = to_domain(a, shape, like=hx[:LIKE])  # (1, C_src, H, W)
         except ValueError as e:

@@ -102,4 +102,33 @@ WORDS: dict[str, tuple[str, str]] = {
     "live.translating": ("Translating with {who} ({data}, step {step}).", "正在用{who}做转换（{data}，第 {step} 步）。"),
     "q.wait": ("*Quality metrics appear a few seconds after training starts.*", "*训练开始几秒后会显示质量指标。*"),
     "q.collapse": ("⚠️ **Possible mode collapse.** ", "⚠️ **可能出现了模式崩溃。** "),
+    # the API's inputs (demo/inputs.py)
+    "in.too_long": ("{name} is {n} characters long; at most {most} are accepted",
+                    "{name} 有 {n} 个字符，最多只接受 {most} 个"),
+    "in.not_file": ("{name} must be an uploaded file, got {got}", "{name} 必须是上传的文件，收到的是 {got}"),
+    "in.limits": ("at most {side} px a side and {most} pixels are accepted", "每边最多 {side} 像素、总共最多 {most} 像素"),
+    "in.declares": ("{name}: the image declares {n} pixels; {limits}", "{name}：这张图片声明有 {n} 像素；{limits}"),
+    "in.size": ("{name}: the image is {w} x {h} px; {limits}", "{name}：图片大小为 {w} x {h} 像素；{limits}"),
+    "in.unreadable": ("could not read the inputs of /{api}: expected {n} value(s) ({names}) of the types the API lists "
+                      "({error})",
+                      "无法读取 /{api} 的输入：需要 {n} 个值（{names}），类型须与 API 列出的一致（{error}）"),
+    # the Hub panel (demo/tabs/hub.py)
+    "hub.could_not_export": ("could not export: {e}", "无法导出：{e}"),
+    "hub.no_export": ("no export named {name} among yours (export one first, or upload it)",
+                      "你的导出中没有名为 {name} 的（请先导出一个，或上传它）"),
+    "hub.give_id": ("give a Hub repo id (USER/NAME) or the name of one of your exports (NAME-export.zip)",
+                    "请填写 Hub 仓库 id（USER/NAME）或你某个导出的名称（NAME-export.zip）"),
+    "hub.not_loaded": ("{label} could not be loaded: {e}", "{label} 无法加载：{e}"),
+    "hub.share_off": ("Sharing to the Hub is off on this server (the owner has not set HF_TOKEN).",
+                      "此服务器未开启分享到 Hub（管理员没有设置 HF_TOKEN）。"),
+    "hub.give_name": ("give the repo a name: letters, digits, '-', '_' or '.', at most 96 characters",
+                      "请给仓库起个名字：字母、数字、'-'、'_' 或 '.'，最多 96 个字符"),
+    "hub.could_not_share": ("could not share: {e}", "无法分享：{e}"),
+    # the Translate tab (demo/tabs/translate.py)
+    "tr.starting": ("Your CycleGAN is starting: its first weights arrive within a few seconds of training. Try again "
+                    "then.", "你的 CycleGAN 正在启动：训练开始几秒后就会有第一批权重。请稍后再试。"),
+    "tr.none": ("No CycleGAN yet: train model `cyclegan` on `digits2colordigits` (Train tab) first.",
+                "还没有 CycleGAN：请先在训练页用 `digits2colordigits` 训练 `cyclegan` 模型。"),
+    "tr.too_big": ("The image must be a picture of at most {side} px a side, got shape {shape}.",
+                   "图片每边最多 {side} 像素，收到的形状是 {shape}。"),
 }
