@@ -3,6 +3,7 @@ browser's language (`I18N`, passed to launch), and `speak(demo)`, which answers 
 request asks for (Accept-Language): handlers' `words.t` then speaks it, and refusals (gr.Error) are translated."""
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import gradio as gr
@@ -15,13 +16,16 @@ I18N = gr.I18n(**_TABLES)  # the same dicts: texts registered later are in it to
 
 
 def L(key: str, **kw: Any) -> gr.i18n.I18nData:
-    """A static text of the page by `key` (formatted with `kw`), translated in the browser."""
+    """A static text of the page by `key` (formatted with `kw`; a value given as a dict {lang: text} differs by
+    language), translated in the browser."""
     if not kw:
         words.CATALOGUE[key]  # noqa: B018 - an unknown key fails here, when the page is built
         return I18N(key)
-    name = key + "|" + ",".join(f"{k}={v}" for k, v in sorted(kw.items()))
+    # the frontend reads a key up to its first "}": a digest of the values, not the values themselves
+    name = f"{key}|{hashlib.sha1(repr(sorted(kw.items())).encode()).hexdigest()[:10]}"
     if name not in _EXTRA:
-        _EXTRA[name] = (words.t(key, "en", **kw), words.t(key, "zh-CN", **kw))
+        _EXTRA[name] = tuple(words.t(key, lang, **{k: v.get(lang, v.get("en")) if isinstance(v, dict) else v
+                                                     for k, v in kw.items()}) for lang in words.LANGS)
         _TABLES["en"][name], _TABLES["zh-CN"][name] = _EXTRA[name]
     return I18N(name)
 

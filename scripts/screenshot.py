@@ -4,6 +4,8 @@
     python scripts/screenshot.py --dataset ring8 --tabs theory --seconds 30     # docs/theory.png
     python scripts/screenshot.py --tabs translate --seconds 0                   # docs/translate.png (the example)
     python scripts/screenshot.py --width 390          # a phone: docs/train-390.png, ... (each tab's whole page)
+    python scripts/screenshot.py --locale zh-CN --out docs/zh --tabs train,explore,theory,translate,checkpoints
+                                                      # the page as a Chinese browser sees it: docs/zh/<tab>.png
 
 At the default width (1400 px) the Train shot is the first screen and the others the whole page; at any other width
 the files are named <tab>-<width>.png and every shot is the whole page.
@@ -21,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python scripts/screenshot.py`: this checkout's demo and gan
     sys.path.insert(0, str(ROOT))
 
+from demo import words  # noqa: E402
 from demo.app import build_app, launch_kwargs, queue  # noqa: E402
 from demo.runs.manager import RunManager  # noqa: E402
 
@@ -38,6 +41,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "docs"), help="folder for <tab>.png")
     ap.add_argument("--width", type=int, default=WIDTH, help=f"viewport width in px (default {WIDTH}; 390 for a phone)")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
+    ap.add_argument("--locale", default="en-US", help="the browser's language (zh-CN: the page in Chinese)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -56,7 +60,9 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=args.chromium, headless=True, args=ARGS)
             height = 844 if args.width < 800 else 1000  # a phone's screen, or a laptop's
-            page = browser.new_page(viewport={"width": args.width, "height": height})
+            page = browser.new_page(viewport={"width": args.width, "height": height}, locale=args.locale)
+            lang = words.pick(args.locale)
+            say = lambda key: words.t(key, lang)  # noqa: E731 - the page's words in the browser's language
             page.goto(url)
             if args.seconds > 0:
                 page.locator("#train-btn").click()
@@ -64,15 +70,15 @@ def main() -> None:
             else:
                 page.wait_for_timeout(3000)
             for tab in args.tabs.split(","):
-                page.get_by_role("tab", name=tab.capitalize()).click()
+                page.get_by_role("tab", name=say(f"tab.{tab}")).click()
                 if tab == "explore":
                     page.locator("#pc1 input[type=range]").fill("1.5")
                 if tab == "translate":
-                    page.get_by_text("Translating with").wait_for(timeout=60_000)
+                    page.get_by_text(say("live.translating").split("{who}")[0]).first.wait_for(timeout=60_000)
                     page.locator("#tr-pick").click()
                 if tab == "checkpoints":
-                    page.get_by_role("button", name="Save now").click()
-                    page.get_by_role("button", name="Refresh list").click()
+                    page.get_by_role("button", name=say("ckpt.save")).click()
+                    page.get_by_role("button", name=say("ckpt.refresh")).click()
                 page.wait_for_timeout(2500)  # a fresh snapshot and the charts redrawn
                 path = out / (f"{tab}.png" if args.width == WIDTH else f"{tab}-{args.width}.png")
                 first_screen = tab == "train" and args.width == WIDTH

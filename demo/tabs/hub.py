@@ -91,7 +91,7 @@ class HubPanel:
                     for p in sorted(folder.iterdir()):
                         z.write(p, f"{name}/{p.name}")
         except (CheckpointError, ConfigError, OSError, TimeoutError, RuntimeError, ValueError) as e:
-            raise self._refuse(words.t("hub.could_not_export", e=e)) from None
+            raise self._refuse(words.t("n.hub_could_not_export", e=e)) from None
         return str(dest), (f"Exported as `{dest.name}` (model.safetensors, config.json, README.md, samples.png). "
                            f"Load it back by that name, or upload the zip to a Hub model repo.")
 
@@ -101,10 +101,10 @@ class HubPanel:
         if source.lower().endswith(".zip"):
             folder = self.storage.export_dir(self.page.visitor(request))
             if "/" in source or "\\" in source or not (folder / source).is_file():
-                raise gr.Error(words.t("hub.no_export", name=repr(source[:80])))
+                raise gr.Error(words.t("n.hub_no_export", name=repr(source[:80])))
             return self._load_zip(str(folder / source), source, request)
         if not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", source):
-            raise gr.Error(words.t("hub.give_id"))
+            raise gr.Error(words.t("n.hub_give_id"))
         try:  # the Hub only, never a folder of this server's that has that name; sizes checked before download
             model = hub.load_from_hub(source, max_bytes=int(settings.get("GAN_MAX_UPLOAD_MB") * 2**20),
                                       config_max_bytes=CONFIG_MAX_BYTES)
@@ -126,7 +126,7 @@ class HubPanel:
                 _unpack_export(path, Path(tmp))
                 model = hub.load_pretrained(tmp)
             except (CheckpointError, ConfigError, ValueError, OSError, zipfile.BadZipFile, SafetensorError) as e:
-                raise self._refuse(words.t("hub.not_loaded", label=label, e=e)) from None
+                raise self._refuse(words.t("n.hub_not_loaded", label=label, e=e)) from None
         return self._publish(model, label, request)
 
     def _publish(self, model: hub.ExportedGAN, label: str, request: gr.Request | None) -> str:
@@ -141,16 +141,16 @@ class HubPanel:
         """Push your run's checkpoint to the Hub as a model repo (only when the server has HF_TOKEN)."""
         token = settings.get("HF_TOKEN").strip()
         if not token:
-            raise gr.Error(words.t("hub.share_off"))
+            raise gr.Error(words.t("n.hub_share_off"))
         name = (name or "").strip()
         if not REPO_NAME.fullmatch(name):
-            raise gr.Error(words.t("hub.give_name"))
+            raise gr.Error(words.t("n.hub_give_name"))
         try:
             namespace = settings.get("GAN_HUB_NAMESPACE").strip() or _token_user(token)
             ckpt = self.page.files._own_run(request).save()
             url = hub.push(ckpt, f"{namespace}/{name}", token=token)
         except (CheckpointError, ConfigError, OSError, TimeoutError, RuntimeError, ValueError) as e:
-            raise self._refuse(words.t("hub.could_not_share", e=e)) from None
+            raise self._refuse(words.t("n.hub_could_not_share", e=e)) from None
         return f"Shared to the Hub: [{namespace}/{name}]({url}). Anyone can load it with `gan.load_pretrained`."
 
 

@@ -236,8 +236,7 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
             dataset = gr.Dropdown(dataset_names(), value=dataset_name, label=L("train.dataset"), allow_custom_value=True,
                                   elem_id="dataset", info=L("train.dataset.info"))
             model = gr.Dropdown(["auto"] + MODELS.names(), value="auto", label=L("train.model"), elem_id="model",
-                                info=L("train.model.info", models=", ".join(
-                                    f"{k} for {' or '.join(v.kinds)}" for k, v in MODELS.items())))
+                                info=L("train.model.info", models=_models_info()))
             loss = gr.Dropdown(LOSSES.names(), value=d["loss"], label=L("train.loss"), elem_id="loss",
                                info=L("train.loss.info"))
             speed = gr.Dropdown(form.SPEEDS, value="full", label=L("train.speed"), elem_id="speed",
@@ -304,6 +303,13 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
             status_refresh = gr.Button(L("train.refresh"), size="sm")
             status_json = gr.JSON(label=L("train.status"))
         status_refresh.click(t.status, None, status_json, api_name="status", **FAST)
+
+
+def _models_info() -> dict[str, str]:
+    """'toy for points, mlp for points or image, ...' in each language, for the Model box's info."""
+    return {lang: words.t("train.model.sep", lang).join(
+        words.t("train.model.for", lang, name=k, kinds=words.t("train.model.or", lang).join(
+            words.t(f"kind.{kind}", lang) for kind in v.kinds)) for k, v in MODELS.items()) for lang in words.LANGS}
 
 
 def _picked(name: str | None) -> tuple[Any, str]:
