@@ -416,7 +416,7 @@ class Live:
                 # hidden, never given None, when it has nothing to draw (see _cleared)
                 "t_modes": gr.update(value=self._payload(key, "t_modes", lambda: present.modes_frame(rows)),
                                      visible=True) if has_modes else gr.update(visible=HIDDEN),
-                "t_modes_cap": gr.update(value=present.CAPTIONS["modes"], visible=has_modes)}
+                "t_modes_cap": gr.update(value=words.t("theory.cap.modes"), visible=has_modes)}
 
 
 __all__ = ["FAST", "LIVE_GROUPS", "Live", "TICK_OUTPUTS"]

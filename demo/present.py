@@ -26,7 +26,7 @@ STATE_COLOUR = {"idle": "#9ca3af", "starting": "#eab308", "loading": "#eab308", 
                 "stopping": "#eab308", "stopped": "#6b7280", "error": "#dc2626", "diverged": "#dc2626",
                 "quota": "#eab308", "queued": "#3b82f6"}
 WARNING_PREFIX = words.t("q.collapse", "en")
-TOY_SETS = "gaussian1d, ring8, grid25 and spiral"
+TOY_SETS = words.t("theory.sets", "en")
 LIKELIHOOD_LOSSES = ("bce", "minimax")  # the losses whose D is trained to be the probability in V(D, G)
 
 
@@ -264,9 +264,7 @@ def loss_note(loss: str | None) -> str:
     """A sentence for runs whose D plays another game than V(D, G) (hinge, lsgan, wgan...), else ''."""
     if not loss or loss in LIKELIHOOD_LOSSES:
         return ""
-    return (f" This run uses the **{loss}** loss, so D learns a score rather than the probability in V: the "
-            "heatmap and the green V read it through a sigmoid. D* and V(D*, G) = −log 4 + 2·JS are the bce "
-            "game's: V(D, G) stays below V(D*, G) for any D, but this D is not trying to reach it.")
+    return words.t("theory.note", loss=loss)
 
 
 def theory_headline(theory: dict[str, Any], status: dict[str, Any]) -> str:
@@ -274,31 +272,32 @@ def theory_headline(theory: dict[str, Any], status: dict[str, Any]) -> str:
     n = theory.get("numbers") or {}
     dataset = status.get("dataset", "")
     if not n:
-        return f"**{dataset}**: computing the first snapshot ..."
-    parts = [f"**{dataset}**", f"step {int(n.get('step', 0)):,}",
-             f"V(D,G) = {n['v']:.3f} (−log 4 = −1.386)", f"JS ≈ {n['js']:.3f} nats (log 2 = 0.693 at most)",
-             f"mean D(x) = {n['d_real']:.2f}, D(G(z)) = {n['d_fake']:.2f}"]
+        return words.t("theory.first", dataset=dataset)
+    state = str(status.get("state", ""))
+    parts = [f"**{dataset}**", words.t("s.step", n=f"{int(n.get('step', 0)):,}"),
+             f"V(D,G) = {n['v']:.3f} (−log 4 = −1.386)", words.t("theory.js", js=f"{n['js']:.3f}"),
+             words.t("theory.mean_d", real=f"{n['d_real']:.2f}", fake=f"{n['d_fake']:.2f}")]
     if n.get("n_modes"):
-        parts.append(f"modes {int(n['modes'])}/{int(n['n_modes'])}, high quality {100 * n['high_quality']:.0f}%")
-    parts.append(str(status.get("state", "")))
+        parts.append(words.t("theory.modes_hq", m=int(n["modes"]), n=int(n["n_modes"]),
+                             hq=f"{100 * n['high_quality']:.0f}"))
+    parts.append(words.t(f"state.{state}") if f"state.{state}" in words.CATALOGUE else state)
     return " · ".join(p for p in parts if p)
 
 
 def theory_captions(theory: dict[str, Any], loss: str | None) -> tuple[str, str]:
     """(main picture caption, curves caption) for a theory part."""
     note = loss_note(loss)
-    return CAPTIONS[theory["dim"]] + note, CAPTIONS["value"] + " " + CAPTIONS["js"] + note
+    cap = lambda k: words.t(f"theory.cap.{k}") if f"theory.cap.{k}" in words.CATALOGUE else CAPTIONS[k]  # noqa: E731
+    return cap(theory["dim"]) + note, cap("value") + " " + cap("js") + note
 
 
 def theory_absent(model: dict[str, Any], status: dict[str, Any] | None) -> str:
     """What the Theory tab says when the watched run has no theory view."""
     if not status:
-        return f"No run yet. Train one of the 1-D or 2-D datasets ({TOY_SETS}) and the game appears here."
+        return words.t("theory.no_run", sets=words.t("theory.sets"))
     if status.get("state") in ("starting", "loading") or not model:
-        return "Starting the run ..."
-    return (f"The Theory view applies to the 1-D and 2-D datasets ({TOY_SETS}): only there are p_data, p_g, D* "
-            f"and JS computable exactly. This run trains **{status.get('dataset', '')}**: its quality metrics and "
-            f"mode-collapse warning are on the Train tab.")
+        return words.t("theory.starting")
+    return words.t("theory.absent", sets=words.t("theory.sets"), dataset=status.get("dataset", ""))
 
 
 # ---- files --------------------------------------------------------------------------------------

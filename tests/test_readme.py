@@ -14,7 +14,7 @@ from gan.registry import DATASETS, LOSSES, MODELS
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "README.md").is_file() and (p / "gan").is_dir())
 README = (ROOT / "README.md").read_text()
 DOCS = ROOT / "docs"
-PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+PAGES = [ROOT / "README.md", ROOT / "README.zh-CN.md", *sorted(DOCS.glob("*.md"))]
 TABLES_PAGE = DOCS / "models.md"      # the datasets, models and losses tables
 SETTINGS_PAGE = DOCS / "hosting.md"   # the GAN_* settings table
 MAX_README_LINES = 300
@@ -84,6 +84,12 @@ def test_every_relative_link_resolves():
             elif anchor and dest.suffix == ".md" and anchor not in _anchors(dest):
                 broken.append(f"{where}: no heading #{anchor}")
     assert not broken, "\n".join(broken)
+
+
+def test_the_chinese_readme_is_linked_from_the_top_and_short():
+    assert "README.zh-CN.md" in "\n".join(README.split("\n## ", 1)[0].splitlines()[:20])
+    lines = (ROOT / "README.zh-CN.md").read_text().splitlines()
+    assert len(lines) <= 80 and any("docs/zh/" in line for line in lines)
 
 
 def test_every_docs_page_is_linked_from_the_readme():
