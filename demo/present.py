@@ -124,20 +124,19 @@ def sharing_line(status: dict[str, Any]) -> str:
     state, parts = status.get("state"), []
     if state == "queued":
         place, n, wait = status.get("queue_place"), status.get("queue_length"), status.get("wait_s")
-        when = f"about {span(wait)}" if wait is not None else "unknown (the runs training now have no time limit)"
-        return (f"⏳ **Waiting for a training slot:** number **{place}** of {n} in line; estimated wait {when}. "
-                f"The run starts by itself when a slot frees; keep the page open.")
+        when = words.t("sh.about", t=span(wait)) if wait is not None else words.t("sh.unknown")
+        return words.t("sh.waiting", place=place, n=n, when=when)
     if state in ("starting", "loading", "running"):
         n, share = int(status.get("runs_sharing") or 0), status.get("cpu_share")
         if share is not None and n > 1:
-            parts.append(f"{n} runs share this server's CPU in turns; this one gets {share:.0%} of the training time")
+            parts.append(words.t("sh.share", n=n, share=f"{share:.0%}"))
         if status.get("turn_left_s") is not None:
-            parts.append(f"{status.get('queue_length') or 'some'} visitor(s) wait for a slot: this run stops in "
-                         f"{span(status['turn_left_s'])} (saved) so that they can train; Resume queues it again")
+            parts.append(words.t("sh.turn", n=status.get("queue_length") or words.t("sh.some"),
+                                 t=span(status["turn_left_s"])))
     if status.get("gpu_seconds") is not None:
         left = status.get("gpu_quota_left_s")
-        parts.append(f"ZeroGPU time used by this run: {status['gpu_seconds']:.0f} s of its owner's quota"
-                     + (f"; ZeroGPU says {left:.0f} s of quota are left" if left is not None else ""))
+        parts.append(words.t("sh.gpu", s=f"{status['gpu_seconds']:.0f}")
+                     + (words.t("sh.gpu_left", s=f"{left:.0f}") if left is not None else ""))
     return " · ".join(parts)
 
 
@@ -226,35 +225,32 @@ def quality_summary(quality: dict[str, Any], dataset: str | None = None) -> str:
     saying what it is measured against, so numbers of different datasets are not read as comparable."""
     n = quality.get("numbers") or {}
     parts = []
-    data = f"`{dataset}`" if dataset else "this dataset"
+    data = f"`{dataset}`" if dataset else words.t("q.this_dataset")
     if "frechet" in n:
-        space = ("a small classifier's features, trained on them" if n.get("n_classes") else
-                 "a fixed random projection of their pixels")
-        parts.append(f"Fréchet distance {n['frechet']:.2f} to the real images of {data} (in {space}; lower is "
-                     f"better, and it compares only runs on the same dataset)")
+        space = words.t("q.space_classifier" if n.get("n_classes") else "q.space_random")
+        parts.append(words.t("q.frechet", v=f"{n['frechet']:.2f}", data=data, space=space))
     if n.get("n_classes"):
-        parts.append(f"classes covered {int(n['classes_covered'])}/{int(n['n_classes'])}")
+        parts.append(words.t("q.classes", n=int(n["classes_covered"]), k=int(n["n_classes"])))
     if "class_kl" in n:
         parts.append(f"class KL {n['class_kl']:.2f}")
     if "diversity" in n:
-        parts.append(f"diversity {100 * n['diversity']:.0f}% (how spread out the samples are, as a share of the real "
-                     f"images' spread: about 100% is healthy, far below means they look alike)")
+        parts.append(words.t("q.diversity", pct=f"{100 * n['diversity']:.0f}"))
     if n.get("n_modes"):
-        hq = f", high quality {100 * n['high_quality']:.0f}%" if "high_quality" in n else ""
-        parts.append(f"modes {int(n['modes'])}/{int(n['n_modes'])}{hq}")
+        hq = words.t("q.hq", pct=f"{100 * n['high_quality']:.0f}") if "high_quality" in n else ""
+        parts.append(words.t("q.modes", n=int(n["modes"]), k=int(n["n_modes"]), hq=hq))
     if "mode_kl" in n:  # stacked sets
-        of = f" ({int(n['samples']):,} samples)" if "samples" in n else ""
+        of = words.t("q.samples", n=f"{int(n['samples']):,}") if "samples" in n else ""
         parts.append(f"mode KL {n['mode_kl']:.2f}{of}")
     if "js" in n:
         parts.append(f"JS ≈ {n['js']:.3f}")
     for d, arrow, cycle in (("ab", "A→B", "cycle_aba"), ("ba", "B→A", "cycle_bab")):  # CycleGAN
-        got = ([f"label kept {100 * n[f'label_kept_{d}']:.0f}%"] if f"label_kept_{d}" in n else []) + (
-            [f"in the target domain {100 * n[f'domain_{d}']:.0f}%"] if f"domain_{d}" in n else []) + (
+        got = ([words.t("q.kept", pct=f"{100 * n[f'label_kept_{d}']:.0f}")] if f"label_kept_{d}" in n else []) + (
+            [words.t("q.domain", pct=f"{100 * n[f'domain_{d}']:.0f}")] if f"domain_{d}" in n else []) + (
             [f"cycle L1 {n[cycle]:.3f}"] if cycle in n else [])
         if got:
             parts.append(f"{arrow}: " + ", ".join(got))
-    text = (f"**Quality** at step {int(n.get('step', 0)):,}: " + " · ".join(parts)) if parts else (
-        quality.get("note") or words.t("q.wait"))
+    text = (words.t("q.head", step=f"{int(n.get('step', 0)):,}") + " · ".join(parts)) if parts else (
+        words.say(quality.get("note")) if quality.get("note") else words.t("q.wait"))
     if quality.get("error"):
         text += f"\n\n*{quality['error']}*"
     return text

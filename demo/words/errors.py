@@ -33,12 +33,12 @@ WORDS: dict[str, tuple[str, str]] = {
     # the plain-words advice (gan/metrics/advice.py)
     "adv.classes": ("Only {n} of {k} classes appear: the generator is collapsing onto a few kinds of image "
                     "(mode collapse).",
-                    "只出现了 {k} 类中的 {n} 类：生成器正在坍缩到少数几种图像上（模式崩溃）。"),
+                    "{k} 个类别中只出现了 {n} 个：生成器开始只生成少数几种图像（模式崩溃）。"),
     "adv.modes": ("Only {n} of {k} modes are covered: the generator is collapsing onto a few modes (mode collapse).",
-                  "{k} 个模式中只覆盖了 {n} 个：生成器正在坍缩到少数几个模式上（模式崩溃）。"),
+                  "{k} 个模式中只覆盖了 {n} 个：生成器开始只生成少数几个模式附近的样本（模式崩溃）。"),
     "adv.alike": ("The samples look alike: their spread is {pct} of the real images'. The generator is collapsing "
                   "(mode collapse).",
-                  "生成的样本彼此很像：它们的离散程度只有真实图像的 {pct}。生成器正在坍缩（模式崩溃）。"),
+                  "生成的样本彼此很像：它们的离散程度只有真实图像的 {pct}。生成器正在发生模式崩溃。"),
     "adv.try_lr": ("Try loss {a} or {b}, or lower the learning rate (e.g. {lr}).",
                    "试试换成 {a} 或 {b} 损失，或者降低学习率（例如 {lr}）。"),
     "adv.try_half": ("Try loss {a} or {b}, or lower the learning rate (e.g. halve it).",
@@ -51,7 +51,7 @@ WORDS: dict[str, tuple[str, str]] = {
                    "重建结果依然很接近（循环 L1 为 {l1}），说明内容被藏进了肉眼看不见的微弱图案里，而不是真正画出来。"),
     "adv.same": ("Translations {d} all look alike (their spread is {pct} of real images'): the generator is "
                  "collapsing to one output whatever its input.",
-                 "{d} 方向的转换结果全都一样（离散程度只有真实图像的 {pct}）：无论输入什么，生成器都坍缩到同一个输出。"),
+                 "{d} 方向的转换结果全都一样（离散程度只有真实图像的 {pct}）：无论输入什么，生成器都只给出同一个结果。"),
     "adv.fix_cycle": ("Load an earlier checkpoint, or train again with a higher identity weight or a lower learning "
                       "rate.", "加载更早的检查点，或用更大的恒等损失权重、更低的学习率重新训练。"),
 }

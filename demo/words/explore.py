@@ -7,7 +7,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "by themselves as the run publishes. Principal directions are found GANSpace-style: for the classic models, "
         "PCA of G's first-layer features mapped back to z by least squares; for StyleGAN, PCA of the intermediate "
         "latent w.",
-        "这里的一切都读取生成器 G 最新发布的副本，所以训练进行时也能使用：训练每发布一次，图片就会自动重绘。"
+        "这里的所有视图都使用生成器 G 最新发布的副本，所以训练进行时也能使用：训练每发布一次，图片就会自动重绘。"
         "主方向按 GANSpace 的思路求得：经典模型对 G 第一层的特征做 PCA，再用最小二乘映射回 z；"
         "StyleGAN 则对中间潜在向量 w 做 PCA。"),
     "explore.seed": ("Seed", "随机种子"),

@@ -43,7 +43,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "n.no_generator": ("No generator yet: press Train (or load a checkpoint) first.",
                        "还没有生成器：请先点击训练（或加载一个检查点）。"),
     "n.is_cyclegan": ("This run is a CycleGAN: it translates images (Translate tab) rather than sampling z.",
-                      "这是一个 CycleGAN 训练：它做的是图像转换（见图像转换页），而不是从 z 采样。"),
+                      "当前训练的是 CycleGAN：它用来做图像转换（见图像转换页），不能从 z 采样。"),
     "n.need_stylegan": ("These views need a StyleGAN: train with model `stylegan` first.",
                         "这些视图需要 StyleGAN：请先用 `stylegan` 模型训练。"),
     # Checkpoints
@@ -86,11 +86,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "state.finished": ("finished", "已完成"),
     "state.error": ("error", "出错"),
     "live.example_theory": ("Showing the example **{name}** until you train or load a 1-D or 2-D run of your own.",
-                            "正在展示示例 **{name}**，直到你训练或加载自己的一维或二维训练。"),
+                            "在你训练或加载自己的一维/二维模型之前，这里先展示示例 **{name}**。"),
     "live.example": ("Showing the example **{name}** until you train or load a run of your own.",
-                     "正在展示示例 **{name}**，直到你训练或加载自己的训练。"),
+                     "在你训练或加载自己的模型之前，这里先展示示例 **{name}**。"),
     "live.cyclegan": ("This run is a CycleGAN: its views are on the **Translate** tab.",
-                      "这是一个 CycleGAN 训练：它的视图在 **图像转换** 页。"),
+                      "当前训练的是 CycleGAN：它的视图在 **图像转换** 页。"),
     "live.no_cyclegan": ("No CycleGAN yet: train `cyclegan` on `digits2colordigits` (Train tab) and its translations "
                          "appear here.",
                          "还没有 CycleGAN：在训练页用 `digits2colordigits` 训练 `cyclegan`，转换结果就会显示在这里。"),
@@ -131,4 +131,35 @@ WORDS: dict[str, tuple[str, str]] = {
                 "还没有 CycleGAN：请先在训练页用 `digits2colordigits` 训练 `cyclegan` 模型。"),
     "tr.too_big": ("The image must be a picture of at most {side} px a side, got shape {shape}.",
                    "图片每边最多 {side} 像素，收到的形状是 {shape}。"),
+    # the quality summary (demo/present.py quality_summary)
+    "q.head": ("**Quality** at step {step}: ", "**质量**（第 {step} 步）："),
+    "q.this_dataset": ("this dataset", "该数据集"),
+    "q.space_classifier": ("a small classifier's features, trained on them", "在这些图像上训练的小分类器的特征空间"),
+    "q.space_random": ("a fixed random projection of their pixels", "像素的一个固定随机投影"),
+    "q.frechet": ("Fréchet distance {v} to the real images of {data} (in {space}; lower is better, and it compares "
+                  "only runs on the same dataset)",
+                  "与 {data} 真实图像的 Fréchet 距离为 {v}（在{space}中计算；越低越好，只能比较同一数据集上的训练）"),
+    "q.classes": ("classes covered {n}/{k}", "覆盖类别 {n}/{k}"),
+    "q.diversity": ("diversity {pct}% (how spread out the samples are, as a share of the real images' spread: about "
+                    "100% is healthy, far below means they look alike)",
+                    "多样性 {pct}%（样本的离散程度占真实图像离散程度的比例：100% 左右是健康的，远低于此说明样本彼此很像）"),
+    "q.hq": (", high quality {pct}%", "，高质量样本 {pct}%"),
+    "q.modes": ("modes {n}/{k}{hq}", "模式 {n}/{k}{hq}"),
+    "q.samples": (" ({n} samples)", "（{n} 个样本）"),
+    "q.kept": ("label kept {pct}%", "保留数字 {pct}%"),
+    "q.domain": ("in the target domain {pct}%", "属于目标域 {pct}%"),
+    # how a run shares the server (demo/present.py sharing_line)
+    "sh.about": ("about {t}", "约 {t}"),
+    "sh.unknown": ("unknown (the runs training now have no time limit)", "未知（正在训练的任务没有时间上限）"),
+    "sh.waiting": ("⏳ **Waiting for a training slot:** number **{place}** of {n} in line; estimated wait {when}. The "
+                   "run starts by itself when a slot frees; keep the page open.",
+                   "⏳ **正在等待训练名额：** 排在 {n} 人中的第 **{place}** 位；预计等待{when}。有名额空出时训练会自动开始，"
+                   "请保持页面打开。"),
+    "sh.share": ("{n} runs share this server's CPU in turns; this one gets {share} of the training time",
+                 "{n} 个训练轮流共享这台服务器的 CPU；本训练分到 {share} 的训练时间"),
+    "sh.some": ("some", "一些"),
+    "sh.turn": ("{n} visitor(s) wait for a slot: this run stops in {t} (saved) so that they can train; Resume queues "
+                "it again", "有 {n} 位访客在等待名额：本训练将在 {t} 后停止（会保存），让他们也能训练；点击继续可重新排队"),
+    "sh.gpu": ("ZeroGPU time used by this run: {s} s of its owner's quota", "本训练已用 ZeroGPU 时间：{s} 秒（计入其所有者的配额）"),
+    "sh.gpu_left": ("; ZeroGPU says {s} s of quota are left", "；ZeroGPU 显示配额还剩 {s} 秒"),
 }
