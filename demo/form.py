@@ -12,12 +12,14 @@ from gan.data.images import IDX_FILES, download_reachable
 from gan.data.spec import dataset_kind, files_missing
 from gan.errors import ConfigError, DatasetError, parse_number
 
+from . import words
+
 # config field -> the label of its box on the Train tab
 LABELS = {"batch_size": "Batch size", "lr": "Learning rate", "seed": "Seed", "z_dim": "z dimensions",
           "width": "Width", "r1": "R1 γ", "r2": "R2 γ", "pac": "PacGAN packing", "speed": "Speed"}
 # the boxes whose blank means "the dataset's default", in the words the notice uses
 BLANKABLE = {"batch_size": "batch size", "lr": "learning rate", "z_dim": "z dimensions", "width": "width"}
-SPEEDS = [("full speed", "full"), ("slow motion: 50 steps a second", "50"), ("slower: 10 steps a second", "10")]
+SPEEDS = [(words.t(f"speed.{v}", "en"), v) for v in ("full", "50", "10")]  # (name, value); names: demo/words
 CRAWL_S = 0.5  # a step estimated slower than this gets a notice (fewer than 2 steps a second)
 AUTO = "auto"
 

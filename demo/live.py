@@ -396,7 +396,8 @@ class Live:
                 frames["f"] = present.quality_frames(q.get("rows") or [])
             return frames["f"][i]
         warn = q.get("warning")
-        return {"q_warning": gr.update(value=words.t("q.collapse") + words.say(warn) if warn else "", visible=bool(warn)),
+        return {"q_warning": gr.update(value=words.t("q.collapse") + words.say(warn) if warn else "",
+                                       visible=bool(warn)),
                 "q_summary": self.storage.public(present.quality_summary(q, snap.status.get("dataset"))),
                 "q_cov": self._payload(key, "q_cov", lambda: frame(0)),
                 "q_dist": self._payload(key, "q_dist", lambda: frame(1))}
@@ -416,7 +417,7 @@ class Live:
                 # hidden, never given None, when it has nothing to draw (see _cleared)
                 "t_modes": gr.update(value=self._payload(key, "t_modes", lambda: present.modes_frame(rows)),
                                      visible=True) if has_modes else gr.update(visible=HIDDEN),
-                "t_modes_cap": gr.update(value=words.t("theory.cap.modes"), visible=has_modes)}
+                "t_modes_cap": gr.update(value=words.t("th.cap.modes"), visible=has_modes)}
 
 
 __all__ = ["FAST", "LIVE_GROUPS", "Live", "TICK_OUTPUTS"]

@@ -26,7 +26,7 @@ STATE_COLOUR = {"idle": "#9ca3af", "starting": "#eab308", "loading": "#eab308", 
                 "stopping": "#eab308", "stopped": "#6b7280", "error": "#dc2626", "diverged": "#dc2626",
                 "quota": "#eab308", "queued": "#3b82f6"}
 WARNING_PREFIX = words.t("q.collapse", "en")
-TOY_SETS = words.t("theory.sets", "en")
+TOY_SETS = words.t("th.sets", "en")
 LIKELIHOOD_LOSSES = ("bce", "minimax")  # the losses whose D is trained to be the probability in V(D, G)
 
 
@@ -260,7 +260,7 @@ def loss_note(loss: str | None) -> str:
     """A sentence for runs whose D plays another game than V(D, G) (hinge, lsgan, wgan...), else ''."""
     if not loss or loss in LIKELIHOOD_LOSSES:
         return ""
-    return words.t("theory.note", loss=loss)
+    return words.t("th.note", loss=loss)
 
 
 def theory_headline(theory: dict[str, Any], status: dict[str, Any]) -> str:
@@ -268,13 +268,13 @@ def theory_headline(theory: dict[str, Any], status: dict[str, Any]) -> str:
     n = theory.get("numbers") or {}
     dataset = status.get("dataset", "")
     if not n:
-        return words.t("theory.first", dataset=dataset)
+        return words.t("th.first", dataset=dataset)
     state = str(status.get("state", ""))
     parts = [f"**{dataset}**", words.t("s.step", n=f"{int(n.get('step', 0)):,}"),
-             f"V(D,G) = {n['v']:.3f} (−log 4 = −1.386)", words.t("theory.js", js=f"{n['js']:.3f}"),
-             words.t("theory.mean_d", real=f"{n['d_real']:.2f}", fake=f"{n['d_fake']:.2f}")]
+             f"V(D,G) = {n['v']:.3f} (−log 4 = −1.386)", words.t("th.js", js=f"{n['js']:.3f}"),
+             words.t("th.mean_d", real=f"{n['d_real']:.2f}", fake=f"{n['d_fake']:.2f}")]
     if n.get("n_modes"):
-        parts.append(words.t("theory.modes_hq", m=int(n["modes"]), n=int(n["n_modes"]),
+        parts.append(words.t("th.modes_hq", m=int(n["modes"]), n=int(n["n_modes"]),
                              hq=f"{100 * n['high_quality']:.0f}"))
     parts.append(words.t(f"state.{state}") if f"state.{state}" in words.CATALOGUE else state)
     return " · ".join(p for p in parts if p)
@@ -283,17 +283,17 @@ def theory_headline(theory: dict[str, Any], status: dict[str, Any]) -> str:
 def theory_captions(theory: dict[str, Any], loss: str | None) -> tuple[str, str]:
     """(main picture caption, curves caption) for a theory part."""
     note = loss_note(loss)
-    cap = lambda k: words.t(f"theory.cap.{k}") if f"theory.cap.{k}" in words.CATALOGUE else CAPTIONS[k]  # noqa: E731
+    cap = lambda k: words.t(f"th.cap.{k}") if f"th.cap.{k}" in words.CATALOGUE else CAPTIONS[k]  # noqa: E731
     return cap(theory["dim"]) + note, cap("value") + " " + cap("js") + note
 
 
 def theory_absent(model: dict[str, Any], status: dict[str, Any] | None) -> str:
     """What the Theory tab says when the watched run has no theory view."""
     if not status:
-        return words.t("theory.no_run", sets=words.t("theory.sets"))
+        return words.t("th.no_run", sets=words.t("th.sets"))
     if status.get("state") in ("starting", "loading") or not model:
-        return words.t("theory.starting")
-    return words.t("theory.absent", sets=words.t("theory.sets"), dataset=status.get("dataset", ""))
+        return words.t("th.starting")
+    return words.t("th.absent", sets=words.t("th.sets"), dataset=status.get("dataset", ""))
 
 
 # ---- files --------------------------------------------------------------------------------------

@@ -266,11 +266,11 @@ def build(page: Any, c: dict[str, Any]) -> None:
                     c["x_class"] = label = gr.Slider(0, 9, 0, step=1, label=L("explore.class"), visible=False,
                                                      elem_id="x-class", info=L("explore.class.info"))
                 with gr.Row():
-                    axes = gr.Radio(["principal", "raw"], value="principal", label=L("explore.axes"),
-                                    info=L("explore.axes.info"))
-                    c["x_layers"] = layers = gr.Radio(["all", "coarse", "middle", "fine"], value="all",
-                                                      label=L("explore.layers"), visible=False, elem_id="x-layers",
-                                                      info=L("explore.layers.info"))
+                    axes = gr.Radio([(L(f"axes.{v}"), v) for v in ("principal", "raw")], value="principal",
+                                    label=L("explore.axes"), info=L("explore.axes.info"))
+                    c["x_layers"] = layers = gr.Radio(
+                        [(L(f"layers.{v}"), v) for v in ("all", "coarse", "middle", "fine")], value="all",
+                        label=L("explore.layers"), visible=False, elem_id="x-layers", info=L("explore.layers.info"))
                     psi = gr.Slider(0, 1.5, 1.0, step=0.05, label=L("explore.psi"), elem_id="x-psi",
                                     info=L("explore.psi.info"))
                     recompute = gr.Button(L("explore.recompute"), size="sm")

@@ -233,14 +233,14 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
     d = {**present.control_defaults(dataset_name), **defaults}
     with gr.Tab(L("tab.train"), id="train"):
         with gr.Row():
-            dataset = gr.Dropdown(dataset_names(), value=dataset_name, label=L("train.dataset"), allow_custom_value=True,
-                                  elem_id="dataset", info=L("train.dataset.info"))
+            dataset = gr.Dropdown(dataset_names(), value=dataset_name, label=L("train.dataset"),
+                                  allow_custom_value=True, elem_id="dataset", info=L("train.dataset.info"))
             model = gr.Dropdown(["auto"] + MODELS.names(), value="auto", label=L("train.model"), elem_id="model",
                                 info=L("train.model.info", models=_models_info()))
             loss = gr.Dropdown(LOSSES.names(), value=d["loss"], label=L("train.loss"), elem_id="loss",
                                info=L("train.loss.info"))
-            speed = gr.Dropdown(form.SPEEDS, value="full", label=L("train.speed"), elem_id="speed",
-                                allow_custom_value=True, info=L("train.speed.info"))
+            speed = gr.Dropdown([(L(f"speed.{v}"), v) for _, v in form.SPEEDS], value="full", label=L("train.speed"),
+                                elem_id="speed", allow_custom_value=True, info=L("train.speed.info"))
         with gr.Row(elem_id="train-numbers"):
             batch_size = gr.Number(d["batch_size"], label=L("train.batch_size"), step=1, elem_id="batch-size")
             lr = gr.Number(d["lr"], label=L("train.lr"), step=0.0001, elem_id="lr")
@@ -280,7 +280,8 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
         picked = gr.Textbox(visible=False)  # the uploaded dataset's name, copied to the Dataset dropdown on success
         with gr.Accordion(L("train.upload"), open=False, elem_id="upload-zip"):
             mb = settings.get("GAN_MAX_UPLOAD_MB")
-            zip_upload = gr.File(label=L("train.upload.file", mb=f"{mb:.0f}"), file_types=[".zip"], type="filepath", elem_id="zip-upload")
+            zip_upload = gr.File(label=L("train.upload.file", mb=f"{mb:.0f}"), file_types=[".zip"], type="filepath",
+                                 elem_id="zip-upload")
         up = zip_upload.upload(notes.noted(t.upload_zip), zip_upload, [picked, notice], api_name="upload_zip")
         with gr.Accordion(L("train.pair"), open=False,
                           elem_id="upload-pair"):
@@ -360,7 +361,8 @@ def _sample(x: Any, c: dict[str, Any]) -> None:
                 n = gr.Slider(1, 100, 36, step=1, label=L("train.how_many"))
                 seed = gr.Number(0, label=L("train.sample_seed"), precision=0)
             button = gr.Button(L("train.sample"), elem_id="sample-btn")
-            file = c["sample_file"] = gr.File(label=L("train.samples_png"), interactive=False, height=80, elem_id="sample-file")
+            file = c["sample_file"] = gr.File(label=L("train.samples_png"), interactive=False, height=80,
+                                              elem_id="sample-file")
         image = c["sample_image"] = gr.Image(label=L("train.fresh"), height=300, interactive=False,
                                              elem_id="sample-image")
     button.click(x.sample, [n, seed], [image, file], api_name="sample", concurrency_limit=None)

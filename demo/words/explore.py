@@ -62,4 +62,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "explore.zw.go": ("Interpolate in Z and W", "在 Z 和 W 中插值"),
     "explore.in_z": ("slerp in Z", "Z 中的 slerp"),
     "explore.in_w": ("lerp in W", "W 中的 lerp"),
+    # the radio buttons' choices (their values are what the API takes)
+    "axes.principal": ("principal", "主方向"),
+    "axes.raw": ("raw", "原始 z 维度"),
+    "layers.all": ("all", "全部"),
+    "layers.coarse": ("coarse", "粗粒度"),
+    "layers.middle": ("middle", "中间"),
+    "layers.fine": ("fine", "细粒度"),
 }

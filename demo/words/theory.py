@@ -36,25 +36,25 @@ WORDS: dict[str, tuple[str, str]] = {
     "theory.modes": ("Mode coverage (the VEEGAN / PacGAN protocol)", "模式覆盖率（VEEGAN / PacGAN 评测方法）"),
     "theory.replay": ("Replay the game: scrub through the pictures this run kept", "回放博弈：拖动查看本次训练保存的图片"),
     "theory.replay.where": ("Where in the run (% of its kept pictures)", "训练进度位置（占已保存图片的百分比）"),
-    "theory.note": (
+    "th.note": (
         " This run uses the **{loss}** loss, so D learns a score rather than the probability in V: the heatmap and "
         "the green V read it through a sigmoid. D* and V(D*, G) = −log 4 + 2·JS are the bce game's: V(D, G) stays "
         "below V(D*, G) for any D, but this D is not trying to reach it.",
         " 本次训练使用 **{loss}** 损失，所以判别器学到的是一个分数，而不是 V 中的概率：热力图和绿色的 V 都经过 sigmoid "
         "换算。D* 和 V(D*, G) = −log 4 + 2·JS 属于 bce 的博弈：对任何 D，V(D, G) 都低于 V(D*, G)，只是这个判别器并不以它为目标。"),
-    "theory.first": ("**{dataset}**: computing the first snapshot ...", "**{dataset}**：正在计算第一个快照……"),
-    "theory.mean_d": ("mean D(x) = {real}, D(G(z)) = {fake}", "D(x) 均值 = {real}，D(G(z)) = {fake}"),
-    "theory.js": ("JS ≈ {js} nats (log 2 = 0.693 at most)", "JS 散度 ≈ {js} nats（最大为 log 2 = 0.693）"),
-    "theory.modes_hq": ("modes {m}/{n}, high quality {hq}%", "模式 {m}/{n}，高质量样本 {hq}%"),
-    "theory.no_run": ("No run yet. Train one of the 1-D or 2-D datasets ({sets}) and the game appears here.",
+    "th.first": ("**{dataset}**: computing the first snapshot ...", "**{dataset}**：正在计算第一个快照……"),
+    "th.mean_d": ("mean D(x) = {real}, D(G(z)) = {fake}", "D(x) 均值 = {real}，D(G(z)) = {fake}"),
+    "th.js": ("JS ≈ {js} nats (log 2 = 0.693 at most)", "JS 散度 ≈ {js} nats（最大为 log 2 = 0.693）"),
+    "th.modes_hq": ("modes {m}/{n}, high quality {hq}%", "模式 {m}/{n}，高质量样本 {hq}%"),
+    "th.no_run": ("No run yet. Train one of the 1-D or 2-D datasets ({sets}) and the game appears here.",
                       "还没有训练。训练一个一维或二维数据集（{sets}），博弈过程就会显示在这里。"),
-    "theory.starting": ("Starting the run ...", "训练正在启动……"),
-    "theory.absent": (
+    "th.starting": ("Starting the run ...", "训练正在启动……"),
+    "th.absent": (
         "The Theory view applies to the 1-D and 2-D datasets ({sets}): only there are p_data, p_g, D* and JS "
         "computable exactly. This run trains **{dataset}**: its quality metrics and mode-collapse warning are on "
         "the Train tab.",
         "理论视图只适用于一维和二维数据集（{sets}）：只有在这些数据上，p_data、p_g、D* 和 JS 散度才能精确计算。本次训练使用的是 "
         "**{dataset}**：它的质量指标和模式崩溃警告在训练页。"),
-    "theory.sets": ("gaussian1d, ring8, grid25 and spiral", "gaussian1d、ring8、grid25 和 spiral"),
+    "th.sets": ("gaussian1d, ring8, grid25 and spiral", "gaussian1d、ring8、grid25 和 spiral"),
 }
-WORDS.update({f"theory.cap.{k}": (CAPTIONS[k], zh) for k, zh in _ZH_CAPTIONS.items()})
+WORDS.update({f"th.cap.{k}": (CAPTIONS[k], zh) for k, zh in _ZH_CAPTIONS.items()})

@@ -73,4 +73,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "train.status_json": ("Status as JSON (the /status endpoint)", "JSON 格式的状态（/status 接口）"),
     "train.refresh": ("Refresh", "刷新"),
     "train.status": ("status", "状态"),
+    # the Speed box's choices (their values, demo/form.py SPEEDS, are what the API takes)
+    "speed.full": ("full speed", "全速"),
+    "speed.50": ("slow motion: 50 steps a second", "慢动作：每秒 50 步"),
+    "speed.10": ("slower: 10 steps a second", "更慢：每秒 10 步"),
 }
