@@ -138,7 +138,7 @@ class Files:
         except (ValueError, OSError, RuntimeError) as e:
             raise self._refuse(e, duration=10) from None
         if run.status().get("warning", "") and "explore only" in str(run.status().get("warning")):
-            return words.t("n.loaded_explore", label=label, run=run.id, warning=run.status()["warning"])
+            return words.t("n.loaded_explore", label=label, run=run.id, warning=words.say(run.status()["warning"]))
         return words.t("n.loading", label=label, run=run.id) + words.t("n.and_resuming" if resume else "n.explore_now")
 
     def load(self, name: str, request: gr.Request = None) -> str:

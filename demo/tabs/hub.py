@@ -19,8 +19,7 @@ from gan.errors import CheckpointError, ConfigError
 from .. import present, words
 from ..speak import L
 
-EXPORT_NOTE = ("explore only: an export holds the generator's weights but no discriminator or optimizer state, "
-               "so it cannot resume training; load a full checkpoint (.pt) to train further")
+EXPORT_NOTE = words.t("err.export_note", "en")  # a loaded export's run note (Checkpoints reads "explore only")
 NEEDED = ("config.json", "model.safetensors")
 EXPORT_EVERY_S = 30.0  # a visitor's exports and time-lapses: each returned file is a copy Gradio keeps for hours
 CONFIG_MAX_BYTES = 1 << 20  # an export's config.json is a few KB: a larger one is refused unread
@@ -80,8 +79,8 @@ class HubPanel:
             run = self.page.files._own_run(request)
             recent = self.page.files.recent(visitor, "*-export.zip", within=EXPORT_EVERY_S)
             if recent is not None and run.checkpoint is not None and recent.stem.startswith(run.checkpoint.stem):
-                return str(recent), (f"Your export of {time.time() - recent.stat().st_mtime:.0f} s ago, `{recent.name}` "
-                                     f"(one export every {EXPORT_EVERY_S:.0f} s: each is a copy the server keeps).")
+                return str(recent), words.t("n.hub_recent", s=f"{time.time() - recent.stat().st_mtime:.0f}",
+                                            name=recent.name, every=f"{EXPORT_EVERY_S:.0f}")
             ckpt = run.save()
             name = f"{ckpt.stem}-export"
             with tempfile.TemporaryDirectory(prefix="gan-export-") as tmp:
@@ -92,8 +91,7 @@ class HubPanel:
                         z.write(p, f"{name}/{p.name}")
         except (CheckpointError, ConfigError, OSError, TimeoutError, RuntimeError, ValueError) as e:
             raise self._refuse(words.t("n.hub_could_not_export", e=e)) from None
-        return str(dest), (f"Exported as `{dest.name}` (model.safetensors, config.json, README.md, samples.png). "
-                           f"Load it back by that name, or upload the zip to a Hub model repo.")
+        return str(dest), words.t("n.hub_exported", name=dest.name)
 
     def load(self, source: str | None, request: gr.Request = None) -> str:
         """Load one of your export zips (by name) or a Hub repo id (USER/NAME), to explore."""
@@ -134,8 +132,8 @@ class HubPanel:
             run = self.manager.load_static(self.page.visitor(request), hub.sampler_state(model), note=EXPORT_NOTE)
         except (ValueError, OSError, RuntimeError, CheckpointError) as e:
             raise self._refuse(e) from None
-        return (f"Loaded the export `{label}` ({model.model_config.model}, step {model.step:,}) as `{run.id}`: "
-                f"explore it now. {EXPORT_NOTE[0].upper()}{EXPORT_NOTE[1:]}.")
+        return words.t("n.hub_loaded", label=label, model=model.model_config.model, step=f"{model.step:,}",
+                       run=run.id, note=words.t("err.export_note_cap"))
 
     def share(self, name: str | None, request: gr.Request = None) -> str:
         """Push your run's checkpoint to the Hub as a model repo (only when the server has HF_TOKEN)."""
@@ -151,7 +149,7 @@ class HubPanel:
             url = hub.push(ckpt, f"{namespace}/{name}", token=token)
         except (CheckpointError, ConfigError, OSError, TimeoutError, RuntimeError, ValueError) as e:
             raise self._refuse(words.t("n.hub_could_not_share", e=e)) from None
-        return f"Shared to the Hub: [{namespace}/{name}]({url}). Anyone can load it with `gan.load_pretrained`."
+        return words.t("n.hub_shared", repo=f"{namespace}/{name}", url=url)
 
 
 def _token_user(token: str) -> str:

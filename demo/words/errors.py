@@ -54,4 +54,9 @@ WORDS: dict[str, tuple[str, str]] = {
                  "{d} 方向的转换结果全都一样（离散程度只有真实图像的 {pct}）：无论输入什么，生成器都只给出同一个结果。"),
     "adv.fix_cycle": ("Load an earlier checkpoint, or train again with a higher identity weight or a lower learning "
                       "rate.", "加载更早的检查点，或用更大的恒等损失权重、更低的学习率重新训练。"),
+    # a loaded export's run note (demo/tabs/hub.py EXPORT_NOTE), shown in status lines and notices
+    "err.export_note": ("explore only: an export holds the generator's weights but no discriminator or optimizer state, "
+                        "so it cannot resume training; load a full checkpoint (.pt) to train further",
+                        "只能用于探索：导出只包含生成器的权重，没有判别器和优化器状态，所以不能继续训练；要继续训练，请加载完整的检查点（.pt）"),
 }
+WORDS["err.export_note_cap"] = (WORDS["err.export_note"][0].capitalize(), WORDS["err.export_note"][1])

@@ -162,4 +162,15 @@ WORDS: dict[str, tuple[str, str]] = {
                 "it again", "有 {n} 位访客在等待名额：本训练将在 {t} 后停止（会保存），让他们也能训练；点击继续可重新排队"),
     "sh.gpu": ("ZeroGPU time used by this run: {s} s of its owner's quota", "本训练已用 ZeroGPU 时间：{s} 秒（计入其所有者的配额）"),
     "sh.gpu_left": ("; ZeroGPU says {s} s of quota are left", "；ZeroGPU 显示配额还剩 {s} 秒"),
+    # the Hub panel's notices
+    "n.hub_recent": ("Your export of {s} s ago, `{name}` (one export every {every} s: each is a copy the server keeps).",
+                     "这是你 {s} 秒前的导出 `{name}`（每 {every} 秒只能导出一次：每个导出都是服务器保存的一份副本）。"),
+    "n.hub_exported": ("Exported as `{name}` (model.safetensors, config.json, README.md, samples.png). Load it back by "
+                       "that name, or upload the zip to a Hub model repo.",
+                       "已导出为 `{name}`（model.safetensors、config.json、README.md、samples.png）。可以用这个名称重新加载，"
+                       "或把 zip 上传到 Hub 的模型仓库。"),
+    "n.hub_loaded": ("Loaded the export `{label}` ({model}, step {step}) as `{run}`: explore it now. {note}.",
+                     "已将导出 `{label}`（{model}，第 {step} 步）加载为 `{run}`：现在就可以探索。{note}。"),
+    "n.hub_shared": ("Shared to the Hub: [{repo}]({url}). Anyone can load it with `gan.load_pretrained`.",
+                     "已分享到 Hub：[{repo}]({url})。任何人都可以用 `gan.load_pretrained` 加载它。"),
 }
