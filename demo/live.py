@@ -366,7 +366,8 @@ class Live:
         seen[key] = True
 
     def _payload(self, key: tuple, plot: str, frame: Any) -> Any:
-        """A chart's value, postprocessed once per snapshot part and shared by every viewer."""
+        """A chart's value, postprocessed once per snapshot part and language, and shared by every viewer."""
+        key = (*key, words.current())  # the legends are in the page's language
         with self._lock:
             hit = self._memo.get((*key, plot))
         if hit is None:
@@ -374,6 +375,8 @@ class Live:
             df = frame()
             if df.empty:  # never an empty frame: it leaves a chart unable to draw (see PLOT in demo/tabs/__init__.py)
                 return None
+            if words.current() != "en":
+                df = df.assign(series=[words.say(s) for s in df["series"]])
             hit = component.postprocess(df).model_dump() if component is not None else df
             if component is not None and Fragment is not None:  # its rows as one leaf (see the module's note)
                 hit["data"] = Fragment(dumps(hit["data"]))

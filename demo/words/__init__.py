@@ -7,11 +7,11 @@ import contextvars
 import re
 from typing import Any, Iterator
 
-from . import advice, app, checkpoints, errors, explore, hub, notices, theory, train, translate
+from . import advice, app, charts, checkpoints, errors, explore, hub, notices, theory, train, translate
 
 LANGS = ("en", "zh-CN")
-MODULES = (app, train, explore, theory, translate, checkpoints, hub, notices, advice, errors)
-SAID = (errors,)  # the modules whose English texts are templates of messages that come from the library
+MODULES = (app, train, explore, theory, translate, checkpoints, hub, notices, advice, charts, errors)
+SAID = (errors, charts)  # the modules whose English texts are templates of messages from the library, or legends
 
 
 def _merge() -> dict[str, tuple[str, str]]:

@@ -1,5 +1,6 @@
 """The page in Simplified Chinese: a browser whose language is zh-CN reads every tab's name, buttons, labels and
-captions in Chinese (none of the Train tab's static texts left in English), and its notices come in Chinese; a
+captions in Chinese (none of the Train tab's static texts left in English), and its notices, status line and chart
+legends come in Chinese; a
 visitor switching language in Gradio's Settings panel sees the page change without a reload (what Gradio 6.31
 does, and does not, change then is in docs/i18n.md)."""
 import re
@@ -44,6 +45,14 @@ def test_a_chinese_browser_reads_every_tab_in_chinese(browser, served):
     page.locator("#train-btn").wait_for(timeout=60_000)
     assert page.get_by_role("tab").all_inner_texts()[:5] == [words.t(f"tab.{t}", "zh-CN") for t in TABS]
     assert plain(words.t("app.title", "zh-CN")) in shown(page)
+    # (trained before the Penalties accordion opens: opened, its blank PacGAN box reads 0, which Train refuses)
+    page.locator("#train-btn").click()  # the run's notice, status line and chart legends in Chinese
+    page.locator("#notice").get_by_text(words.t("n.started", "zh-CN", run="")[:4]).wait_for(timeout=30_000)
+    legend = page.locator("#loss-plot g.role-legend-label text")
+    legend.first.wait_for(timeout=60_000)
+    labels = set(legend.evaluate_all("els => els.map(e => e.textContent)"))
+    assert labels >= {words.say("D loss", "zh-CN"), words.say("G loss", "zh-CN")}, labels
+    assert words.t("state.running", "zh-CN") in shown(page)
     for tab in TABS:
         page.get_by_role("tab", name=words.t(f"tab.{tab}", "zh-CN")).click()
         for key in ACCORDIONS.get(tab, ()):
@@ -56,7 +65,7 @@ def test_a_chinese_browser_reads_every_tab_in_chinese(browser, served):
             english = [k for k in keys_of(tab) if words.t(k, "en") != words.t(k, "zh-CN")
                        and re.search(rf"(?<![\w/-]){re.escape(plain(words.t(k, 'en'))[:40])}(?![\w-])", text)]
             assert not english, f"left in English on the Train tab: {english}"
-            assert "训练名额" in text or "示例" in text  # the live status line, from the server, in Chinese too
+            assert words.t("state.running", "zh-CN") in text  # the live status line, from the server, in Chinese
     page.get_by_role("tab", name=words.t("tab.train", "zh-CN")).click()
     page.locator("#reset-btn").click()  # a notice from the server follows the browser's language
     page.locator("#notice").get_by_text(words.t("n.reset", "zh-CN")).wait_for(timeout=20_000)
