@@ -58,5 +58,25 @@ WORDS: dict[str, tuple[str, str]] = {
     "err.export_note": ("explore only: an export holds the generator's weights but no discriminator or optimizer state, "
                         "so it cannot resume training; load a full checkpoint (.pt) to train further",
                         "只能用于探索：导出只包含生成器的权重，没有判别器和优化器状态，所以不能继续训练；要继续训练，请加载完整的检查点（.pt）"),
+    # the runs' refusals (demo/runs: manager.py, storage.py, run.py), as they raise them
+    "err.nothing_to_resume": ("nothing to resume: start a run or load a checkpoint first",
+                              "没有可以继续的训练：请先开始训练或加载一个检查点"),
+    "err.no_run_to_stop": ("you have no run to stop", "你没有可以停止的训练"),
+    "err.not_yours": ("this run belongs to another visitor: you can watch it but not stop it",
+                      "这是其他访客的训练：你可以观看，但不能停止它"),
+    "err.already": ("you already have a run training: stop it first", "你已经有一个训练在进行：请先停止它"),
+    "err.in_queue": ("you are already in the queue for a training slot: your run starts by itself",
+                     "你已经在排队等待训练名额：轮到你时训练会自动开始"),
+    "err.daily": ("You have used this server's {m} minutes of training for today (it refills at midnight UTC). Your "
+                  "checkpoints stay: explore them, or download one to train further on your own machine.",
+                  "你今天已经用完了这台服务器的 {m} 分钟训练时间（UTC 午夜重置）。你的检查点都还在：可以探索它们，"
+                  "或者下载一个到自己的电脑上继续训练。"),
+    "err.read_only": ("examples are read-only", "示例是只读的"),
+    "err.no_ckpt": ("no checkpoint named {name} among yours or the examples (list them with the /checkpoints endpoint)",
+                    "你的检查点和示例中都没有名为 {name} 的（可以用 /checkpoints 接口列出它们）"),
+    "err.not_training": ("this run is not training now", "这个训练现在没有在进行"),
+    "err.stopped": ("Training stopped: {e}.{kept} Try a lower learning rate or another loss.",
+                    "训练已停止：{e}。{kept}试试降低学习率或换一个损失函数。"),
 }
+
 WORDS["err.export_note_cap"] = (WORDS["err.export_note"][0].capitalize(), WORDS["err.export_note"][1])
