@@ -11,7 +11,9 @@ MAX_MODULES = 15
 GRADIO_FREE = ("demo.runs", "demo.runs.run", "demo.runs.manager", "demo.runs.storage", "demo.runs.snapshot",
                "demo.runs.monitors", "demo.runs.zerogpu", "demo.runs.sharing", "demo.runs.waitlist",
                "demo.runs.lending", "demo.present", "demo.tabs.explore_pictures",
-               "demo.tabs.explore_style")
+               "demo.tabs.explore_style", "demo.form", "demo.words", "demo.words.app", "demo.words.train",
+               "demo.words.explore", "demo.words.theory", "demo.words.translate", "demo.words.checkpoints",
+               "demo.words.hub", "demo.words.notices", "demo.words.advice", "demo.words.charts", "demo.words.errors")
 
 
 def modules() -> dict[str, Path]:
