@@ -18,7 +18,7 @@ from . import words
 LABELS = {"batch_size": "Batch size", "lr": "Learning rate", "seed": "Seed", "z_dim": "z dimensions",
           "width": "Width", "r1": "R1 γ", "r2": "R2 γ", "pac": "PacGAN packing", "speed": "Speed"}
 # the boxes whose blank means "the dataset's default", in the words the notice uses
-BLANKABLE = {"batch_size": "batch size", "lr": "learning rate", "z_dim": "z dimensions", "width": "width"}
+BLANKABLE = {k: words.t(f"blank.{k}", "en") for k in ("batch_size", "lr", "z_dim", "width")}
 SPEEDS = [(words.t(f"speed.{v}", "en"), v) for v in ("full", "50", "10")]  # (name, value); names: demo/words
 CRAWL_S = 0.5  # a step estimated slower than this gets a notice (fewer than 2 steps a second)
 AUTO = "auto"
@@ -51,9 +51,10 @@ def blank(value: Any) -> bool:
 def blanks_note(values: dict[str, Any], defaults: dict[str, Any]) -> str:
     """' Blank boxes took the dataset's defaults: learning rate 0.0005.' for the form's blank number boxes (a box
     the browser could not read as a number is sent blank too), or ''."""
-    used = [f"{words} {defaults[k]:g}" if isinstance(defaults.get(k), float) else f"{words} {defaults.get(k)}"
-            for k, words in BLANKABLE.items() if blank(values.get(k)) and k in defaults]
-    return f" Blank boxes took the dataset's defaults: {', '.join(used)}." if used else ""
+    used = [f"{words.t('blank.' + k)} {defaults[k]:g}" if isinstance(defaults.get(k), float)
+            else f"{words.t('blank.' + k)} {defaults.get(k)}"
+            for k in BLANKABLE if blank(values.get(k)) and k in defaults]
+    return words.t("blank.note", used=words.t("blank.sep").join(used)) if used else ""
 
 
 def parse_speed(value: Any) -> float:
@@ -98,29 +99,23 @@ def check_files(dataset: str, data_dir: str | None) -> str:
         return ""
     files = FILES_NAME.get(source, source)
     if download_reachable(source):
-        return (f"\n\n`{dataset}` reads the {files} files, which this server does not have yet: the run downloads "
-                f"them first (a minute or so), then trains.")
-    where = ("in the server's data folder (the one GAN_DATA_DIR names)" if data_dir else
-             "in a folder and start the app with GAN_DATA_DIR set to that folder")
+        return "\n\n" + words.t("files.download", dataset=dataset, files=files)
+    where = words.t("files.in_dir" if data_dir else "files.set_dir")
     instead = BUILT_IN.get(dataset, "digits")
-    raise DatasetError(f"`{dataset}` needs the {files} files, which are not on this server, and this server cannot "
-                       f"download them (no internet). Put {IDX_FILES} {where}; or train `{instead}`, which is built "
-                       f"in.")
+    raise DatasetError(words.t("files.missing", dataset=dataset, files=files, idx=IDX_FILES, where=where,
+                               instead=instead))
 
 
 def crawl_note(seconds: float | None, batch_size: int, default_batch: int | None) -> str:
     """The notice for a run whose steps are estimated at `seconds` each, or '' when it will not crawl."""
     if seconds is None or seconds < CRAWL_S:
         return ""
-    smaller = (f" The dataset's default batch is {default_batch:,}." if default_batch and default_batch < batch_size
+    smaller = (words.t("crawl.default", batch=f"{default_batch:,}") if default_batch and default_batch < batch_size
                else "")
     if seconds == float("inf"):  # too large to time before the run
-        return (f"\n\n**This run will crawl:** its networks are very large for this machine, so each step takes "
-                f"long and the grid and charts will barely move. Stop it and train with a smaller width or batch "
-                f"size to see it learn.{smaller}")
-    return (f"\n\n**This run will crawl:** at batch size {batch_size:,} one step takes about {seconds:.1f} s here "
-            f"(about {1 / seconds:.1f} steps a second), so the grid and charts will barely move. Stop it and "
-            f"train with a smaller batch size to see it learn.{smaller}")
+        return "\n\n" + words.t("crawl.huge", smaller=smaller)
+    return "\n\n" + words.t("crawl.slow", batch=f"{batch_size:,}", s=f"{seconds:.1f}", rate=f"{1 / seconds:.1f}",
+                              smaller=smaller)
 
 
 __all__ = ["AUTO", "CRAWL_S", "LABELS", "SPEEDS", "blanks_note", "check_files", "crawl_note", "fitting_model",

@@ -173,4 +173,32 @@ WORDS: dict[str, tuple[str, str]] = {
                      "已将导出 `{label}`（{model}，第 {step} 步）加载为 `{run}`：现在就可以探索。{note}。"),
     "n.hub_shared": ("Shared to the Hub: [{repo}]({url}). Anyone can load it with `gan.load_pretrained`.",
                      "已分享到 Hub：[{repo}]({url})。任何人都可以用 `gan.load_pretrained` 加载它。"),
+    # the Train form's notices (demo/form.py)
+    "blank.note": (" Blank boxes took the dataset's defaults: {used}.", " 留空的框使用了数据集的默认值：{used}。"),
+    "blank.sep": (", ", "，"),
+    "blank.batch_size": ("batch size", "批大小"),
+    "blank.lr": ("learning rate", "学习率"),
+    "blank.z_dim": ("z dimensions", "z 的维度"),
+    "blank.width": ("width", "网络宽度"),
+    "crawl.default": (" The dataset's default batch is {batch}.", "该数据集的默认批大小是 {batch}。"),
+    "crawl.huge": ("**This run will crawl:** its networks are very large for this machine, so each step takes long and "
+                   "the grid and charts will barely move. Stop it and train with a smaller width or batch size to see "
+                   "it learn.{smaller}",
+                   "**这次训练会非常慢：** 对这台机器来说网络太大，每一步都很耗时，样本网格和图表几乎不会动。"
+                   "请停止训练，换用更小的网络宽度或批大小，才能看到它学习的过程。{smaller}"),
+    "crawl.slow": ("**This run will crawl:** at batch size {batch} one step takes about {s} s here (about {rate} steps a "
+                   "second), so the grid and charts will barely move. Stop it and train with a smaller batch size to "
+                   "see it learn.{smaller}",
+                   "**这次训练会非常慢：** 批大小为 {batch} 时，这里每一步大约要 {s} 秒（约每秒 {rate} 步），"
+                   "样本网格和图表几乎不会动。请停止训练，换用更小的批大小，才能看到它学习的过程。{smaller}"),
+    "files.download": ("`{dataset}` reads the {files} files, which this server does not have yet: the run downloads them "
+                       "first (a minute or so), then trains.",
+                       "`{dataset}` 需要读取 {files} 数据文件，这台服务器上还没有：训练会先下载它们（大约一分钟），然后开始。"),
+    "files.in_dir": ("in the server's data folder (the one GAN_DATA_DIR names)", "放到服务器的数据文件夹（GAN_DATA_DIR 指定的那个）里"),
+    "files.set_dir": ("in a folder and start the app with GAN_DATA_DIR set to that folder",
+                      "放到一个文件夹里，并在启动应用时把 GAN_DATA_DIR 设为该文件夹"),
+    "files.missing": ("`{dataset}` needs the {files} files, which are not on this server, and this server cannot "
+                      "download them (no internet). Put {idx} {where}; or train `{instead}`, which is built in.",
+                      "`{dataset}` 需要 {files} 数据文件，这台服务器上没有，而且无法下载（没有联网）。请把 {idx} {where}；"
+                      "或者改用内置的 `{instead}` 训练。"),
 }
