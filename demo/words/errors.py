@@ -77,6 +77,19 @@ WORDS: dict[str, tuple[str, str]] = {
     "err.not_training": ("this run is not training now", "这个训练现在没有在进行"),
     "err.stopped": ("Training stopped: {e}.{kept} Try a lower learning rate or another loss.",
                     "训练已停止：{e}。{kept}试试降低学习率或换一个损失函数。"),
+    # uploads, files and quotas (demo/present.py, demo/runs/storage.py, demo/tabs/explore_pictures.py)
+    "err.no_file": ("no file was uploaded", "没有上传文件"),
+    "err.empty_file": ("the uploaded file is empty", "上传的文件是空的"),
+    "err.too_big": ("the uploaded file is {size} MiB; the limit is {most} MiB", "上传的文件有 {size} MiB；上限是 {most} MiB"),
+    "err.no_frames": ("no time-lapse frames yet: train for a few seconds first", "还没有延时帧：请先训练几秒钟"),
+    "err.no_generator": ("no generator yet: press Train (or load a checkpoint) first",
+                         "还没有生成器：请先点击训练（或加载一个检查点）"),
+    "err.quota_mine": ("your disk quota ({mb} MB for checkpoints, uploads and downloads) is full: delete a checkpoint "
+                       "or an upload, or download and start afresh",
+                       "你的磁盘配额（检查点、上传和下载共 {mb} MB）已满：请删除一个检查点或上传，或者下载后重新开始"),
+    "err.quota_server": ("this server's disk quota ({mb} MB) is full; try again later",
+                         "这台服务器的磁盘配额（{mb} MB）已满；请稍后再试"),
+    "err.could_not_save": ("could not save a checkpoint: {e}", "无法保存检查点：{e}"),
 }
 
 WORDS["err.export_note_cap"] = (WORDS["err.export_note"][0].capitalize(), WORDS["err.export_note"][1])
