@@ -84,7 +84,7 @@ class Live:
         self._streams: Counter[str] = Counter()  # session -> its live streams running now
         self._clients: Counter[str] = Counter()  # client address -> its live streams running now
         self.blocks: Any = None  # the app (demo/app.py sets it): its queue says whether a page reads its messages
-        self._memo: OrderedDict[tuple, Any] = OrderedDict()  # (run, part, version, name) -> payload
+        self._memo: OrderedDict[tuple, Any] = OrderedDict()  # (run, part, version, language, name) -> payload
         self._lock = threading.Lock()
 
     def closed(self, session: str) -> None:
