@@ -13,6 +13,7 @@ import gradio as gr
 from gan import settings
 
 from .. import present, words
+from ..runs.state import State
 from ..speak import L
 from . import FAST, hub
 from .refusals import notes
@@ -81,7 +82,8 @@ class Files:
     def _own_run(self, request: gr.Request | None) -> Any:
         run = self.manager.own_run(self.page.visitor(request))
         if run is None or (run.trainer is None and run.checkpoint is None):
-            raise gr.Error(words.t("n.nothing_to_save"))
+            still_loading = run is not None and run.state in (State.STARTING, State.LOADING)
+            raise gr.Error(words.t("n.still_loading" if still_loading else "n.nothing_to_save"))
         return run
 
     def save_now(self, request: gr.Request = None) -> tuple[str, list]:

@@ -49,6 +49,7 @@ WORDS: dict[str, tuple[str, str]] = {
     # Checkpoints
     "n.no_run": ("No run yet.", "还没有训练。"),
     "n.nothing_to_save": ("You have no run to save: train or load one first.", "你还没有可保存的训练：请先训练或加载一个。"),
+    "n.still_loading": ("Your run is still loading: save once its step shows.", "你的训练还在加载：等显示出步数后再保存。"),
     "n.could_not_save": ("could not save: {e}", "无法保存：{e}"),
     "n.saved": ("Saved `{name}`.", "已保存 `{name}`。"),
     "n.ask_delete": ("Delete `{name}` for good? It cannot be undone.", "要永久删除 `{name}` 吗？此操作无法撤销。"),

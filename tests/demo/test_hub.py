@@ -118,6 +118,7 @@ def test_examples_are_read_only_through_the_api(hub_app):
     with pytest.raises(Exception, match="read-only"):
         bob.predict("examples/ring8-toy.pt", api_name="/delete_checkpoint")
     assert "Loading" in bob.predict("examples/ring8-toy.pt", api_name="/load")
+    poll_status(bob, lambda s: s["state"] == "stopped", timeout=40, what="the example to load")
     notice, _ = bob.predict(api_name="/save")
     assert "examples" not in notice
     bob.predict("examples/ring8-toy.pt", api_name="/load_resume")
