@@ -21,7 +21,7 @@ from . import words
 from .runs.waitlist import clock as span
 
 AUTO = "auto"
-NUMBERS = ("loss", "batch_size", "lr", "z_dim", "width")  # the Train tab's controls that follow the dataset
+NUMBERS = ("loss", "batch_size", "lr", "z_dim", "width", "r1", "r2", "pac")  # the Train tab's controls that follow the dataset
 STATE_COLOUR = {"idle": "#9ca3af", "starting": "#eab308", "loading": "#eab308", "running": "#16a34a",
                 "stopping": "#eab308", "stopped": "#6b7280", "error": "#dc2626", "diverged": "#dc2626",
                 "quota": "#eab308", "queued": "#3b82f6"}

@@ -248,17 +248,19 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
             z_dim = gr.Number(d["z_dim"], label=L("train.z_dim"), step=1)
             width = gr.Number(d["width"], label=L("train.width"), step=1, info=L("train.width.info"),
                               elem_id="width")
-        gr.on([dataset.change, model.change], t.defaults, [dataset, model], [loss, batch_size, lr, z_dim, width],
-              api_visibility="private", **FAST)  # the numbers follow both dropdowns (present.NUMBERS)
-        dataset.change(t.model_choice, [dataset, model], model, api_visibility="private", **FAST)
         with gr.Accordion(L("train.penalties"), open=False):
             with gr.Row():
-                r1 = gr.Number(None, label=L("train.r1"), elem_id="r1", step=0.1,
+                r1 = gr.Number(d["r1"], label=L("train.r1"), elem_id="r1", step=0.1,
                                info=L("train.r1.info"))
-                r2 = gr.Number(None, label=L("train.r2"), elem_id="r2", step=0.1,
+                r2 = gr.Number(d["r2"], label=L("train.r2"), elem_id="r2", step=0.1,
                                info=L("train.r2.info"))
-                pac = gr.Number(None, label=L("train.pac"), step=1, elem_id="pac",
+                pac = gr.Number(d["pac"], label=L("train.pac"), step=1, elem_id="pac",
                                 info=L("train.pac.info"))
+        # the numbers follow both dropdowns (present.NUMBERS); the penalties are shown filled, since Gradio shows a
+        # blank Number as 0 once its accordion opens (a blank R1 became 0 and a blank packing a refused 0)
+        gr.on([dataset.change, model.change], t.defaults, [dataset, model],
+              [loss, batch_size, lr, z_dim, width, r1, r2, pac], api_visibility="private", **FAST)
+        dataset.change(t.model_choice, [dataset, model], model, api_visibility="private", **FAST)
         with gr.Row(elem_id="train-buttons"):
             train = gr.Button(L("train.train"), variant="primary", elem_id="train-btn")
             stop = gr.Button(L("train.stop"), variant="stop", elem_id="stop-btn")

@@ -52,6 +52,32 @@ def test_the_first_screen_the_model_box_and_the_number_boxes(browser, tmp_path):
     assert manager.runs() == []  # nothing trained: the page showed the example alone
 
 
+def test_opening_the_penalties_shows_the_defaults_and_train_still_starts(browser, tmp_path):
+    """Gradio shows a blank Number as 0 once its accordion opens: a blank packing then refused the run and a blank
+    R1 dropped StyleGAN's penalty. The boxes show the dataset's and model's own numbers instead."""
+    from gan.family import train_defaults
+
+    manager = RunManager(max_runs=1, checkpoint_dir=tmp_path, chunk_runner=None, autosave_every=0)
+    with serve_app(manager) as (url, _):
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.goto(url, wait_until="domcontentloaded")
+        page.locator("#train-btn").wait_for(timeout=30_000)
+        page.get_by_text("Penalties and packing").click()
+        shown = lambda: [float(page.locator(f"#{k} input").input_value() or "nan") for k in ("r1", "r2", "pac")]
+        wanted = lambda model: [float(train_defaults("digits", model)[k]) for k in ("r1", "r2", "pac")]
+        wait_until(lambda: page.locator("#pac input").count() and shown() == wanted(None), what="digits' penalties")
+        _pick(page, "model", "stylegan")
+        wait_until(lambda: shown() == wanted("stylegan"), what="StyleGAN's R1 in the box")
+        assert shown()[0] > 0
+        _pick(page, "model", "mlp")
+        wait_until(lambda: shown() == wanted("mlp"), what="mlp's penalties")
+        page.locator("#train-btn").click()
+        wait_until(lambda: manager.runs() and manager.runs()[0].state.value == "running", timeout=60,
+                   what="the run to start with the accordion open")
+        assert manager.runs()[0].trainer.cfg.pac == 1
+        page.close()
+
+
 def test_a_one_point_chart_labels_its_axes_as_numbers_read(browser):
     import gradio as gr
 
