@@ -311,7 +311,7 @@ class RunManager:
                 Trainer(TrainConfig(dataset="ring8", batch_size=8, width=8, device="cpu")).step()
             except Exception:  # noqa: BLE001 - only an optimisation
                 log.debug("warm-up failed: %s", traceback.format_exc())
-        t = threading.Thread(target=work, name="warm-up", daemon=True)
+        t = threading.Thread(target=work, name="warm-up", daemon=False)  # finite; a daemon in torch at exit aborts
         t.start()
         return t
 
