@@ -41,13 +41,18 @@ def _mask_of(editor: Any, size: int) -> torch.Tensor | None:
     """(1, 1, size, size) mask, 1 known, 0 where paint covers (a pixel a third covered), or None with no paint."""
     if not isinstance(editor, dict):
         return None
-    paint = [np.asarray(layer) for layer in editor.get("layers") or [] if layer is not None]
+    paint = [np.asarray(a) for a in [*(editor.get("layers") or []), editor.get("composite")] if a is not None]
     alpha = [a[..., 3] for a in paint if a.ndim == 3 and a.shape[2] == 4]
     if not alpha or max(int(a.max()) for a in alpha) == 0:
         return None
     covered = torch.from_numpy(np.maximum.reduce(alpha) > 0).float()[None, None]  # (1, 1, H, W)
     covered = F.interpolate(covered, size=(size, size), mode="area")
     return (covered < 1 / 3).float()
+
+
+def _border(x: torch.Tensor) -> float:
+    """Mean of the outermost pixels of images (N, C, H, W): the background's level."""
+    return float(torch.cat([x[..., 0, :], x[..., -1, :], x[..., :, 0], x[..., :, -1]], -1).mean())
 
 
 class Mine:
@@ -69,11 +74,13 @@ class Mine:
         with self._lock:
             self._held.pop(self.x.page.visitor(request), None)
 
-    def _domain(self, sampler: Any, image: Any) -> torch.Tensor:
-        """Any picture as the model's input (1, C, H, W), made to look like G's samples (background, ink box)."""
+    def _domain(self, sampler: Any, image: Any, *, crop: bool = True) -> torch.Tensor:
+        """Any picture as the model's input (1, C, H, W), made to look like G's samples: inverted when its
+        background is light and theirs dark (or the other way round); with `crop`, also its ink box centred."""
         g = generator(sampler)
         like = sampler.family.sample(sampler.nets, 64, seed=0)
-        return to_domain(image, tuple(g.cfg.data_shape), like=like).clamp(-1, 1)
+        x = to_domain(image, tuple(g.cfg.data_shape), like=like if crop else None).clamp(-1, 1)
+        return -x if not crop and (_border(x) > 0) != (_border(like) > 0) else x
 
     def _run(self, image: torch.Tensor, mask: torch.Tensor | None, task: str, steps: int, seed: int,
              request: gr.Request | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -115,16 +122,16 @@ class Mine:
         return self._run(x, m, str(task), STEPS, seed, request)[:3]
 
     def prepare(self, draw: Any, upload: Any, request: gr.Request = None) -> tuple[Any, Any]:
-        """A new drawing or upload: (the model-sized image to paint the mask on, that image as a tensor list)."""
+        """A new drawing or upload, as the model sees it: (a tensor list, a picture); not cropped, so that the mask
+        painted beside it keeps its place."""
         from .translate import sketch_image
 
         img = sketch_image(draw) if upload is None else upload
         if img is None:
             return gr.skip(), gr.skip()
         _, sampler = self.x._sampler(request)
-        x = self._domain(sampler, img)
-        pic = _picture(x, x.shape[-1])
-        return {"background": pic, "layers": [], "composite": pic}, x.numpy().tolist()
+        x = self._domain(sampler, img, crop=False)
+        return x.numpy().tolist(), _picture(x, x.shape[-1])
 
     def page_restore(self, held: Any, editor: Any, task: Any, request: gr.Request = None) -> tuple:
         """The page's Restore: pictures, then the class slider at the found class, truncation 1, sliders at 0."""
@@ -147,8 +154,9 @@ def build(x: Any, c: dict[str, Any]) -> None:
                             canvas_size=(280, 280), layers=False,
                             brush=gr.Brush(default_size=20, colors=["#000000"], color_mode="fixed"))
         upload = gr.Image(label="Or upload one", type="numpy", sources=["upload"], height=280, elem_id="r-upload")
-        editor = gr.ImageEditor(label="Paint what is missing", type="numpy", height=280, elem_id="r-mask",
-                                canvas_size=(224, 224), layers=False, sources=(), transforms=(),
+        editor = gr.ImageEditor(label="Paint where it is missing (the same place as on your image)", type="numpy",
+                                height=280, elem_id="r-mask", canvas_size=(280, 280), layers=False,
+                                sources=("upload",), transforms=(),
                                 brush=gr.Brush(default_size=24, colors=["#ff3030"], color_mode="fixed"))
     with gr.Row():
         task = gr.Radio(list(TASKS), value="inpaint", label="Task", elem_id="r-task",
@@ -160,8 +168,8 @@ def build(x: Any, c: dict[str, Any]) -> None:
         proj = gr.Image(label="G's projection", interactive=False, elem_id="r-proj", format="png")
     gr.Markdown(CAPTION)
     held = gr.State(None)
-    gr.on([draw.change, upload.change], mine.prepare, [draw, upload], [editor, held], api_visibility="private",
-          trigger_mode="always_last", **FAST)
+    gr.on([draw.change, upload.change], mine.prepare, [draw, upload], [held, given],
+          api_visibility="private", trigger_mode="always_last", **FAST)
     go.click(mine.page_restore, [held, editor, task], [given, restored, proj, c["label"], c["psi"]],
              api_visibility="private").then(
         lambda: [0] * len(c["sliders"]), None, c["sliders"], api_visibility="private", **FAST).then(

@@ -23,7 +23,8 @@ def _label(sampler: Any, n: int, class_label: int | None) -> torch.Tensor | None
 
 @torch.no_grad()
 def w_image(sampler: Any, seed: int, offsets: list[float], *, directions: torch.Tensor, layers: str = "all",
-            psi: float = 1.0, class_label: int | None = None, w: torch.Tensor | None = None) -> np.ndarray:
+            psi: float = 1.0, class_label: int | None = None,
+            w: torch.Tensor | None = None) -> np.ndarray:
     """The image of seed's w (or of `w`, a restored image's), truncated about w's running average, moved along W's principal directions on
     the chosen style inputs (all, coarse, middle or fine)."""
     G = generator(need(sampler)).eval()
