@@ -142,7 +142,8 @@ def _adam(p: Tensor, g: Tensor, m: Tensor, v: Tensor, t: int, lr: float) -> None
 
 def _search(sp: _Space, task: Task, lat: Tensor, y: Tensor | None, *, steps: int, lr: float, prior: float,
             keep: int) -> tuple[Tensor, Tensor | None, Tensor]:
-    """Optimise candidates lat (n, M, *dims) for the n images of `task`; (best latent (n, *dims), class (n,), loss (n,))."""
+    """Optimise candidates lat (n, M, *dims) for the n images of `task`; (best latent (n, *dims), class (n,),
+    loss (n,))."""
     n, m = lat.shape[:2]
     dims = lat.shape[2:]
     target = task.x[:, None].expand(-1, m, *task.x.shape[1:])
