@@ -70,6 +70,7 @@ class Family:
     explore: tuple[str, ...] = ()  # Explore views the app offers: "latent", "interpolate", "mixing", ...
     charts: dict[str, dict[str, str]] = {}  # chart title -> {stats key: series name}
     defaults: dict[str, dict[str, Any]] = {}  # data kind -> training defaults over the dataset's
+    latent: str | None = "z"  # the space gan.restore searches to invert G: "z", "w" (StyleGAN), None (no latent)
 
     # ---- networks and optimizers ------------------------------------------------------------------
     def optimizers(self, t: StepContext) -> dict[str, torch.optim.Optimizer]:

@@ -143,6 +143,25 @@ def style_app(tmp_path, small_digits):
         yield url, manager
 
 
+@pytest.fixture
+def digits_app(tmp_path, small_digits):
+    """The app with a tiny conditional dcgan shipped as the explore example (digits-dcgan.pt); yields its URL."""
+    from gan.checkpoint import save_checkpoint
+    from gan.train.trainer import Trainer
+    from tests.helpers import tiny_config, wait_for
+
+    t = Trainer(tiny_config(dataset="digits", model="dcgan", width=8), data=small_digits)
+    for _ in range(3):
+        t.step()
+    (tmp_path / "ckpt" / "examples").mkdir(parents=True)
+    save_checkpoint(t, str(tmp_path / "ckpt" / "examples" / "digits-dcgan.pt"))
+    manager = run_manager(tmp_path / "ckpt", storage=_with_examples(tmp_path / "ckpt"))
+    manager.load_examples()
+    with serve_app(manager) as (url, _):
+        wait_for(lambda: manager.example("explore"), what="the example to publish")
+        yield url
+
+
 @pytest.fixture(scope="module")
 def pair_name():
     """A small digits -> colour digits pair (64 training, 24 held-out images) registered as TINY_PAIR for the

@@ -21,6 +21,7 @@ from .. import words
 from ..speak import L
 from . import FAST
 from . import explore_pictures as pictures
+from . import explore_restore
 from .explore_style import default_k, mixing, variation, w_directions, w_image, zw
 
 log = logging.getLogger("gan.demo")
@@ -52,6 +53,7 @@ class Explore:
         self.page = page
         self.directions = pictures.Directions(k=N_SLIDERS)
         self.style_directions = pictures.Directions(k=N_SLIDERS)
+        self.mine = explore_restore.Mine(self)  # "Your image": a projected latent the sliders start from
 
     def _refuse(self, e: BaseException) -> gr.Error:
         return gr.Error(self.page.storage.public(str(e)), duration=8)
@@ -105,10 +107,11 @@ class Explore:
         except ConfigError as e:
             raise self._refuse(e) from None
         run, sampler = self._sampler(request)
-        dirs = self._axes(run, sampler, axes)
+        dirs, mine = self._axes(run, sampler, axes), self.mine.latent(run, request)
         if _style(sampler) and axes != "raw":
-            return w_image(sampler, seed, offsets, directions=dirs, layers=layers, psi=psi, class_label=label)
-        return pictures.latent_image(sampler, seed, offsets, directions=dirs, psi=psi, class_label=label)
+            return w_image(sampler, seed, offsets, directions=dirs, layers=layers, psi=psi, class_label=label, w=mine)
+        return pictures.latent_image(sampler, seed, offsets, directions=dirs, psi=psi, class_label=label,
+                                     z=None if _style(sampler) else mine)
 
     def recompute(self, axes: str, request: gr.Request = None) -> list:
         """Recompute the principal directions on the latest generator; relabel the sliders."""
@@ -281,6 +284,8 @@ def build(page: Any, c: dict[str, Any]) -> None:
         gr.on([s.change for s in sliders] + [seed.change, psi.change, label.change, layers.change], x.generate,
               inputs, image, api_name="generate", trigger_mode="always_last", **FAST)
         random.click(x.random_seed, None, seed, api_visibility="private")
+        explore_restore.build(x, dict(seed=seed, random=random, label=label, psi=psi, sliders=sliders, image=image,
+                                      inputs=inputs))
         gr.on([recompute.click, axes.change], x.recompute, axes, sliders, api_name="recompute_directions").then(
             x.generate, inputs, image, api_visibility="private", **FAST)
         with gr.Group(visible=True) as c["x_classic"]:

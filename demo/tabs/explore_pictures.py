@@ -70,8 +70,9 @@ def sample_grid(sampler: Any, n: int = 64, seed: int = 0, *, class_label: int | 
 
 
 def latent_image(sampler: Any, seed: int, offsets: list[float], *, directions: torch.Tensor, psi: float = 1.0,
-                 class_label: int | None = None) -> np.ndarray:
-    """The sample for seed, truncated by psi, then moved by offsets along directions.
+                 class_label: int | None = None, z: torch.Tensor | None = None) -> np.ndarray:
+    """The sample for seed (or for latent `z`, a restored image's), truncated by psi, then moved by offsets along
+    directions.
 
     Images: one image, upscaled. Points: N_POINTS samples around seed all moved the same way, so a slider
     shows how that direction shifts the whole generated distribution (the unmoved cloud in grey beside it).
@@ -80,7 +81,7 @@ def latent_image(sampler: Any, seed: int, offsets: list[float], *, directions: t
     offsets = [float(o) for o in offsets][:directions.shape[0]]
     g = generator(sampler)
     if sampler.kind == "image":
-        z = edit(truncate(latent_for(seed, sampler.z_dim), psi), directions, offsets)[None]
+        z = edit(truncate(latent_for(seed, sampler.z_dim) if z is None else z, psi), directions, offsets)[None]
         x = generate(g, z, labels(sampler, 1, 0 if class_label is None else class_label))
         return image_grid(x, pad=0, upscale=UPSCALE)
     z = truncate(torch.randn(N_POINTS, sampler.z_dim, generator=torch.Generator().manual_seed(int(seed))), psi)

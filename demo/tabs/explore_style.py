@@ -23,11 +23,12 @@ def _label(sampler: Any, n: int, class_label: int | None) -> torch.Tensor | None
 
 @torch.no_grad()
 def w_image(sampler: Any, seed: int, offsets: list[float], *, directions: torch.Tensor, layers: str = "all",
-            psi: float = 1.0, class_label: int | None = None) -> np.ndarray:
-    """The image of seed's w, truncated about w's running average, moved along W's principal directions on
+            psi: float = 1.0, class_label: int | None = None,
+            w: torch.Tensor | None = None) -> np.ndarray:
+    """The image of seed's w (or of `w`, a restored image's), truncated about w's running average, moved along W's principal directions on
     the chosen style inputs (all, coarse, middle or fine)."""
     G = generator(need(sampler)).eval()
-    w = sg.w_of(G, [int(seed)], y=_label(sampler, 1, class_label))[0]
+    w = sg.w_of(G, [int(seed)], y=_label(sampler, 1, class_label))[0] if w is None else w
     ws = sg.edit_ws(G, w, directions, [float(o) for o in offsets], layers=sg.layer_range(G, layers), psi=psi)
     x = G.synthesis(ws, noise_mode="const")  # (1, C, H, W)
     return image_grid(x, pad=0, upscale=UPSCALE)

@@ -1,4 +1,4 @@
-"""Headless CLI: `python -m gan train|sample|info|translate|mix|export|push` (also the `gan` console script).
+"""Headless CLI: `python -m gan train|sample|info|translate|mix|restore|export|push` (also the `gan` console script).
 
 Dataset, model and loss names come from their registries. A bad flag or value exits 2 with one clear line.
 """
@@ -25,7 +25,7 @@ from ..registry import LOSSES, MODELS
 from ..train.distributed import shutdown
 from ..train.threads import set_threads
 from ..train.trainer import Trainer, TrainingDiverged
-from . import dist, hub, mix, translate
+from . import dist, hub, mix, restore, translate
 
 EXIT_USAGE = 2
 
@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     translate.add_parser(sub, number)
     mix.add_parser(sub, number)
+    restore.add_parser(sub, number)
     hub.add_parsers(sub, number)
 
     i = sub.add_parser("info", help="print a checkpoint's config, step and metrics as JSON")
@@ -301,6 +302,11 @@ def cmd_mix(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_restore(a: argparse.Namespace) -> int:
+    print(json.dumps(restore.run(a, _find_checkpoint(a.checkpoint))))
+    return 0
+
+
 def cmd_export(a: argparse.Namespace) -> int:
     print(json.dumps(hub.run_export(a)))
     return 0
@@ -313,7 +319,8 @@ def cmd_push(a: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"train": cmd_train, "sample": cmd_sample,
                                                              "info": cmd_info, "translate": cmd_translate,
-                                                             "mix": cmd_mix, "export": cmd_export, "push": cmd_push}
+                                                             "mix": cmd_mix, "restore": cmd_restore,
+                                                             "export": cmd_export, "push": cmd_push}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -93,6 +93,7 @@ class CycleGanFamily(Family):
 
     name = "cyclegan"
     roles = ("G_ab", "G_ba", "D_a", "D_b")
+    latent = None  # it translates images: nothing for gan.restore to search
     generators = ("G_ab", "G_ba")
     explore = ("translate",)
     charts = {"Losses": {"g_ab": "G (A→B)", "g_ba": "F (B→A)", "d_a": "D_A", "d_b": "D_B"},

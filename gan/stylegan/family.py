@@ -68,6 +68,7 @@ class StyleGanFamily(GanFamily):
 
     name = "stylegan"
     explore = ("w_latent", "mixing", "noise", "interpolate_zw")
+    latent = "w"  # gan.restore searches w (or w+), from the class means of w
     # bench/bench_stylegan.py: these reach the best MNIST quality in 3 minutes on 2 cores (see the module notes)
     defaults = {"image": {"loss": "bce", "batch_size": 32, "lr": 2e-3, "lr_d_mult": 1.0, "beta1": 0.0,
                           "beta2": 0.99, "width": 8, "z_dim": 64, "ema": 0.999, "r1": 0.2, "r1_every": 8,
