@@ -17,18 +17,15 @@ from gan.images import image_grid
 from gan.restore.degrade import TASKS, degrade
 from gan.restore.invert import restore, space_of
 
+from .. import words
+from ..speak import L
 from . import FAST
 from .explore_pictures import generator
 
 UPSCALE = 8  # 28 px -> 224 px on the page
 STEPS = 100  # the app's optimiser steps (bench/bench_restore.py times one image)
 FACTOR, SIGMA = 4, 0.5  # the app's superres factor and denoise noise (on the [0, 1] scale)
-CAPTION = (
-    "**Why this works.** G can only draw what it learnt: the set of its images is a prior over digits. Restoring "
-    "searches that set for the image that, degraded the same way (masked, pooled to 7×7, or left noisy), best "
-    "matches what you gave, so the missing or blurred parts come from what G knows digits look like. **When it "
-    "fails:** a picture unlike anything in the training set (a letter, a face, a digit drawn far off-centre) "
-    "comes back as the nearest digit G can draw, not as itself.")
+CAPTION = "restore.caption"  # the caption's key in demo/words/restore.py
 
 
 def _picture(t: torch.Tensor, size: int) -> np.ndarray:
@@ -109,7 +106,7 @@ class Mine:
         """/restore: an image (any size, grey or colour) and an optional mask picture (white known, black
         missing), degraded by the task then restored: (what was given, the restored image, G's projection)."""
         if image is None:
-            raise gr.Error("give an image to restore")
+            raise gr.Error(words.t("restore.no_image"))
         try:
             seed = parse_number("seed", seed, integer=True, lo=0, hi=2**31 - 1, blank=0)
         except ConfigError as e:
@@ -136,7 +133,7 @@ class Mine:
     def page_restore(self, held: Any, editor: Any, task: Any, request: gr.Request = None) -> tuple:
         """The page's Restore: pictures, then the class slider at the found class, truncation 1, sliders at 0."""
         if not held:
-            raise gr.Error("draw a digit or upload an image first")
+            raise gr.Error(words.t("restore.draw_first"))
         x = torch.tensor(held, dtype=torch.float32)
         given, restored, proj, label = self._run(x, _mask_of(editor, x.shape[-1]), str(task), STEPS, 0, request)
         return given, restored, proj, label, 1.0
@@ -146,27 +143,25 @@ def build(x: Any, c: dict[str, Any]) -> None:
     """The "Your image" section and /restore; `c` holds Explore's seed, random, label, psi, sliders, image and
     the /generate inputs, which a restore sets and redraws from the projected latent."""
     mine = x.mine
-    gr.Markdown("### Your image: restore it, then edit it\nDraw a digit or upload one, paint over the part that is "
-                "missing (for inpaint), pick the task, press Restore. The sliders, truncation and class then start "
-                "from the latent found, so they edit *your* digit; moving the seed goes back to G's own.")
+    gr.Markdown(L("restore.intro"))
     with gr.Row():
-        draw = gr.Sketchpad(label="Draw a digit", type="numpy", height=280, elem_id="r-draw",
+        draw = gr.Sketchpad(label=L("restore.draw"), type="numpy", height=280, elem_id="r-draw",
                             canvas_size=(280, 280), layers=False,
                             brush=gr.Brush(default_size=20, colors=["#000000"], color_mode="fixed"))
-        upload = gr.Image(label="Or upload one", type="numpy", sources=["upload"], height=280, elem_id="r-upload")
-        editor = gr.ImageEditor(label="Paint where it is missing (the same place as on your image)", type="numpy",
+        upload = gr.Image(label=L("restore.upload"), type="numpy", sources=["upload"], height=280, elem_id="r-upload")
+        editor = gr.ImageEditor(label=L("restore.mask"), type="numpy",
                                 height=280, elem_id="r-mask", canvas_size=(280, 280), layers=False,
                                 sources=("upload",), transforms=(),
                                 brush=gr.Brush(default_size=24, colors=["#ff3030"], color_mode="fixed"))
     with gr.Row():
-        task = gr.Radio(list(TASKS), value="inpaint", label="Task", elem_id="r-task",
-                        info="superres pools your image to 7×7 first, denoise adds noise (σ 0.5) first")
-        go = gr.Button("Restore", variant="primary", elem_id="r-go")
+        task = gr.Radio(list(TASKS), value="inpaint", label=L("restore.task"), elem_id="r-task",
+                        info=L("restore.task.info"))
+        go = gr.Button(L("restore.go"), variant="primary", elem_id="r-go")
     with gr.Row():
-        given = gr.Image(label="What G was given", interactive=False, elem_id="r-given", format="png")
-        restored = gr.Image(label="Restored", interactive=False, elem_id="r-restored", format="png")
-        proj = gr.Image(label="G's projection", interactive=False, elem_id="r-proj", format="png")
-    gr.Markdown(CAPTION)
+        given = gr.Image(label=L("restore.given"), interactive=False, elem_id="r-given", format="png")
+        restored = gr.Image(label=L("restore.restored"), interactive=False, elem_id="r-restored", format="png")
+        proj = gr.Image(label=L("restore.projection"), interactive=False, elem_id="r-proj", format="png")
+    gr.Markdown(L(CAPTION))
     held = gr.State(None)
     gr.on([draw.change, upload.change], mine.prepare, [draw, upload], [held, given],
           api_visibility="private", trigger_mode="always_last", **FAST)
@@ -177,7 +172,7 @@ def build(x: Any, c: dict[str, Any]) -> None:
     api_image = gr.Image(type="numpy", visible=False)
     api_mask = gr.Image(type="numpy", visible=False)
     api_seed = gr.Number(0, visible=False, precision=0)
-    api = gr.Button("restore", visible=False)
+    api = gr.Button(visible=False)  # /restore for gradio_client
     api.click(mine.api, [api_image, api_mask, task, api_seed], [given, restored, proj], api_name="restore")
     c["seed"].input(mine.forget, None, None, api_visibility="private", **FAST)
     c["random"].click(mine.forget, None, None, api_visibility="private", **FAST)

@@ -7,10 +7,10 @@ import contextvars
 import re
 from typing import Any, Iterator
 
-from . import advice, app, charts, checkpoints, errors, explore, hub, notices, theory, train, translate
+from . import advice, app, charts, checkpoints, errors, explore, hub, notices, restore, theory, train, translate
 
 LANGS = ("en", "zh-CN")
-MODULES = (app, train, explore, theory, translate, checkpoints, hub, notices, advice, charts, errors)
+MODULES = (app, train, explore, restore, theory, translate, checkpoints, hub, notices, advice, charts, errors)
 SAID = (errors, charts)  # the modules whose English texts are templates of messages from the library, or legends
 
 
