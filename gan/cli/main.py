@@ -16,6 +16,7 @@ from ..checkpoint import latest_checkpoint, load_state, save_checkpoint
 from ..config import TrainConfig
 from ..data.spec import dataset_names
 from ..errors import CheckpointError, ConfigError, DatasetError, parse_number, safe_name
+from ..metrics.prdc import PLAIN_WORDS, PRDC_KEYS
 from ..metrics.scores import run_scores
 from ..registry import LOSSES, MODELS
 from ..train.distributed import shutdown
@@ -260,8 +261,11 @@ def cmd_info(a: argparse.Namespace) -> int:
     s = load_state(path)
     hist = s.get("history", {}).get("data", {})
     last = {k: v[-1] for k, v in hist.items() if v}
+    metrics = s.get("metrics", {})
+    pr = {k: round(float(metrics[k]), 4) for k in PRDC_KEYS if k in metrics}  # also in "metrics", said in words
     print(json.dumps({"checkpoint": path, "step": s["step"], "model_config": s["model_config"],
-                      "train_config": s["train_config"], "metrics": s.get("metrics", {}), "last": last},
+                      "train_config": s["train_config"], "metrics": metrics, "last": last,
+                      **({"precision_recall": {**pr, "meaning": PLAIN_WORDS}} if pr else {})},
                      indent=2, default=str))
     return 0
 

@@ -16,6 +16,8 @@ K_PR, K_DC = 3, 5  # the papers' neighbour counts
 CHUNK = 1024  # rows of a distance matrix computed at a time
 PRDC_SAMPLES = 2000  # the most samples of each side a score reads (cost grows with the square)
 PRDC_KEYS = ("precision", "recall", "density", "coverage")
+PLAIN_WORDS = ("precision: how many samples fall where real data lives; recall and coverage: how much of the real "
+               "data the samples reach. Mode collapse is high precision with low recall.")
 
 
 def _flat(x: Tensor) -> Tensor:
@@ -80,4 +82,4 @@ class PRDCReference:
         return prdc(r, fake[:PRDC_SAMPLES], k_pr=self.k_pr, k_dc=self.k_dc, real_radii=self._radii[n])
 
 
-__all__ = ["K_DC", "K_PR", "PRDCReference", "PRDC_KEYS", "PRDC_SAMPLES", "knn_radii", "prdc"]
+__all__ = ["K_DC", "K_PR", "PLAIN_WORDS", "PRDCReference", "PRDC_KEYS", "PRDC_SAMPLES", "knn_radii", "prdc"]
