@@ -14,6 +14,7 @@ import pandas as pd
 
 from gan.config import TrainConfig
 from gan.errors import parse_number
+from gan.metrics.prdc import PLAIN_WORDS
 from gan.family import train_defaults
 from gan.theory.state import CAPTIONS
 
@@ -192,6 +193,8 @@ def quality_frames(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFra
         "modes": ("modes captured (%)", lambda r: 100.0 * r["modes"] / max(r.get("n_modes") or 1, 1)),
         "high_quality": ("high-quality samples (%)", lambda r: 100.0 * r["high_quality"]),
         "diversity": ("diversity (% of real)", lambda r: 100.0 * r["diversity"]),
+        "precision": ("precision (%)", lambda r: 100.0 * r["precision"]),
+        "recall": ("recall (%)", lambda r: 100.0 * r["recall"]),
         **{f"{key}_{d}": (f"{name} {arrow} (%)", lambda r, k=f"{key}_{d}": 100.0 * r[k])  # CycleGAN, per direction
            for key, name in (("label_kept", "label kept"), ("domain", "in the target domain"))
            for d, arrow in (("ab", "A→B"), ("ba", "B→A"))},
@@ -230,6 +233,10 @@ def quality_summary(quality: dict[str, Any], dataset: str | None = None) -> str:
                  "a fixed random projection of their pixels")
         parts.append(f"Fréchet distance {n['frechet']:.2f} to the real images of {data} (in {space}; lower is "
                      f"better, and it compares only runs on the same dataset)")
+    if "precision" in n and "recall" in n:
+        dc = (f", density {n['density']:.2f}, coverage {n['coverage']:.2f}" if "density" in n and "coverage" in n
+              else "")
+        parts.append(f"precision {n['precision']:.2f}, recall {n['recall']:.2f}{dc}")
     if n.get("n_classes"):
         parts.append(f"classes covered {int(n['classes_covered'])}/{int(n['n_classes'])}")
     if "class_kl" in n:
@@ -253,6 +260,8 @@ def quality_summary(quality: dict[str, Any], dataset: str | None = None) -> str:
             parts.append(f"{arrow}: " + ", ".join(got))
     text = (f"**Quality** at step {int(n.get('step', 0)):,}: " + " · ".join(parts)) if parts else (
         quality.get("note") or "*Quality metrics appear a few seconds after training starts.*")
+    if "precision" in n:
+        text += f"\n\n*{PLAIN_WORDS[0].upper()}{PLAIN_WORDS[1:]}*"
     if quality.get("error"):
         text += f"\n\n*{quality['error']}*"
     return text

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..data.spec import dataset_spec
-from ..data.synthetic import readme, synthesize, write_dataset
+from ..data.synthetic import parse_classes, readme, synthesize, write_dataset
 from ..errors import ConfigError
 from ..family import family_of
 from ..hub import open_model
@@ -38,16 +38,6 @@ def add_parser(sub: Any, number: Callable[..., Callable[[str], Any]]) -> argpars
     s.add_argument("--out", help="FILE.npy (raw samples), FILE.png (a picture), FILE.npz (x, y: a dataset) or "
                                  "FILE.zip (PNGs in one folder per class); default <checkpoint>_samples.png")
     return s
-
-
-def parse_classes(text: str | None) -> list[int] | None:
-    """'0,3,7' -> [0, 3, 7]; None or '' -> None (all classes)."""
-    if not text or not text.strip():
-        return None
-    try:
-        return [int(c) for c in text.replace(" ", "").split(",") if c]
-    except ValueError:
-        raise ConfigError(f"--classes must be comma-separated class numbers, got {text!r}") from None
 
 
 def run(a: argparse.Namespace, path: str) -> dict[str, Any]:
@@ -89,4 +79,4 @@ def run(a: argparse.Namespace, path: str) -> dict[str, Any]:
     return report
 
 
-__all__ = ["add_parser", "parse_classes", "run"]
+__all__ = ["add_parser", "run"]

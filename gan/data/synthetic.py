@@ -18,6 +18,16 @@ CHUNK = 1000  # samples generated at a time (bounded memory, a progress tick eac
 UNCONDITIONAL_FOLDER = "samples"
 
 
+def parse_classes(text: str | None) -> list[int] | None:
+    """'0,3,7' -> [0, 3, 7]; None or blank -> None (all classes)."""
+    if not text or not str(text).strip():
+        return None
+    try:
+        return [int(c) for c in str(text).replace(" ", "").split(",") if c]
+    except ValueError:
+        raise ConfigError(f"classes must be comma-separated class numbers, got {str(text)[:40]!r}") from None
+
+
 def balanced_labels(n: int, n_classes: int, classes: Sequence[int] | None = None) -> Tensor:
     """(n,) int64 labels cycling over `classes` (default: all n_classes), so each appears n / len(classes) times."""
     chosen = list(range(n_classes)) if classes is None else [int(c) for c in classes]
@@ -107,5 +117,5 @@ def write_dataset(path: str, x: Tensor, y: Tensor | None, *, about: str) -> str:
     raise ConfigError(f"a synthetic dataset is written as .npz or .zip, not {path!r}")
 
 
-__all__ = ["balanced_labels", "folder_names", "png_bytes", "readme", "synthesize", "write_dataset", "write_npz",
+__all__ = ["balanced_labels", "folder_names", "parse_classes", "png_bytes", "readme", "synthesize", "write_dataset", "write_npz",
            "write_zip"]
