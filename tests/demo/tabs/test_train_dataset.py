@@ -1,6 +1,7 @@
 """/synthetic_dataset: the published generator's samples as a zip (ImageFolder, README) or an npz, balanced over the
 chosen classes, in the visitor's export folder; malformed values and a full quota are refused in words."""
 import shutil
+import threading
 import zipfile
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 gradio_client = pytest.importorskip("gradio_client")
 
-from tests.helpers import EXAMPLES, client, run_manager, serve_app  # noqa: E402
+from tests.helpers import EXAMPLES, client, run_manager, serve_app, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
 
@@ -21,8 +22,12 @@ def app(tmp_path_factory):
         shutil.copy(f"{EXAMPLES}/digits-dcgan{ext}", root / "examples")
     manager = run_manager(root)
     manager.load_examples()
+    wait_for(lambda: manager.example("explore"), 120, "the example to publish")
     with serve_app(manager) as (url, _):
         yield url, manager
+    for t in threading.enumerate():  # an example's run thread (daemon) still in torch at exit aborts the process
+        if t.name.startswith("train-"):
+            t.join(60)
 
 
 def test_zip_holds_one_folder_per_chosen_class_and_a_readme(app, tmp_path):
