@@ -37,7 +37,7 @@ from gan.checkpoint import load_state, save_checkpoint  # noqa: E402
 from gan.config import TrainConfig  # noqa: E402
 from gan.data.spec import load_dataset  # noqa: E402
 from gan.metrics.advice import collapse_warning  # noqa: E402
-from gan.metrics.cas import augmented, cas, real_baseline, real_split  # noqa: E402
+from gan.metrics.cas import MIN_STEPS, augmented, cas, real_baseline, real_split  # noqa: E402
 from gan.metrics.frechet import QualityMeter  # noqa: E402
 from gan.metrics.prdc import prdc  # noqa: E402
 from gan.metrics.scores import score_images  # noqa: E402
@@ -92,6 +92,7 @@ def main() -> None:
     p.add_argument("--every", type=float, default=20.0, help="seconds of training between quality rows")
     p.add_argument("--reuse", action="store_true", help="reuse the GANs saved in checkpoints/bench_synth/")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--aug-min-steps", type=int, default=500, help="fewest steps of each augmentation classifier")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     sections = set(a.sections.split(","))
@@ -99,27 +100,38 @@ def main() -> None:
     train_set, test_x, test_y = real_split(data)  # 8,000 / 2,000
     meter = QualityMeter(train_set, n_real=2000)  # the judge classifier (cached), real features of the 8,000
     print(f"judge classifier: held-out accuracy {meter.accuracy:.3f}", flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
     head = (f"_{now()}, {machine()}, {a.threads} threads; the 2 cores were shared with other jobs, so timings are "
             f"pessimistic._ `python bench/bench_synth.py{' --reuse' if a.reuse else ''}`\n\n")
-    body = [f"## Synthetic data, CAS, precision and recall (MNIST t10k)\n\n{head}"]
+    order = [x for x in ("prdc", "cost", "cas", "aug") if x in sections]
+
+    def publish(name: str, text: str) -> None:
+        """Keep a section's text (OUT/section-NAME.md) and rewrite RESULTS from every section kept so far."""
+        (OUT / f"section-{name}.md").write_text(f"_{now()}, {machine()}_\n\n{text}")
+        kept = [(OUT / f"section-{x}.md") for x in ("cas", "aug", "prdc", "cost")]
+        update_results("synth", f"## Synthetic data, CAS, precision and recall (MNIST t10k)\n\n{head}"
+                       + "\n".join(k.read_text() for k in kept if k.exists()))
+        print(text, flush=True)
     default, d_rows, d_sec = train("default", train_set, a.seconds, every=a.every, meter=meter, reuse=a.reuse)
 
-    if "cas" in sections:
+    def do_cas() -> str:
         t0 = time.perf_counter()
         got = cas(default.sampling_nets(), default.family, test_x, test_y, n=10_000)
         r8 = real_baseline(train_set, test_x, test_y, n=8000)
         r1 = real_baseline(train_set, test_x, test_y, n=1000)
         print(f"  CAS {got['cas']:.3f}; real 8000 {r8:.3f}; real 1000 {r1:.3f} ({time.perf_counter() - t0:.0f} s)")
-        body.append("### Classification accuracy score\n\n"
+        return ("### Classification accuracy score\n\n"
                     f"The `mnist` default ({default.cfg.model}, conditional, EMA) trained {d_sec:.0f} s "
-                    f"({default.step_count} steps) on the 8,000 digits not held out; the judge CNN trained on:\n\n"
+                    f"({default.step_count} steps) on the 8,000 digits not held out; the judge CNN (5 epochs, at least "
+                    f"{MIN_STEPS} steps of 64) trained on:\n\n"
                     "| training set | accuracy on 2,000 held-out real digits |\n|---|---|\n"
                     f"| 10,000 synthetic (CAS; goal ≥ 95%) | **{100 * got['cas']:.1f}%** |\n"
                     f"| 8,000 real | {100 * r8:.1f}% |\n| 1,000 real | {100 * r1:.1f}% |\n")
 
-    if "aug" in sections:
+    def do_aug() -> str:
         lines = ["### Augmentation\n", f"K real labelled digits; a default GAN trained {a.aug_seconds:.0f} s on the "
-                 "same K; the CNN on the K alone against the K plus 10,000 of its samples; 3 seeds (mean ± sd):\n",
+                 f"same K; the CNN (at least {a.aug_min_steps} steps) on the K alone against the K plus 10,000 "
+                 "of its samples; 3 seeds (mean ± sd):\n",
                  "| K | real only | real + synthetic |", "|---|---|---|"]
         for k in (100, 1000):
             real, aug = [], []
@@ -129,14 +141,14 @@ def main() -> None:
                 g, _, _ = train(f"aug{k}-s{seed}", sub, a.aug_seconds, every=a.aug_seconds, meter=None,
                                 reuse=a.reuse, seed=seed)
                 r = augmented(sub.x, sub.y, g.sampling_nets(), g.family, test_x, test_y, n_synthetic=10_000,
-                              seed=seed)
+                              seed=seed, min_steps=a.aug_min_steps)
                 real.append(r["real"])
                 aug.append(r["augmented"])
                 print(f"  K={k} seed {seed}: real {r['real']:.3f}, augmented {r['augmented']:.3f}", flush=True)
             lines.append(f"| {k:,} | {fmt_mean_sd(real, 1, 100, '%')} | {fmt_mean_sd(aug, 1, 100, '%')} |")
-        body.append("\n".join(lines) + "\n")
+        return "\n".join(lines) + "\n"
 
-    if "prdc" in sections:
+    def do_prdc() -> str:
         classic, c_rows, c_sec = train("classic", train_set, a.seconds, every=a.every, meter=meter, reuse=a.reuse,
                                        **CLASSIC)
         real = features(meter, train_set.x[:4000])
@@ -150,7 +162,7 @@ def main() -> None:
         print(f"  ceiling {s_ceiling}\n  one class {s_one}\n  default {s_def}\n  classic {s_cla}")
         print(f"  warning default: {w_def}\n  warning classic: {w_cla}", flush=True)
         trail = lambda rows: ", ".join(f"{r.get('precision', 0):.2f}/{r.get('recall', 0):.2f}" for r in rows)  # noqa
-        body.append("### Precision, recall, density, coverage\n\n"
+        return ("### Precision, recall, density, coverage\n\n"
                     "In the judge classifier's 64 features, 2,000 against 2,000 real digits (k = 3 for precision and "
                     "recall, k = 5 for density and coverage):\n\n"
                     "| samples | precision | recall | density | coverage |\n|---|---|---|---|---|\n"
@@ -167,10 +179,10 @@ def main() -> None:
                     f"Collapse warning on the default: {'**fires**: ' + w_def if w_def else 'none'}. On the classic "
                     f"run: {'**fires**: ' + w_cla if w_cla else 'none'}.\n")
 
-    if "cost" in sections:
-        body.append(cost(meter, default, train_set, a.every))
-    update_results("synth", "\n".join(body))
-    print("\n".join(body))
+    jobs = {"cas": do_cas, "aug": do_aug, "prdc": do_prdc,
+            "cost": lambda: cost(meter, default, train_set, a.every)}
+    for name in order:
+        publish(name, jobs[name]())
 
 
 def cost(meter: QualityMeter, default: Trainer, train_set, every: float) -> str:

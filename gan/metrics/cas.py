@@ -31,9 +31,11 @@ def real_split(data: Dataset, *, n_test: int = HELD_OUT, seed: int = 0) -> tuple
 
 
 def train_and_test(x: Tensor, y: Tensor, test_x: Tensor, test_y: Tensor, n_classes: int, *,
-                   epochs: int = CAS_EPOCHS, seed: int = 0) -> float:
-    """Accuracy on (test_x, test_y) of the judge CNN trained on (x, y): `epochs`, or as many as make MIN_STEPS."""
-    epochs = max(epochs, math.ceil(MIN_STEPS / max(1, math.ceil(x.shape[0] / BATCH))))
+                   epochs: int = CAS_EPOCHS, seed: int = 0, min_steps: int | None = None) -> float:
+    """Accuracy on (test_x, test_y) of the judge CNN trained on (x, y): `epochs`, or as many as make min_steps
+    (default MIN_STEPS)."""
+    min_steps = MIN_STEPS if min_steps is None else min_steps
+    epochs = max(epochs, math.ceil(min_steps / max(1, math.ceil(x.shape[0] / BATCH))))
     return accuracy(fit_classifier(x, y, n_classes, epochs=epochs, batch_size=BATCH, seed=seed), test_x, test_y)
 
 
@@ -58,14 +60,15 @@ def real_baseline(train: Dataset, test_x: Tensor, test_y: Tensor, *, n: int, epo
 
 
 def augmented(real_x: Tensor, real_y: Tensor, nets: dict[str, Any], family: Any, test_x: Tensor, test_y: Tensor,
-              *, n_synthetic: int, epochs: int = CAS_EPOCHS, seed: int = 0) -> dict[str, float]:
+              *, n_synthetic: int, epochs: int = CAS_EPOCHS, seed: int = 0,
+              min_steps: int | None = None) -> dict[str, float]:
     """The augmentation question: accuracy of the CNN on K real images alone, and on the same K plus n_synthetic
     samples of a G trained on those K; keys real, augmented."""
     k = int(real_y.max()) + 1
     x, y = synthesize(nets, family, n_synthetic, seed=seed + 1)
-    return {"real": train_and_test(real_x, real_y, test_x, test_y, k, epochs=epochs, seed=seed),
+    return {"real": train_and_test(real_x, real_y, test_x, test_y, k, epochs=epochs, seed=seed, min_steps=min_steps),
             "augmented": train_and_test(torch.cat([real_x, x]), torch.cat([real_y, y]), test_x, test_y, k,
-                                        epochs=epochs, seed=seed)}
+                                        epochs=epochs, seed=seed, min_steps=min_steps)}
 
 
 __all__ = ["CAS_EPOCHS", "CAS_SAMPLES", "HELD_OUT", "MIN_STEPS", "augmented", "cas", "real_baseline", "real_split",
