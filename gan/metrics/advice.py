@@ -49,12 +49,12 @@ def _collapsed(values: list[float], low: float, drop: float, warmup: int, patien
 PR_PRECISION, PR_RECALL = 0.5, 0.25  # "high precision with low recall": samples look real but reach little data
 
 
-def _precision_recall_collapse(rows: list[dict[str, Any]], *, precision: float, recall: float) -> bool:
-    """Precision at least `precision` and recall below `recall` in the latest reading and the one before it (one
-    noisy reading does not warn), or in the only reading."""
+def _precision_recall_collapse(rows: list[dict[str, Any]], *, precision: float, recall: float, warmup: int,
+                               patience: int) -> bool:
+    """Precision at least `precision` now, and recall below `recall` that either fell from a clearly higher level
+    or has not improved for `patience` readings after `warmup` (early in training recall is low but rising)."""
     p, r = _series(rows, "precision"), _series(rows, "recall")
-    n = min(len(p), len(r), 2)
-    return n > 0 and all(p[-i] >= precision and r[-i] < recall for i in range(1, n + 1))
+    return bool(p) and p[-1] >= precision and _collapsed(r, low=recall, drop=0.3, warmup=warmup, patience=patience)
 
 
 def collapse_warning(history: Any, *, loss: str | None = None, lr: float | None = None,
@@ -72,7 +72,7 @@ def collapse_warning(history: Any, *, loss: str | None = None, lr: float | None 
         return None
     last = rows[-1]
     fix = _remedies(loss, lr)
-    if _precision_recall_collapse(rows, precision=precision, recall=recall):
+    if _precision_recall_collapse(rows, precision=precision, recall=recall, warmup=warmup, patience=patience):
         return (f"The samples look real (precision {last['precision']:.2f}: that share falls where real data "
                 f"lives) but reach little of the real data (recall {last['recall']:.2f}): the generator is "
                 f"collapsing onto a few kinds of image (mode collapse is high precision with low recall). {fix}")
