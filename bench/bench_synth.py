@@ -48,8 +48,10 @@ MNIST = str(SHARED / "data" / "mnist")
 CLASSIC = dict(model="mlp", loss="bce", lr=2e-4, batch_size=64, ema=0.0, conditional=False)
 
 
-def train(name: str, data, seconds: float, *, every: float, meter: QualityMeter | None, reuse: bool, **cfg):
-    """A trainer on `data` trained `seconds` (or loaded from OUT/name.pt with --reuse), and its quality rows."""
+def train(name: str, data, seconds: float, *, every: float, meter: QualityMeter | None, reuse: bool,
+          steps: int = 0, **cfg):
+    """A trainer on `data` trained `seconds` (or `steps`, scored 6 times; or loaded from OUT/name.pt with --reuse),
+    and its quality rows."""
     path, side = OUT / f"{name}.pt", OUT / f"{name}.json"
     if reuse and path.exists() and side.exists():
         t = Trainer.from_state(load_state(str(path)), device="cpu", data=data)
@@ -57,9 +59,12 @@ def train(name: str, data, seconds: float, *, every: float, meter: QualityMeter 
         return t, saved["rows"], saved["seconds"]
     t = Trainer(TrainConfig(dataset="mnist", data_dir=MNIST, device="cpu", **cfg), data=data)
     rows, done = [], 0.0
-    while done < seconds - 1e-6:
+    while (t.step_count < steps) if steps else (done < seconds - 1e-6):
         t0 = time.perf_counter()
-        t.train(seconds=min(every, seconds - done))
+        if steps:  # a step budget: the same training whatever the machine's load
+            t.train(steps=min(max(1, steps // 6), steps - t.step_count))
+        else:
+            t.train(seconds=min(every, seconds - done))
         done += time.perf_counter() - t0
         if meter is not None:  # as the live panel: 500 samples of the sampling copy, scored off the clock
             rows.append({"step": t.step_count, **score_images(t.sampling_nets(), t.family, meter, n=500)})
@@ -90,6 +95,9 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=120.0, help="training of the default and classic runs")
     p.add_argument("--aug-seconds", type=float, default=60.0, help="training of each augmentation GAN")
     p.add_argument("--every", type=float, default=20.0, help="seconds of training between quality rows")
+    p.add_argument("--steps", type=int, default=0,
+                   help="train the default and classic runs this many steps instead of --seconds (a quiet 2-core "
+                        "machine made ~11,750 steps of the default in 120 s, RESULTS mnist_quality)")
     p.add_argument("--reuse", action="store_true", help="reuse the GANs saved in checkpoints/bench_synth/")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--aug-min-steps", type=int, default=500, help="fewest steps of each augmentation classifier")
@@ -102,7 +110,7 @@ def main() -> None:
     print(f"judge classifier: held-out accuracy {meter.accuracy:.3f}", flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
     head = (f"_{now()}, {machine()}, {a.threads} threads; the 2 cores were shared with other jobs, so timings are "
-            f"pessimistic._ `python bench/bench_synth.py{' --reuse' if a.reuse else ''}`\n\n")
+            f"pessimistic._ `python bench/bench_synth.py {' '.join(sys.argv[1:])}`\n\n")
     order = [x for x in ("prdc", "cost", "cas", "aug") if x in sections]
 
     def publish(name: str, text: str) -> None:
@@ -112,7 +120,9 @@ def main() -> None:
         update_results("synth", f"## Synthetic data, CAS, precision and recall (MNIST t10k)\n\n{head}"
                        + "\n".join(k.read_text() for k in kept if k.exists()))
         print(text, flush=True)
-    default, d_rows, d_sec = train("default", train_set, a.seconds, every=a.every, meter=meter, reuse=a.reuse)
+    tag = f"-{a.steps}steps" if a.steps else ""
+    default, d_rows, d_sec = train("default" + tag, train_set, a.seconds, every=a.every, meter=meter, reuse=a.reuse,
+                                   steps=a.steps)
 
     def do_cas() -> str:
         t0 = time.perf_counter()
@@ -149,8 +159,8 @@ def main() -> None:
         return "\n".join(lines) + "\n"
 
     def do_prdc() -> str:
-        classic, c_rows, c_sec = train("classic", train_set, a.seconds, every=a.every, meter=meter, reuse=a.reuse,
-                                       **CLASSIC)
+        classic, c_rows, c_sec = train("classic" + tag, train_set, a.seconds, every=a.every, meter=meter,
+                                       reuse=a.reuse, steps=a.steps, **CLASSIC)
         real = features(meter, train_set.x[:4000])
         one = train_set.x[train_set.y == 1][:2000]
         s_ceiling = prdc(real[:2000], real[2000:])
@@ -168,9 +178,10 @@ def main() -> None:
                     "| samples | precision | recall | density | coverage |\n|---|---|---|---|---|\n"
                     + "\n".join([pr_row("real, the other half (ceiling)", s_ceiling),
                                  pr_row("real digits of one class only (a one-class generator)", s_one),
-                                 pr_row(f"default ({default.cfg.model}, conditional, EMA), {d_sec:.0f} s", s_def),
+                                 pr_row(f"default ({default.cfg.model}, conditional, EMA), {d_sec:.0f} s, "
+                                        f"{default.step_count} steps", s_def),
                                  pr_row(f"classic tutorial settings (mlp, bce, lr 2e-4, batch 64, no EMA), "
-                                        f"{c_sec:.0f} s", s_cla)])
+                                        f"{c_sec:.0f} s, {classic.step_count} steps", s_cla)])
                     + f"\n\nOne class: recall {s_one['recall']:.3f} = {s_one['recall'] / s_ceiling['recall']:.2f} of "
                     f"the ceiling (goal ≤ 0.25). Classic against default: recall lower by "
                     f"{s_def['recall'] - s_cla['recall']:.3f} (goal ≥ 0.3).\n\n"
