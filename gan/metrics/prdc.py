@@ -77,9 +77,11 @@ class PRDCReference:
         """prdc of fake against the first len(fake) real rows (equal sizes: k-NN radii depend on the count)."""
         n = min(self.real.shape[0], max(fake.shape[0], 1))
         r = self.real[:n]
-        if n not in self._radii:
-            self._radii = {n: (knn_radii(r, k=self.k_pr), knn_radii(r, k=self.k_dc))}  # the last size only
-        return prdc(r, fake[:PRDC_SAMPLES], k_pr=self.k_pr, k_dc=self.k_dc, real_radii=self._radii[n])
+        radii = self._radii.get(n)
+        if radii is None:  # runs sharing a meter may score at once: a local copy, and the last size kept only
+            radii = (knn_radii(r, k=self.k_pr), knn_radii(r, k=self.k_dc))
+            self._radii = {n: radii}
+        return prdc(r, fake[:PRDC_SAMPLES], k_pr=self.k_pr, k_dc=self.k_dc, real_radii=radii)
 
 
 __all__ = ["K_DC", "K_PR", "PLAIN_WORDS", "PRDCReference", "PRDC_KEYS", "PRDC_SAMPLES", "knn_radii", "prdc"]
