@@ -261,9 +261,11 @@ def cost(meter: QualityMeter, default: Trainer, train_set, every: float) -> str:
     ratios = sorted(b / a for a, b in zip(rate[False], rate[True]))  # each live run against the run just before
     c_off, c_on = (sorted(cpu_step[k])[1] for k in (False, True))
     rows = "\n".join(f"| {k} | {1000 * c:.0f} ms | {1000 * w:.0f} ms |" for k, (c, w) in times.items())
-    return ("### Cost\n\n| metric | CPU time, one thread (best of 5) | wall time |\n|---|---|---|\n" + rows +
+    return ("### Cost\n\n| metric | CPU time, one thread (best of 5) | wall time |\n"
+            "|---|---|---|\n" + rows +
             f"\n\nProcess CPU time per training step of the default (median of 3 × 20 s): {1000 * c_off:.1f} ms "
-            f"without the live panel, {1000 * c_on:.1f} ms with it (the scoring thread's CPU included): the panel costs "
+            f"without the live panel, {1000 * c_on:.1f} ms with it (the scoring thread's CPU included): the panel "
+            f"costs "
             f"{100 * (c_on / c_off - 1):+.1f}% CPU. Wall-clock rate, alternated: {off:.1f} steps/s without, "
             f"{on:.1f} with; per pair, live/without = {', '.join(f'{r:.2f}' for r in ratios)} (median "
             f"{ratios[1]:.2f}; the load of the shared machine moves single runs by more than this, and a 20 s window "
