@@ -13,9 +13,10 @@
 - Cost: the metrics on 2,000 samples, and the training rate of the default with the live panel's scoring running
   (at its time share, demo/runs/monitors.py) against without, side by side.
 
-    .venv/bin/python bench/bench_synth.py                    # everything (~25 min on 2 shared cores)
+    .venv/bin/python bench/bench_synth.py                    # everything (~25 min on 2 quiet cores; hours when shared)
     .venv/bin/python bench/bench_synth.py --reuse            # reuse the GANs saved in checkpoints/bench_synth/
     .venv/bin/python bench/bench_synth.py --sections prdc,cost --seconds 20   # a quick look
+    .venv/bin/python bench/bench_synth.py --steps 11750 --sections prdc      # the lesson at a quiet machine's 120 s
 """
 from __future__ import annotations
 
@@ -109,17 +110,23 @@ def main() -> None:
     meter = QualityMeter(train_set, n_real=2000)  # the judge classifier (cached), real features of the 8,000
     print(f"judge classifier: held-out accuracy {meter.accuracy:.3f}", flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    head = (f"_{now()}, {machine()}, {a.threads} threads; the 2 cores were shared with other jobs, so timings are "
-            f"pessimistic._ `python bench/bench_synth.py {' '.join(sys.argv[1:])}`\n\n")
+    head = (f"{a.threads} torch threads; the 2 cores were shared with other jobs (load average 8-10 while these ran), "
+            "so timings are pessimistic and training budgets in seconds bought far fewer steps than on a quiet "
+            "machine (~11,750 steps of the default in 120 s there: section mnist_quality). Each section says when "
+            "and how it ran; `--reuse` reuses the GANs saved in checkpoints/bench_synth/.\n\n")
     order = [x for x in ("prdc", "cost", "cas", "aug") if x in sections]
 
     def publish(name: str, text: str) -> None:
         """Keep a section's text (OUT/section-NAME.md) and rewrite RESULTS from every section kept so far."""
-        (OUT / f"section-{name}.md").write_text(f"_{now()}, {machine()}_\n\n{text}")
+        (OUT / f"section-{name}.md").write_text(f"_{now()}, {machine()}; `python bench/bench_synth.py "
+                                                f"{' '.join(sys.argv[1:])}`_\n\n{text}")
+        rewrite()
+        print(text, flush=True)
+
+    def rewrite() -> None:
         kept = [(OUT / f"section-{x}.md") for x in ("cas", "aug", "prdc", "cost")]
         update_results("synth", f"## Synthetic data, CAS, precision and recall (MNIST t10k)\n\n{head}"
                        + "\n".join(k.read_text() for k in kept if k.exists()))
-        print(text, flush=True)
     tag = f"-{a.steps}steps" if a.steps else ""
     default, d_rows, d_sec = train("default" + tag, train_set, a.seconds, every=a.every, meter=meter, reuse=a.reuse,
                                    steps=a.steps)
@@ -194,6 +201,7 @@ def main() -> None:
             "cost": lambda: cost(meter, default, train_set, a.every)}
     for name in order:
         publish(name, jobs[name]())
+    rewrite()  # `--sections none --reuse`: RESULTS rebuilt from the kept sections
 
 
 class _NoPRDC:
