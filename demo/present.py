@@ -14,6 +14,7 @@ import pandas as pd
 
 from gan.config import TrainConfig
 from gan.errors import parse_number
+from gan.metrics.prdc import PLAIN_WORDS
 from gan.family import train_defaults
 from gan.theory.state import CAPTIONS
 
@@ -193,6 +194,8 @@ def quality_frames(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFra
         "modes": ("modes captured (%)", lambda r: 100.0 * r["modes"] / max(r.get("n_modes") or 1, 1)),
         "high_quality": ("high-quality samples (%)", lambda r: 100.0 * r["high_quality"]),
         "diversity": ("diversity (% of real)", lambda r: 100.0 * r["diversity"]),
+        "precision": ("precision (%)", lambda r: 100.0 * r["precision"]),
+        "recall": ("recall (%)", lambda r: 100.0 * r["recall"]),
         **{f"{key}_{d}": (f"{name} {arrow} (%)", lambda r, k=f"{key}_{d}": 100.0 * r[k])  # CycleGAN, per direction
            for key, name in (("label_kept", "label kept"), ("domain", "in the target domain"))
            for d, arrow in (("ab", "A→B"), ("ba", "B→A"))},
@@ -229,6 +232,10 @@ def quality_summary(quality: dict[str, Any], dataset: str | None = None) -> str:
     if "frechet" in n:
         space = words.t("q.space_classifier" if n.get("n_classes") else "q.space_random")
         parts.append(words.t("q.frechet", v=f"{n['frechet']:.2f}", data=data, space=space))
+    if "precision" in n and "recall" in n:
+        dc = (words.t("q.dc", d=f"{n['density']:.2f}", c=f"{n['coverage']:.2f}") if "density" in n and "coverage" in n
+              else "")
+        parts.append(words.t("q.pr", p=f"{n['precision']:.2f}", r=f"{n['recall']:.2f}", dc=dc))
     if n.get("n_classes"):
         parts.append(words.t("q.classes", n=int(n["classes_covered"]), k=int(n["n_classes"])))
     if "class_kl" in n:
@@ -251,6 +258,8 @@ def quality_summary(quality: dict[str, Any], dataset: str | None = None) -> str:
             parts.append(f"{arrow}: " + ", ".join(got))
     text = (words.t("q.head", step=f"{int(n.get('step', 0)):,}") + " · ".join(parts)) if parts else (
         words.say(quality.get("note")) if quality.get("note") else words.t("q.wait"))
+    if "precision" in n:
+        text += "\n\n*" + words.t("q.pr_meaning") + "*"
     if quality.get("error"):
         text += f"\n\n*{quality['error']}*"
     return text

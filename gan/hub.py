@@ -30,6 +30,7 @@ from .data.pairs import load_held_out
 from .errors import CheckpointError, ConfigError
 from .family import build_nets, family_of
 from .images import image_grid, picture, save_png
+from .metrics.prdc import PLAIN_WORDS
 from .train.budget import check_model_memory
 
 EXPORT_FORMAT = "gan-lab-export-1"
@@ -135,6 +136,8 @@ class ExportedGAN(nn.Module, PyTorchModelHubMixin, library_name="gan-lab-live", 
                              if len(self.model_config.data_shape) == 3 and not self.model_config.data_shape_b else None)
         quality = "\n".join(f"- {k}: {v:.4g}" for k, v in sorted(self.metrics.items())) or \
             "- no quality figures were stored with this checkpoint (train with the CLI to score it)"
+        if "precision" in self.metrics and "recall" in self.metrics:
+            quality += f"\n\n{PLAIN_WORDS[0].upper()}{PLAIN_WORDS[1:]} (k-NN balls, k = 3; density/coverage k = 5)"
         return ModelCard.from_template(
             data, template_str=CARD, title=f"{self.model_config.model} on {public}", model=self.model_config.model,
             dataset=public, step=f"{self.step:,}", quality=quality,

@@ -25,7 +25,7 @@ from ..lend import streaming
 from ..runs import zerogpu
 from ..runs.storage import QuotaExceeded
 from ..speak import L, advice
-from . import FAST, PLOT
+from . import FAST, PLOT, train_dataset
 from .refusals import notes
 
 PROBE_MAX_BYTES = 64 * 2**20  # larger models are not timed before a run (building them costs seconds): said slow
@@ -302,6 +302,7 @@ def build(page: Any, c: dict[str, Any], defaults: dict[str, Any]) -> None:
         loss.change(t.loss_help, loss, q_help, api_visibility="private", **FAST)
         _replay(page.theory)
         _sample(page.explore, c)
+        train_dataset.build(page)
         with gr.Accordion(L("train.status_json"), open=False):
             status_refresh = gr.Button(L("train.refresh"), size="sm")
             status_json = gr.JSON(label=L("train.status"))

@@ -39,6 +39,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "adv.alike": ("The samples look alike: their spread is {pct} of the real images'. The generator is collapsing "
                   "(mode collapse).",
                   "生成的样本彼此很像：它们的离散程度只有真实图像的 {pct}。生成器正在发生模式崩溃。"),
+    "adv.pr": ("The samples look real (precision {p}: that share falls where real data lives) but reach little of "
+               "the real data (recall {r}): the generator is collapsing onto a few kinds of image (mode collapse is "
+               "high precision with low recall).",
+               "样本看起来很真实（精确率 {p}：这部分样本落在真实数据所在的区域），却只覆盖了很少的真实数据（召回率 {r}）："
+               "生成器开始只生成少数几种图像（模式崩溃的表现就是精确率高而召回率低）。"),
     "adv.try_lr": ("Try loss {a} or {b}, or lower the learning rate (e.g. {lr}).",
                    "试试换成 {a} 或 {b} 损失，或者降低学习率（例如 {lr}）。"),
     "adv.try_half": ("Try loss {a} or {b}, or lower the learning rate (e.g. halve it).",

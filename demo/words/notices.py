@@ -140,6 +140,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "q.frechet": ("Fréchet distance {v} to the real images of {data} (in {space}; lower is better, and it compares "
                   "only runs on the same dataset)",
                   "与 {data} 真实图像的 Fréchet 距离为 {v}（在{space}中计算；越低越好，只能比较同一数据集上的训练）"),
+    "q.pr": ("precision {p}, recall {r}{dc}", "精确率 {p}，召回率 {r}{dc}"),
+    "q.dc": (", density {d}, coverage {c}", "，密度 {d}，覆盖率 {c}"),
+    "q.pr_meaning": ("Precision: how many samples fall where real data lives; recall and coverage: how much of the "
+                     "real data the samples reach. Mode collapse is high precision with low recall.",
+                     "精确率：有多少样本落在真实数据所在的区域；召回率和覆盖率：样本覆盖了多少真实数据。"
+                     "模式崩溃的表现是精确率高而召回率低。"),
     "q.classes": ("classes covered {n}/{k}", "覆盖类别 {n}/{k}"),
     "q.diversity": ("diversity {pct}% (how spread out the samples are, as a share of the real images' spread: about "
                     "100% is healthy, far below means they look alike)",

@@ -77,4 +77,22 @@ WORDS: dict[str, tuple[str, str]] = {
     "speed.full": ("full speed", "全速"),
     "speed.50": ("slow motion: 50 steps a second", "慢动作：每秒 50 步"),
     "speed.10": ("slower: 10 steps a second", "更慢：每秒 10 步"),
+    # the synthetic dataset download (demo/tabs/train_dataset.py)
+    "syn.title": ("Download a synthetic dataset", "下载合成数据集"),
+    "syn.intro": ("Samples of the generator as a dataset you can take away: a zip of PNGs with one folder per class "
+                  "(torchvision's `ImageFolder`) and a README, or an `.npz` (`x` in [-1, 1], `y` the classes). A "
+                  "class-conditional generator draws the classes in equal numbers.",
+                  "把生成器的样本做成一个可以带走的数据集：一个 PNG 压缩包（每个类别一个文件夹，即 torchvision 的 "
+                  "`ImageFolder` 格式，附一份 README），或一个 `.npz` 文件（`x` 取值在 [-1, 1]，`y` 是类别）。"
+                  "类别条件生成器会为每个类别生成相同数量的样本。"),
+    "syn.n": ("How many (at most {max})", "数量（最多 {max}）"),
+    "syn.classes": ("Which classes (e.g. 0,3,7; empty: all)", "哪些类别（例如 0,3,7；留空表示全部）"),
+    "syn.format": ("Format", "格式"),
+    "syn.seed": ("Seed", "随机种子"),
+    "syn.make": ("Make the dataset", "生成数据集"),
+    "syn.file": ("Synthetic dataset", "合成数据集"),
+    "syn.points": ("A synthetic dataset needs an image run (this one makes points).",
+                   "合成数据集需要一个图像训练（这个训练生成的是点）。"),
+    "syn.generating": ("generating", "正在生成"),
+    "syn.writing": ("writing PNGs", "正在写入 PNG"),
 }

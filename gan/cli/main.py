@@ -1,4 +1,5 @@
-"""Headless CLI: `python -m gan train|sample|info|translate|mix|restore|export|push` (also the `gan` console script).
+"""Headless CLI: `python -m gan train|sample|score|info|translate|mix|restore|export|push` (also the `gan`
+console script).
 
 Dataset, model and loss names come from their registries. A bad flag or value exits 2 with one clear line.
 """
@@ -11,21 +12,18 @@ import sys
 import time
 from typing import Any, Callable
 
-import numpy as np
 
 from ..checkpoint import latest_checkpoint, load_state, save_checkpoint
 from ..config import TrainConfig
-from ..data.spec import dataset_names, dataset_spec
+from ..data.spec import dataset_names
 from ..errors import CheckpointError, ConfigError, DatasetError, parse_number, safe_name
-from ..family import family_of
-from ..hub import open_model
-from ..images import picture, save_png
+from ..metrics.prdc import PLAIN_WORDS, PRDC_KEYS
 from ..metrics.scores import run_scores
 from ..registry import LOSSES, MODELS
 from ..train.distributed import shutdown
 from ..train.threads import set_threads
 from ..train.trainer import Trainer, TrainingDiverged
-from . import dist, hub, mix, restore, translate
+from . import dist, hub, mix, restore, sample, score, translate
 
 EXIT_USAGE = 2
 
@@ -118,13 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     dist.add_flags(t, number)
 
-    s = sub.add_parser("sample", help="draw samples from a checkpoint")
-    s.add_argument("--checkpoint", help="checkpoint file, exported folder or Hub repo id (default: the newest in "
-                                        "checkpoints/)")
-    s.add_argument("--n", type=number("n", integer=True, lo=1), default=64)
-    s.add_argument("--seed", type=number("seed", integer=True, lo=0), default=0)
-    s.add_argument("--out", help="FILE.npy (raw samples) or FILE.png (a picture); default <checkpoint>_samples.png")
-
+    sample.add_parser(sub, number)
+    score.add_parser(sub, number)
     translate.add_parser(sub, number)
     mix.add_parser(sub, number)
     restore.add_parser(sub, number)
@@ -256,28 +249,12 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_sample(a: argparse.Namespace) -> int:
-    path = _find_checkpoint(a.checkpoint)
-    nets, mc, meta = open_model(path)  # a checkpoint file, an exported folder or a Hub repo id
-    fam = family_of(mc.model)
-    x = fam.sample(nets, a.n, seed=a.seed, **translate.sample_kwargs(mc, meta))
-    here = os.path.exists(path)  # else a Hub repo id: USER/NAME -> USER_NAME_samples.png
-    out = a.out or (os.path.splitext(path.rstrip("/\\"))[0] if here else path.replace("/", "_")) + "_samples.png"
-    if out.endswith(".npy"):
-        np.save(out, x.numpy().astype(np.float32))
-    elif out.endswith(".png"):
-        save_png(picture(x, nrow=10 if mc.n_classes == 10 else None) if x.dim() == 4 else picture(x), out)
-    else:
-        raise UsageError(f"--out must end in .npy or .png, got {out!r}")
-    report: dict[str, Any] = {"out": out, "n": a.n, "shape": list(x.shape)}
-    try:
-        spec = dataset_spec(meta["train_config"]["dataset"])
-    except ConfigError:
-        spec = None  # a dataset this installation does not know: nothing to score against
-    if spec is not None and spec.modes is not None:
-        from ..metrics.modes import mode_score
+    print(json.dumps(sample.run(a, _find_checkpoint(a.checkpoint))))
+    return 0
 
-        report["score"] = mode_score(x, spec.modes.means, spec.modes.std)
-    print(json.dumps(report))
+
+def cmd_score(a: argparse.Namespace) -> int:
+    print(json.dumps(score.run(a, _find_checkpoint(a.checkpoint))))
     return 0
 
 
@@ -286,8 +263,11 @@ def cmd_info(a: argparse.Namespace) -> int:
     s = load_state(path)
     hist = s.get("history", {}).get("data", {})
     last = {k: v[-1] for k, v in hist.items() if v}
+    metrics = s.get("metrics", {})
+    pr = {k: round(float(metrics[k]), 4) for k in PRDC_KEYS if k in metrics}  # also in "metrics", said in words
     print(json.dumps({"checkpoint": path, "step": s["step"], "model_config": s["model_config"],
-                      "train_config": s["train_config"], "metrics": s.get("metrics", {}), "last": last},
+                      "train_config": s["train_config"], "metrics": metrics, "last": last,
+                      **({"precision_recall": {**pr, "meaning": PLAIN_WORDS}} if pr else {})},
                      indent=2, default=str))
     return 0
 
@@ -318,9 +298,10 @@ def cmd_push(a: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"train": cmd_train, "sample": cmd_sample,
-                                                             "info": cmd_info, "translate": cmd_translate,
-                                                             "mix": cmd_mix, "restore": cmd_restore,
-                                                             "export": cmd_export, "push": cmd_push}
+                                                             "info": cmd_info, "score": cmd_score,
+                                                             "translate": cmd_translate, "mix": cmd_mix,
+                                                             "restore": cmd_restore, "export": cmd_export,
+                                                             "push": cmd_push}
 
 
 def main(argv: list[str] | None = None) -> int:

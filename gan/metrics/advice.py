@@ -46,12 +46,25 @@ def _collapsed(values: list[float], low: float, drop: float, warmup: int, patien
     return max(recent) <= max(before)  # no progress for `patience` readings
 
 
+PR_PRECISION, PR_RECALL = 0.5, 0.25  # "high precision with low recall": samples look real but reach little data
+
+
+def _precision_recall_collapse(rows: list[dict[str, Any]], *, precision: float, recall: float, warmup: int,
+                               patience: int) -> bool:
+    """Precision at least `precision` now, and recall below `recall` that either fell from a clearly higher level
+    or has not improved for `patience` readings after `warmup` (early in training recall is low but rising)."""
+    p, r = _series(rows, "precision"), _series(rows, "recall")
+    return bool(p) and p[-1] >= precision and _collapsed(r, low=recall, drop=0.3, warmup=warmup, patience=patience)
+
+
 def collapse_warning(history: Any, *, loss: str | None = None, lr: float | None = None,
-                     warmup: int = 5, patience: int = 3) -> str | None:
+                     warmup: int = 5, patience: int = 3, precision: float = PR_PRECISION,
+                     recall: float = PR_RECALL) -> str | None:
     """A plain-words mode-collapse warning with remedies, or None, from a history of metric dicts.
 
     `history` is a list of dicts (or a dict of lists) of QualityMeter.score or gan.metrics.modes.mode_score
-    results, oldest first. It warns when coverage (classes or modes) or diversity is low and either
+    results, oldest first. It warns when precision is at least `precision` and recall below `recall` (samples
+    where real data lives, but reaching little of it: gan.metrics.prdc), or when coverage (classes or modes) or diversity is low and either
     dropped from a clearly higher level or has not improved for `patience` readings after `warmup`.
     """
     rows = _rows(history)
@@ -59,6 +72,10 @@ def collapse_warning(history: Any, *, loss: str | None = None, lr: float | None 
         return None
     last = rows[-1]
     fix = _remedies(loss, lr)
+    if _precision_recall_collapse(rows, precision=precision, recall=recall, warmup=warmup, patience=patience):
+        return (f"The samples look real (precision {last['precision']:.2f}: that share falls where real data "
+                f"lives) but reach little of the real data (recall {last['recall']:.2f}): the generator is "
+                f"collapsing onto a few kinds of image (mode collapse is high precision with low recall). {fix}")
     coverage = (("classes_covered", "n_classes", "classes appear", "a few kinds of image"),
                 ("modes", "n_modes", "modes are covered", "a few modes"))
     for key, total, verb, onto in coverage:  # classes for labelled images, modes for ring8/grid25
@@ -101,7 +118,7 @@ for balance:
 - Losses that **swing** around their equilibrium are normal; losses that become **NaN** stop training
   and keep the last good checkpoint.
 - **Mode collapse** shows in the quality chart, not in the losses: few classes (or modes) covered, a
-  class KL far above 0, a falling diversity. The samples then look alike.
+  class KL far above 0, a falling diversity, high precision with low recall. The samples then look alike.
 """
 
 
@@ -196,4 +213,4 @@ def translation_warning(rows: Any) -> str | None:
     return None
 
 
-__all__ = ["LOSS_EQUILIBRIUM", "chart_caption", "collapse_warning", "loss_help", "translation_warning"]
+__all__ = ["LOSS_EQUILIBRIUM", "PR_PRECISION", "PR_RECALL", "chart_caption", "collapse_warning", "loss_help", "translation_warning"]

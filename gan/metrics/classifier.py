@@ -73,6 +73,36 @@ def _predict(model: Classifier, x: Tensor, batch: int = 500) -> tuple[Tensor, Te
     return torch.cat(feats), torch.cat(logits)
 
 
+def fit_classifier(x: Tensor, y: Tensor, n_classes: int, *, epochs: int = 3, batch_size: int = 64,
+                   lr: float = 3e-3, seed: int = 0) -> Classifier:
+    """The CNN trained on images x (N, C, H, W) in [-1, 1] with labels y (N,) (Adam, one-cycle schedule), in
+    eval mode."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = Classifier(x.shape[1], n_classes, size=x.shape[-1])
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(
+        1, epochs * math.ceil(x.shape[0] / batch_size)), pct_start=0.15)
+    gen = torch.Generator().manual_seed(seed + 1)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(x.shape[0], generator=gen)
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            loss = F.cross_entropy(model(x[idx].float()), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+    return model.eval().requires_grad_(False)
+
+
+def accuracy(model: Classifier, x: Tensor, y: Tensor) -> float:
+    """The share of images x (N, C, H, W) whose predicted class is y (N,)."""
+    _, logits = _predict(model, x)
+    return float((logits.argmax(1) == y).float().mean()) if y.numel() else math.nan
+
+
 def train_classifier(data: Dataset, *, epochs: int = 3, max_train: int = 10_000, n_test: int = 1000,
                      batch_size: int = 64, lr: float = 3e-3, seed: int = 0) -> tuple[Classifier, float]:
     """Train the CNN on up to max_train labelled images of `data`; returns (model, held-out accuracy)."""
@@ -80,27 +110,9 @@ def train_classifier(data: Dataset, *, epochs: int = 3, max_train: int = 10_000,
         raise ValueError(f"dataset {data.name!r} has no class labels to train a classifier on")
     train_idx, test_idx = _split(data.x.shape[0], n_test, seed)
     train_idx = train_idx[:max_train]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = Classifier(data.x.shape[1], data.n_classes, size=data.x.shape[-1])
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(
-        1, epochs * math.ceil(len(train_idx) / batch_size)), pct_start=0.15)
-    gen = torch.Generator().manual_seed(seed + 1)
-    model.train()
-    for _ in range(epochs):
-        order = train_idx[torch.randperm(len(train_idx), generator=gen)]
-        for i in range(0, len(order), batch_size):
-            idx = order[i:i + batch_size]
-            loss = F.cross_entropy(model(data.x[idx].float()), data.y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-    model.eval().requires_grad_(False)
-    _, logits = _predict(model, data.x[test_idx])
-    acc = float((logits.argmax(1) == data.y[test_idx]).float().mean())
-    return model, acc
+    model = fit_classifier(data.x[train_idx], data.y[train_idx], data.n_classes, epochs=epochs,
+                           batch_size=batch_size, lr=lr, seed=seed)
+    return model, accuracy(model, data.x[test_idx], data.y[test_idx])
 
 
 def _fingerprint(*datasets: Any, labels: bool = True) -> str:
@@ -174,5 +186,5 @@ def load_or_train_classifier(data: Dataset, *, cache_dir: str | None = DEFAULT_C
                    "path": path, "cached": cached, "seconds": seconds}
 
 
-__all__ = ["CLASSIFIER_FORMAT", "Classifier", "DEFAULT_CACHE_DIR", "cached_classifier", "classifier_cache_path",
-           "load_or_train_classifier", "train_classifier"]
+__all__ = ["CLASSIFIER_FORMAT", "Classifier", "DEFAULT_CACHE_DIR", "accuracy", "cached_classifier",
+           "classifier_cache_path", "fit_classifier", "load_or_train_classifier", "train_classifier"]

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from ..data.spec import Dataset
 from .classifier import DEFAULT_CACHE_DIR, Classifier, _predict, load_or_train_classifier
 from .modes import class_kl
+from .prdc import PRDCReference
 
 Tensor = torch.Tensor
 SPREAD_SAMPLES = 500  # feature vectors whose mean pairwise distance is a set's spread (the diversity's scale)
@@ -92,6 +93,7 @@ class QualityMeter:
         self.real_mu, self.real_cov = _mean_cov(f)
         self._real_sqrt = _sqrt_psd(self.real_cov)
         self.real_spread = mean_pairwise(f, SPREAD_SAMPLES)
+        self.prdc = PRDCReference(f)  # precision/recall and density/coverage in the same feature space
         self.n_classes = data.n_classes if self.labelled else 0
 
     @property
@@ -115,7 +117,8 @@ class QualityMeter:
         """Metrics for generated images (N, C, H, W) in [-1, 1] (y: the classes asked of a conditional G).
 
         Keys: n, frechet (lower is better), diversity (mean pairwise feature distance relative to real
-        images: ~1 is healthy, near 0 means collapse), features, seconds; for labelled sets also
+        images: ~1 is healthy, near 0 means collapse), precision, recall, density, coverage (gan.metrics.prdc,
+        against as many real images), features, seconds; for labelled sets also
         classes_covered (classes predicted with confidence >= min_confidence for >= min_share of the
         samples), n_classes, class_kl (KL of the predicted-class histogram from uniform, 0 to log K),
         class_hist, confidence (mean top probability) and, when y is given, label_accuracy.
@@ -132,6 +135,7 @@ class QualityMeter:
             mu, cov = _mean_cov(f)
             out["frechet"] = frechet_distance(self.real_mu, self.real_cov, mu, cov, sqrt_cov1=self._real_sqrt)
             out["diversity"] = mean_pairwise(f, SPREAD_SAMPLES) / max(self.real_spread, 1e-12)
+            out.update(self.prdc.score(f))
         else:
             out["frechet"], out["diversity"] = math.inf, 0.0
         if logits is not None:

@@ -1,6 +1,6 @@
 """One quality score for any run, used by the CLI (stored in the checkpoint's metrics) and by the app's live
 quality chart: mode coverage and JS for the toy sets, classifier Fréchet distance and class coverage for
-labelled images, diversity for unlabelled ones, modes of 1,000 and their KL for the stacked sets (StackedMeter),
+labelled images, diversity for unlabelled ones, precision/recall and density/coverage for both (gan.metrics.prdc), modes of 1,000 and their KL for the stacked sets (StackedMeter),
 and whatever a family scores for itself (CycleGAN).
 """
 from __future__ import annotations
@@ -15,16 +15,20 @@ from ..data.stacked import is_stacked
 from ..theory.density import js_estimate
 from .frechet import QualityMeter
 from .modes import BENCH_SAMPLES, PROTOCOL_SAMPLES, StackedMeter, mode_score
+from .prdc import PRDC_KEYS, PRDC_SAMPLES, prdc
 from .translation import PairMeter
 
 QUALITY_SAMPLES = 500  # generated images per live score: ~0.1 s on a CPU, enough for a stable class histogram
-IMAGE_KEYS = ("frechet", "diversity", "classes_covered", "n_classes", "class_kl", "confidence")
+IMAGE_KEYS = ("frechet", "diversity", "classes_covered", "n_classes", "class_kl", "confidence", *PRDC_KEYS)
 
 
 def score_points(nets: dict[str, Any], family: Any, data: Any, *, seed: int = 4321) -> dict[str, float]:
-    """Toy sets: the VEEGAN / PacGAN mode score on 2,500 samples (benchmark sets) and a JS estimate."""
+    """Toy sets: the VEEGAN / PacGAN mode score on 2,500 samples (benchmark sets), a JS estimate, and precision,
+    recall, density and coverage in data space (2,000 of each)."""
     out: dict[str, float] = {}
     fake = family.sample(nets, BENCH_SAMPLES, seed=seed)
+    if getattr(data, "sampler", None) is not None:
+        out.update(prdc(data.sampler(PRDC_SAMPLES, torch.Generator().manual_seed(seed + 2)), fake[:PRDC_SAMPLES]))
     if data.modes is not None:
         out.update(mode_score(fake, data.modes, data.std))
     if getattr(data, "density", None) is not None:

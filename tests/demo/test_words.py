@@ -110,6 +110,8 @@ def test_library_messages_are_translated_whole(tmp_path):
     big.write_bytes(b"0" * 3000)
     messages = [collapse_warning([{"modes": 8, "n_modes": 8}] + [{"modes": 2, "n_modes": 8}] * 2, loss="bce", lr=1e-3),
                 collapse_warning([{"classes_covered": 10, "n_classes": 10}, {"classes_covered": 3, "n_classes": 10}]),
+                collapse_warning([{"precision": 0.8, "recall": 0.6}] + [{"precision": 0.9, "recall": 0.1}] * 8,
+                                 loss="bce", lr=1e-3),
                 translation_warning([{"label_kept_ab": 0.9}, {"label_kept_ab": 0.3, "cycle_aba": 0.1}]),
                 "D loss", "modes captured (% of 8)"]
     for bad in (dict(lo=0, lo_open=True), dict(integer=True, lo=1)):
@@ -121,7 +123,7 @@ def test_library_messages_are_translated_whole(tmp_path):
         present.check_upload(str(big), 1000)
     except ValueError as e:
         messages.append(str(e))
-    assert len(messages) == 10 and all(messages)
+    assert len(messages) == 11 and all(messages)
     from gan.registry import DATASETS, LOSSES, MODELS
 
     names = {*LOSSES.names(), *MODELS.names(), *DATASETS.names(), "nats"}  # names stay as they are

@@ -16,7 +16,7 @@ from gan.train.trainer import Trainer
 def digits_ckpt(tmp_path_factory, small_digits):
     t = Trainer(tiny_config(dataset="digits", model="dcgan"), data=small_digits)  # a convolutional export
     t.train(steps=3)
-    t.metrics.update(frechet=12.5, classes_covered=10)
+    t.metrics.update(frechet=12.5, classes_covered=10, precision=0.75, recall=0.5, density=0.9, coverage=0.6)
     return save_checkpoint(t, str(tmp_path_factory.mktemp("ck") / "digits.pt"))
 
 
@@ -43,7 +43,9 @@ def test_model_card_front_matter_parses_and_its_image_exists(digits_ckpt, tmp_pa
     assert text.startswith("---\n")
     meta = yaml.safe_load(text.split("---")[1])
     assert meta["library_name"] == "gan-lab-live" and "dcgan" in meta["tags"] and meta["datasets"] == ["digits"]
-    assert "frechet: 12.5" in text and "![Samples from this generator](samples.png)" in text
+    assert "frechet: 12.5" in text and "recall: 0.5" in text and "coverage: 0.6" in text
+    assert "Mode collapse is high precision with low recall" in text  # the four numbers in plain words
+    assert "![Samples from this generator](samples.png)" in text
     assert (folder / "samples.png").read_bytes()[:4] == b"\x89PNG"
     config = json.loads((folder / "config.json").read_text())
     assert config["model_config"]["model"] == "dcgan" and config["step"] == 3
