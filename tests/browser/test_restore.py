@@ -1,5 +1,7 @@
 """Explore's "Your image" in a real browser (headless Chromium): draw part of a digit, paint over the missing
 part, restore, see the restored image, then move a slider and see the edited projection change."""
+import time
+
 import pytest
 
 from tests.helpers import img_src, wait_until
@@ -22,6 +24,17 @@ def _stroke(page, elem_id: str, points: list[tuple[float, float]], *, pick: bool
     page.mouse.up()
 
 
+def _settled(page, elem_id: str, quiet: float = 1.5) -> str:
+    """The image `elem_id` shows once it has not changed for `quiet` seconds (a chain of events has finished)."""
+    last, since = img_src(page, elem_id), time.monotonic()
+    while time.monotonic() - since < quiet:
+        time.sleep(0.1)
+        now = img_src(page, elem_id)
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
+
+
 def test_browser_restores_a_drawn_digit_and_edits_it(browser, digits_app, tmp_path):
     page = browser.new_page(viewport={"width": 1400, "height": 2400})
     page.goto(digits_app, wait_until="domcontentloaded")
@@ -35,8 +48,8 @@ def test_browser_restores_a_drawn_digit_and_edits_it(browser, digits_app, tmp_pa
     page.locator("#r-go").click()
     wait_until(lambda: img_src(page, "r-restored"), what="the restored image")
     assert img_src(page, "r-proj")
-    mine = wait_until(lambda: img_src(page, "x-image") not in (None, first) and img_src(page, "x-image"),
-                      what="the explore image to show the projection")
+    wait_until(lambda: img_src(page, "x-image") not in (None, first), what="the explore image to show the projection")
+    mine = _settled(page, "x-image")  # Restore's chain (class, sliders to 0, redraw) has run to its end
     page.locator("#pc1 input[type=range]").fill("3")
     wait_until(lambda: img_src(page, "x-image") not in (None, mine), what="the slider to edit the projection")
     page.screenshot(path=str(tmp_path / "restore.png"), full_page=True)
