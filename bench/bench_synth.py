@@ -110,10 +110,11 @@ def main() -> None:
     meter = QualityMeter(train_set, n_real=2000)  # the judge classifier (cached), real features of the 8,000
     print(f"judge classifier: held-out accuracy {meter.accuracy:.3f}", flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    head = (f"{a.threads} torch threads; the 2 cores were shared with other jobs (load average 8-10 while these ran), "
-            "so timings are pessimistic and training budgets in seconds bought far fewer steps than on a quiet "
-            "machine (~11,750 steps of the default in 120 s there: section mnist_quality). Each section says when "
-            "and how it ran; `--reuse` reuses the GANs saved in checkpoints/bench_synth/.\n\n")
+    head = (f"{a.threads} torch threads. Each section says when and how it ran, with the load average at its start: "
+            "on shared cores timings are pessimistic and training budgets in seconds buy fewer steps, which is why "
+            "`--steps 11750` (what a quiet 2-core machine trains of the default in 120 s: section mnist_quality) "
+            "trains the default and classic runs to a step count; `--reuse` reuses the GANs saved in "
+            "checkpoints/bench_synth/.\n\n")
     order = [x for x in ("prdc", "cost", "cas", "aug") if x in sections]
 
     def publish(name: str, text: str) -> None:
