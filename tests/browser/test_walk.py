@@ -81,10 +81,16 @@ def test_a_learners_first_hour(browser, tmp_path, monkeypatch):
             # scrub gaussian1d's game back to its start
             tab("Theory")
             page.locator("#theory-replay").get_by_text("Replay the game").click()
-            page.locator("#theory-replay-pos input[type=range]").fill("0")
             caption = page.locator("#theory-replay-caption")
-            wait_until(lambda: "picture 1 of" in caption.inner_text() and img_src(page, "theory-replay-picture"),
-                       timeout=30, what="the game's first kept picture")
+
+            def scrubbed_to_start() -> bool:  # fill again until it takes: the replay's range may still be loading
+                if "picture 1 of" not in caption.inner_text():
+                    page.locator("#theory-replay-pos input[type=range]").fill("0")
+                    page.wait_for_timeout(500)
+                return "picture 1 of" in caption.inner_text() and bool(img_src(page, "theory-replay-picture"))
+
+            wait_until(scrubbed_to_start, timeout=30, what="the game's first kept picture")
+
             def shown_step() -> int:
                 return int(re.search(r"Step ([\d,]+)", caption.inner_text()).group(1).replace(",", ""))
 
