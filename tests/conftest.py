@@ -143,20 +143,27 @@ def style_app(tmp_path, small_digits):
         yield url, manager
 
 
+def _shipped_example(tmp_path, trainer, name: str):
+    """A run manager over tmp_path/ckpt whose shipped example `name` is `trainer` after 3 steps, examples loaded."""
+    from gan.checkpoint import save_checkpoint
+
+    for _ in range(3):
+        trainer.step()
+    (tmp_path / "ckpt" / "examples").mkdir(parents=True)
+    save_checkpoint(trainer, str(tmp_path / "ckpt" / "examples" / name))
+    manager = run_manager(tmp_path / "ckpt", storage=_with_examples(tmp_path / "ckpt"))
+    manager.load_examples()
+    return manager
+
+
 @pytest.fixture
 def digits_app(tmp_path, small_digits):
     """The app with a tiny conditional dcgan shipped as the explore example (digits-dcgan.pt); yields its URL."""
-    from gan.checkpoint import save_checkpoint
     from gan.train.trainer import Trainer
     from tests.helpers import tiny_config, wait_for
 
     t = Trainer(tiny_config(dataset="digits", model="dcgan", width=8), data=small_digits)
-    for _ in range(3):
-        t.step()
-    (tmp_path / "ckpt" / "examples").mkdir(parents=True)
-    save_checkpoint(t, str(tmp_path / "ckpt" / "examples" / "digits-dcgan.pt"))
-    manager = run_manager(tmp_path / "ckpt", storage=_with_examples(tmp_path / "ckpt"))
-    manager.load_examples()
+    manager = _shipped_example(tmp_path, t, "digits-dcgan.pt")
     with serve_app(manager) as (url, _):
         wait_for(lambda: manager.example("explore"), what="the example to publish")
         yield url
@@ -180,7 +187,6 @@ def pair_name():
 def cyclegan_example_app(tmp_path, pair_name):
     """The app with no run of the visitor's own and a tiny CycleGAN (3 steps on pair_name) shipped as the
     cyclegan example, published before the app starts; yields its URL."""
-    from gan.checkpoint import save_checkpoint
     from gan.config import TrainConfig
     from gan.data.spec import load_dataset
     from gan.train.trainer import Trainer
@@ -188,12 +194,7 @@ def cyclegan_example_app(tmp_path, pair_name):
 
     t = Trainer(TrainConfig(dataset=pair_name, model="cyclegan", width=4, batch_size=4, seed=0, device="cpu", pool=3),
                 data=load_dataset(pair_name))
-    for _ in range(3):
-        t.step()
-    (tmp_path / "ckpt" / "examples").mkdir(parents=True)
-    save_checkpoint(t, str(tmp_path / "ckpt" / "examples" / "digits2colordigits-cyclegan.pt"))
-    manager = run_manager(tmp_path / "ckpt", storage=_with_examples(tmp_path / "ckpt"))
-    manager.load_examples()
+    manager = _shipped_example(tmp_path, t, "digits2colordigits-cyclegan.pt")
     wait_for(lambda: manager.example("translate") is not None, what="the cyclegan example to publish")
     with serve_app(manager) as (url, _):
         yield url
