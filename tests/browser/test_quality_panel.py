@@ -39,7 +39,10 @@ def test_the_panel_shows_the_four_numbers_live_and_a_dataset_downloads(browser, 
         assert later[0] > first[0]
 
         page.get_by_text("Download a synthetic dataset").click()
-        page.locator("#synthetic-n input").fill("20")
+        box = page.locator("#synthetic-n input")
+        # under load a click straight after fill() once sent the box's old 1000: type until 20 has held for a poll
+        wait_until(lambda: box.input_value() == "20" or (box.fill("20"), box.press("Tab"), False)[-1], timeout=30,
+                   what="the number box to hold 20")
         page.locator("#synthetic-btn").click()
         link = page.locator("#synthetic-file a").first
         link.wait_for(timeout=60_000)
