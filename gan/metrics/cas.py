@@ -20,6 +20,7 @@ CAS_SAMPLES = 10_000
 CAS_EPOCHS = 5
 MIN_STEPS = 1500  # small training sets get more epochs, so K = 100 real images are not judged on 10 steps
 BATCH = 64
+SHIFT = 2  # every judge (synthetic, real, augmented) sees its images moved by up to 2 px: bench/RESULTS.md, CAS
 
 
 def real_split(data: Dataset, *, n_test: int = HELD_OUT, seed: int = 0) -> tuple[Dataset, Tensor, Tensor]:
@@ -36,7 +37,8 @@ def train_and_test(x: Tensor, y: Tensor, test_x: Tensor, test_y: Tensor, n_class
     (default MIN_STEPS)."""
     min_steps = MIN_STEPS if min_steps is None else min_steps
     epochs = max(epochs, math.ceil(min_steps / max(1, math.ceil(x.shape[0] / BATCH))))
-    return accuracy(fit_classifier(x, y, n_classes, epochs=epochs, batch_size=BATCH, seed=seed), test_x, test_y)
+    return accuracy(fit_classifier(x, y, n_classes, epochs=epochs, batch_size=BATCH, seed=seed, shift=SHIFT),
+                    test_x, test_y)
 
 
 def cas(nets: dict[str, Any], family: Any, test_x: Tensor, test_y: Tensor, *, n: int = CAS_SAMPLES,

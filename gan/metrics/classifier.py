@@ -73,10 +73,21 @@ def _predict(model: Classifier, x: Tensor, batch: int = 500) -> tuple[Tensor, Te
     return torch.cat(feats), torch.cat(logits)
 
 
+def _shifted(x: Tensor, shift: int, gen: torch.Generator) -> Tensor:
+    """Each image of x (B, C, H, W) moved by its own random whole-pixel offset in [-shift, shift]², edges padded
+    with the background (-1)."""
+    b, _, h, w = x.shape
+    padded = F.pad(x, (shift,) * 4, value=-1.0)  # (B, C, H + 2s, W + 2s)
+    dy, dx = (torch.randint(0, 2 * shift + 1, (b,), generator=gen) for _ in range(2))
+    rows = (dy[:, None] + torch.arange(h))[:, None, :, None].expand(b, x.shape[1], h, w + 2 * shift)
+    cols = (dx[:, None] + torch.arange(w))[:, None, None, :].expand(b, x.shape[1], h, w)
+    return padded.gather(2, rows).gather(3, cols)
+
+
 def fit_classifier(x: Tensor, y: Tensor, n_classes: int, *, epochs: int = 3, batch_size: int = 64,
-                   lr: float = 3e-3, seed: int = 0) -> Classifier:
-    """The CNN trained on images x (N, C, H, W) in [-1, 1] with labels y (N,) (Adam, one-cycle schedule), in
-    eval mode."""
+                   lr: float = 3e-3, seed: int = 0, shift: int = 0) -> Classifier:
+    """The CNN trained on images x (N, C, H, W) in [-1, 1] with labels y (N,) (Adam, one-cycle schedule), each
+    batch moved by up to `shift` pixels, in eval mode."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = Classifier(x.shape[1], n_classes, size=x.shape[-1])
@@ -89,7 +100,8 @@ def fit_classifier(x: Tensor, y: Tensor, n_classes: int, *, epochs: int = 3, bat
         order = torch.randperm(x.shape[0], generator=gen)
         for i in range(0, len(order), batch_size):
             idx = order[i:i + batch_size]
-            loss = F.cross_entropy(model(x[idx].float()), y[idx])
+            batch = x[idx].float()
+            loss = F.cross_entropy(model(_shifted(batch, shift, gen) if shift else batch), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -76,6 +76,9 @@ def test_a_folder_that_is_not_an_export_is_refused(tmp_path):
 @pytest.mark.slow
 def test_push_and_hub_loading_offline_give_one_clear_line(digits_ckpt, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # huggingface_hub reads the variable once, at import (an earlier test imported it): without this the call
+    # below tries the network and its retries (~23 s) before failing the same way
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_TOKEN", raising=False)
     with pytest.raises(CheckpointError) as e:
