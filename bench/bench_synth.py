@@ -9,7 +9,7 @@
   disjoint halves of 2,000: the ceiling), real digits of one class only (a one-class generator), and the classic
   tutorial settings (mlp, bce, lr 2e-4, batch 64, no EMA, unconditional) trained --seconds against the default; the
   live panel's collapse warning read from each run's history of quality rows (scored every --every s of training,
-  500 samples each, as the app's panel).
+  500 samples each and 2,000 for precision/recall, as the app's panel).
 - Cost: the metrics on 2,000 samples, and the training rate of the default with the live panel's scoring running
   (at its time share, demo/runs/monitors.py) against without, side by side.
 
@@ -38,7 +38,7 @@ from gan.checkpoint import load_state, save_checkpoint  # noqa: E402
 from gan.config import TrainConfig  # noqa: E402
 from gan.data.spec import load_dataset  # noqa: E402
 from gan.metrics.advice import collapse_warning  # noqa: E402
-from gan.metrics.cas import MIN_STEPS, augmented, cas, real_baseline, real_split  # noqa: E402
+from gan.metrics.cas import MIN_STEPS, SHIFT, augmented, cas, real_baseline, real_split  # noqa: E402
 from gan.metrics.frechet import QualityMeter  # noqa: E402
 from gan.metrics.prdc import prdc  # noqa: E402
 from gan.metrics.scores import score_images  # noqa: E402
@@ -46,12 +46,13 @@ from gan.train.trainer import Trainer  # noqa: E402
 
 OUT = ROOT / "checkpoints" / "bench_synth"
 MNIST = str(SHARED / "data" / "mnist")
+SCORE_STEPS = 500  # with --steps, a quality row every this many steps (the app scores every ~5 s: ~450 steps)
 CLASSIC = dict(model="mlp", loss="bce", lr=2e-4, batch_size=64, ema=0.0, conditional=False)
 
 
 def train(name: str, data, seconds: float, *, every: float, meter: QualityMeter | None, reuse: bool,
           steps: int = 0, **cfg):
-    """A trainer on `data` trained `seconds` (or `steps`, scored 6 times; or loaded from OUT/name.pt with --reuse),
+    """A trainer on `data` trained `seconds` (or `steps`, scored every SCORE_STEPS; or loaded from OUT/name.pt with --reuse),
     and its quality rows."""
     path, side = OUT / f"{name}.pt", OUT / f"{name}.json"
     if reuse and path.exists() and side.exists():
@@ -63,17 +64,27 @@ def train(name: str, data, seconds: float, *, every: float, meter: QualityMeter 
     while (t.step_count < steps) if steps else (done < seconds - 1e-6):
         t0 = time.perf_counter()
         if steps:  # a step budget: the same training whatever the machine's load
-            t.train(steps=min(max(1, steps // 6), steps - t.step_count))
+            t.train(steps=min(SCORE_STEPS, steps - t.step_count))  # the app's panel: every ~5 s, ~450 steps
         else:
             t.train(seconds=min(every, seconds - done))
         done += time.perf_counter() - t0
-        if meter is not None:  # as the live panel: 500 samples of the sampling copy, scored off the clock
+        if meter is not None:  # as the live panel: 500 samples of the sampling copy (2,000 for precision/recall)
             rows.append({"step": t.step_count, **score_images(t.sampling_nets(), t.family, meter, n=500)})
     OUT.mkdir(parents=True, exist_ok=True)
     save_checkpoint(t, str(path))
     side.write_text(json.dumps({"rows": rows, "seconds": done}))
     print(f"  {name}: {t.step_count} steps in {done:.0f} s", flush=True)
     return t, rows, done
+
+
+def warnings(rows: list[dict], cfg) -> dict[int, str]:
+    """{step: warning} at each row where the panel, reading the rows so far, would show the collapse warning."""
+    out = {}
+    for i in range(1, len(rows) + 1):
+        w = collapse_warning(rows[:i], loss=cfg.loss, lr=cfg.lr)
+        if w:
+            out[rows[i - 1]["step"]] = w
+    return out
 
 
 def features(meter: QualityMeter, images: torch.Tensor) -> torch.Tensor:
@@ -133,18 +144,24 @@ def main() -> None:
                                    steps=a.steps)
 
     def do_cas() -> str:
-        t0 = time.perf_counter()
-        got = cas(default.sampling_nets(), default.family, test_x, test_y, n=10_000)
-        r8 = real_baseline(train_set, test_x, test_y, n=8000)
-        r1 = real_baseline(train_set, test_x, test_y, n=1000)
-        print(f"  CAS {got['cas']:.3f}; real 8000 {r8:.3f}; real 1000 {r1:.3f} ({time.perf_counter() - t0:.0f} s)")
+        col = {}
+        for shift in (SHIFT, 0):  # the judge as gan.metrics.cas trains it, and without the shifts
+            t0 = time.perf_counter()
+            got = cas(default.sampling_nets(), default.family, test_x, test_y, n=10_000, shift=shift)["cas"]
+            r8 = real_baseline(train_set, test_x, test_y, n=8000, shift=shift)
+            r1 = real_baseline(train_set, test_x, test_y, n=1000, shift=shift)
+            col[shift] = (got, r8, r1)
+            print(f"  shift {shift}: CAS {got:.3f}; real 8000 {r8:.3f}; real 1000 {r1:.3f} "
+                  f"({time.perf_counter() - t0:.0f} s)")
+        cell = lambda i, bold="": " | ".join(f"{bold}{100 * col[s][i]:.1f}%{bold}" for s in (SHIFT, 0))  # noqa
         return ("### Classification accuracy score\n\n"
-                    f"The `mnist` default ({default.cfg.model}, conditional, EMA) trained {d_sec:.0f} s "
-                    f"({default.step_count} steps) on the 8,000 digits not held out; the judge CNN (5 epochs, at least "
-                    f"{MIN_STEPS} steps of 64) trained on:\n\n"
-                    "| training set | accuracy on 2,000 held-out real digits |\n|---|---|\n"
-                    f"| 10,000 synthetic (CAS; goal ≥ 95%) | **{100 * got['cas']:.1f}%** |\n"
-                    f"| 8,000 real | {100 * r8:.1f}% |\n| 1,000 real | {100 * r1:.1f}% |\n")
+                f"The `mnist` default ({default.cfg.model}, conditional, EMA) trained {d_sec:.0f} s "
+                f"({default.step_count} steps) on the 8,000 digits not held out; the judge CNN (5 epochs, at least "
+                f"{MIN_STEPS} steps of 64) trained on each set, its batches moved by up to {SHIFT} pixels (as "
+                "`gan score --cas` trains it: every judge the same, synthetic or real), and without the shifts:\n\n"
+                f"| training set | accuracy on 2,000 held-out real digits | without shifts |\n|---|---|---|\n"
+                f"| 10,000 synthetic (CAS; goal ≥ 95%) | {cell(0, '**')} |\n"
+                f"| 8,000 real | {cell(1)} |\n| 1,000 real | {cell(2)} |\n")
 
     def do_aug() -> str:
         lines = ["### Augmentation\n", f"K real labelled digits; a default GAN trained {a.aug_seconds:.0f} s on the "
@@ -175,11 +192,13 @@ def main() -> None:
         s_one = prdc(real[:2000], features(meter, one))
         s_def = prdc(real[:2000], features(meter, sample(default, 2000)))
         s_cla = prdc(real[:2000], features(meter, sample(classic, 2000)))
-        w_def = collapse_warning(d_rows, loss=default.cfg.loss, lr=default.cfg.lr)
-        w_cla = collapse_warning(c_rows, loss=classic.cfg.loss, lr=classic.cfg.lr)
+        w_def, w_cla = warnings(d_rows, default.cfg), warnings(c_rows, classic.cfg)
         print(f"  ceiling {s_ceiling}\n  one class {s_one}\n  default {s_def}\n  classic {s_cla}")
         print(f"  warning default: {w_def}\n  warning classic: {w_cla}", flush=True)
-        trail = lambda rows: ", ".join(f"{r.get('precision', 0):.2f}/{r.get('recall', 0):.2f}" for r in rows)  # noqa
+        trail = lambda rows: ", ".join(f"{r['step']:,}: {r.get('precision', 0):.2f}/{r.get('recall', 0):.2f}"  # noqa
+                                       for r in rows)
+        said = lambda w: (f"**fires** at step {', '.join(f'{s:,}' for s in w)} (in the panel from the first of "  # noqa
+                          f"these until recall rises): \"{w[min(w)]}\"") if w else "none, at any reading"
         return ("### Precision, recall, density, coverage\n\n"
                     "In the judge classifier's 64 features, 2,000 against 2,000 real digits (k = 3 for precision and "
                     "recall, k = 5 for density and coverage):\n\n"
@@ -193,10 +212,11 @@ def main() -> None:
                     + f"\n\nOne class: recall {s_one['recall']:.3f} = {s_one['recall'] / s_ceiling['recall']:.2f} of "
                     f"the ceiling (goal ≤ 0.25). Classic against default: recall lower by "
                     f"{s_def['recall'] - s_cla['recall']:.3f} (goal ≥ 0.3).\n\n"
-                    f"Live panel rows (precision/recall every {a.every:.0f} s of training, 500 samples): default "
-                    f"{trail(d_rows)}; classic {trail(c_rows)}.\n\n"
-                    f"Collapse warning on the default: {'**fires**: ' + w_def if w_def else 'none'}. On the classic "
-                    f"run: {'**fires**: ' + w_cla if w_cla else 'none'}.\n")
+                    f"Live panel rows (step: precision/recall on 2,000 samples as the app's panel, every "
+                    f"{f'{SCORE_STEPS} steps' if a.steps else f'{a.every:.0f} s'}): default {trail(d_rows)}; "
+                    f"classic {trail(c_rows)}.\n\n"
+                    f"The collapse warning, read after each row as the panel reads it: on the default {said(w_def)}. "
+                    f"On the classic run {said(w_cla)}.\n")
 
     jobs = {"cas": do_cas, "aug": do_aug, "prdc": do_prdc,
             "cost": lambda: cost(meter, default, train_set, a.every)}
@@ -230,11 +250,12 @@ def cost(meter: QualityMeter, default: Trainer, train_set, every: float) -> str:
     for name, fn in (("features of 2,000 images (classifier)", lambda: features(meter, images)),
                      ("precision/recall/density/coverage, 2,000 vs 2,000", lambda: prdc(real, f)),
                      ("the whole image score on 2,000 (QualityMeter.score)", lambda: meter.score(images)),
-                     ("the live score: 500 samples drawn and scored (score_images)",
+                     ("the live score: 500 samples for the Fréchet distance, 2,000 for precision/recall, "
+                      "drawn and scored (score_images)",
                       lambda: score_images(default.sampling_nets(), default.family, meter, n=500)),
                      ("the same without precision/recall/density/coverage (the live score before them)",
                       lambda: without_prdc(meter, lambda: score_images(default.sampling_nets(), default.family,
-                                                                        meter, n=500)))):
+                                                                        meter, n=500, n_pr=0)))):
         fn()
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # one thread: its CPU time is the cost, whatever else the machine runs

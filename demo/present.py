@@ -14,7 +14,6 @@ import pandas as pd
 
 from gan.config import TrainConfig
 from gan.errors import parse_number
-from gan.metrics.prdc import PLAIN_WORDS
 from gan.family import train_defaults
 from gan.theory.state import CAPTIONS
 

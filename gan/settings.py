@@ -82,6 +82,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "training)"),
     Setting("GAN_QUALITY_EVERY", 5.0, float, "seconds between quality scores (stretched likewise)"),
     Setting("GAN_QUALITY_SAMPLES", 500, int, "generated images per live quality score"),
+    Setting("GAN_PR_SAMPLES", 2000, int, "generated images per live precision/recall/density/coverage (k-NN "
+            "scores depend on the count: 500 read a classic run's recall as 0.73, 2,000 as 0.47; bench/RESULTS.md)"),
     Setting("GAN_CHUNK_SECONDS", 30.0, float, "ZeroGPU: training time of one GPU chunk"),
     Setting("GAN_FIRST_CHUNK_SECONDS", 10.0, float, "ZeroGPU: the first chunk of a run (shorter, to show progress "
             "sooner)"),

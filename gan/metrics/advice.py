@@ -47,14 +47,41 @@ def _collapsed(values: list[float], low: float, drop: float, warmup: int, patien
 
 
 PR_PRECISION, PR_RECALL = 0.5, 0.25  # "high precision with low recall": samples look real but reach little data
+PR_MIN_STEPS = 1000  # a generator's first few hundred steps look real with recall 0 (the default's did): no verdict
+PR_RISE = 0.05  # recall that gained less than this over the later half of the run has stalled
+
+
+def _recall_stalled(rows: list[dict[str, Any]], *, warmup: int) -> bool | None:
+    """Whether recall gained less than PR_RISE over the later half of the run's steps (from step/2 to now), after
+    `warmup` readings and PR_MIN_STEPS steps; None when the rows carry no steps. Judged by steps, not readings,
+    so a slow machine's denser readings of the same run give the same verdict. The classic tutorial run sat at
+    recall 0.00-0.03 from step 1,000 to 5,000, the default rose 0.11, 0.32, 0.41 (bench/RESULTS.md)."""
+    pts = [(float(r["step"]), float(r["recall"])) for r in rows if isinstance(r.get("step"), (int, float))
+           and isinstance(r.get("recall"), (int, float)) and math.isfinite(float(r["recall"]))]
+    if len(pts) < len(_series(rows, "recall")) or not pts:
+        return None
+    now = pts[-1][0]
+    if len(pts) < warmup or now < PR_MIN_STEPS:
+        return False
+    before = [v for s, v in pts if s < now / 2]
+    later = [v for s, v in pts if s >= now / 2]
+    return bool(before) and max(later) < max(before) + PR_RISE
 
 
 def _precision_recall_collapse(rows: list[dict[str, Any]], *, precision: float, recall: float, warmup: int,
                                patience: int) -> bool:
     """Precision at least `precision` now, and recall below `recall` that either fell from a clearly higher level
-    or has not improved for `patience` readings after `warmup` (early in training recall is low but rising)."""
+    or has stalled (by steps where the rows have them, else for `patience` readings after `warmup`): early in
+    training recall is low but rising."""
     p, r = _series(rows, "precision"), _series(rows, "recall")
-    return bool(p) and p[-1] >= precision and _collapsed(r, low=recall, drop=0.3, warmup=warmup, patience=patience)
+    if not p or p[-1] < precision or not r or r[-1] > recall:
+        return False
+    if max(r) - r[-1] >= 0.3:  # it was better before: a collapse
+        return True
+    stalled = _recall_stalled(rows, warmup=warmup)
+    if stalled is None:
+        return _collapsed(r, low=recall, drop=0.3, warmup=warmup, patience=patience)
+    return stalled
 
 
 def collapse_warning(history: Any, *, loss: str | None = None, lr: float | None = None,
@@ -213,4 +240,5 @@ def translation_warning(rows: Any) -> str | None:
     return None
 
 
-__all__ = ["LOSS_EQUILIBRIUM", "PR_PRECISION", "PR_RECALL", "chart_caption", "collapse_warning", "loss_help", "translation_warning"]
+__all__ = ["LOSS_EQUILIBRIUM", "PR_MIN_STEPS", "PR_PRECISION", "PR_RECALL", "chart_caption", "collapse_warning",
+           "loss_help", "translation_warning"]

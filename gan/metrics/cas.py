@@ -32,17 +32,18 @@ def real_split(data: Dataset, *, n_test: int = HELD_OUT, seed: int = 0) -> tuple
 
 
 def train_and_test(x: Tensor, y: Tensor, test_x: Tensor, test_y: Tensor, n_classes: int, *,
-                   epochs: int = CAS_EPOCHS, seed: int = 0, min_steps: int | None = None) -> float:
-    """Accuracy on (test_x, test_y) of the judge CNN trained on (x, y): `epochs`, or as many as make min_steps
-    (default MIN_STEPS)."""
+                   epochs: int = CAS_EPOCHS, seed: int = 0, min_steps: int | None = None,
+                   shift: int = SHIFT) -> float:
+    """Accuracy on (test_x, test_y) of the judge CNN trained on (x, y), its batches moved by up to `shift`
+    pixels: `epochs`, or as many as make min_steps (default MIN_STEPS)."""
     min_steps = MIN_STEPS if min_steps is None else min_steps
     epochs = max(epochs, math.ceil(min_steps / max(1, math.ceil(x.shape[0] / BATCH))))
-    return accuracy(fit_classifier(x, y, n_classes, epochs=epochs, batch_size=BATCH, seed=seed, shift=SHIFT),
+    return accuracy(fit_classifier(x, y, n_classes, epochs=epochs, batch_size=BATCH, seed=seed, shift=shift),
                     test_x, test_y)
 
 
 def cas(nets: dict[str, Any], family: Any, test_x: Tensor, test_y: Tensor, *, n: int = CAS_SAMPLES,
-        epochs: int = CAS_EPOCHS, seed: int = 0) -> dict[str, float]:
+        epochs: int = CAS_EPOCHS, seed: int = 0, shift: int = SHIFT) -> dict[str, float]:
     """The classification accuracy score of a class-conditional G: the CNN trained on n balanced synthetic samples
     (labels: the classes they were drawn for) and tested on real (test_x, test_y); keys cas, n, seconds."""
     k = int(getattr(next(iter(nets.values())).cfg, "n_classes", 0) or 0)
@@ -51,14 +52,15 @@ def cas(nets: dict[str, Any], family: Any, test_x: Tensor, test_y: Tensor, *, n:
                          "--conditional on a labelled dataset)")
     t0 = time.perf_counter()
     x, y = synthesize(nets, family, n, seed=seed)
-    acc = train_and_test(x, y, test_x, test_y, k, epochs=epochs, seed=seed)
+    acc = train_and_test(x, y, test_x, test_y, k, epochs=epochs, seed=seed, shift=shift)
     return {"cas": acc, "n": float(n), "seconds": time.perf_counter() - t0}
 
 
 def real_baseline(train: Dataset, test_x: Tensor, test_y: Tensor, *, n: int, epochs: int = CAS_EPOCHS,
-                  seed: int = 0) -> float:
+                  seed: int = 0, shift: int = SHIFT) -> float:
     """Accuracy of the same CNN trained on the first n real images of `train` (CAS's yardstick)."""
-    return train_and_test(train.x[:n], train.y[:n], test_x, test_y, train.n_classes, epochs=epochs, seed=seed)
+    return train_and_test(train.x[:n], train.y[:n], test_x, test_y, train.n_classes, epochs=epochs, seed=seed,
+                          shift=shift)
 
 
 def augmented(real_x: Tensor, real_y: Tensor, nets: dict[str, Any], family: Any, test_x: Tensor, test_y: Tensor,
@@ -73,5 +75,5 @@ def augmented(real_x: Tensor, real_y: Tensor, nets: dict[str, Any], family: Any,
                                         epochs=epochs, seed=seed, min_steps=min_steps)}
 
 
-__all__ = ["CAS_EPOCHS", "CAS_SAMPLES", "HELD_OUT", "MIN_STEPS", "augmented", "cas", "real_baseline", "real_split",
+__all__ = ["CAS_EPOCHS", "CAS_SAMPLES", "HELD_OUT", "MIN_STEPS", "SHIFT", "augmented", "cas", "real_baseline", "real_split",
            "train_and_test"]

@@ -113,8 +113,9 @@ class QualityMeter:
         pooled = F.adaptive_avg_pool2d(x, 16).flatten(1)
         return pooled @ self._proj, None
 
-    def score(self, images: Tensor, y: Tensor | None = None) -> dict[str, Any]:
-        """Metrics for generated images (N, C, H, W) in [-1, 1] (y: the classes asked of a conditional G).
+    def score(self, images: Tensor, y: Tensor | None = None, *, pr_images: Tensor | None = None) -> dict[str, Any]:
+        """Metrics for generated images (N, C, H, W) in [-1, 1] (y: the classes asked of a conditional G;
+        pr_images: more of them for precision/recall/density/coverage, whose k-NN balls depend on the count).
 
         Keys: n, frechet (lower is better), diversity (mean pairwise feature distance relative to real
         images: ~1 is healthy, near 0 means collapse), precision, recall, density, coverage (gan.metrics.prdc,
@@ -135,9 +136,13 @@ class QualityMeter:
             mu, cov = _mean_cov(f)
             out["frechet"] = frechet_distance(self.real_mu, self.real_cov, mu, cov, sqrt_cov1=self._real_sqrt)
             out["diversity"] = mean_pairwise(f, SPREAD_SAMPLES) / max(self.real_spread, 1e-12)
-            out.update(self.prdc.score(f))
+            if pr_images is None:
+                out.update(self.prdc.score(f))
         else:
             out["frechet"], out["diversity"] = math.inf, 0.0
+        if pr_images is not None:
+            fp = self._features(pr_images)[0]
+            out.update(self.prdc.score(fp[torch.isfinite(fp).all(1)]))
         if logits is not None:
             k = self.n_classes
             p = torch.softmax(logits[ok].double(), 1)

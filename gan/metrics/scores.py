@@ -40,15 +40,16 @@ def score_points(nets: dict[str, Any], family: Any, data: Any, *, seed: int = 43
 
 
 def score_images(nets: dict[str, Any], family: Any, meter: QualityMeter, *, n: int | None = None,
-                 seed: int = 4321) -> dict[str, float]:
+                 n_pr: int | None = None, seed: int = 4321) -> dict[str, float]:
     """Image sets: the QualityMeter's numbers on n samples (default: GAN_QUALITY_SAMPLES; balanced classes
-    for a conditional G)."""
+    for a conditional G), precision/recall/density/coverage on n_pr of them (default: GAN_PR_SAMPLES)."""
     n = int(settings.get("GAN_QUALITY_SAMPLES") or QUALITY_SAMPLES) if n is None else n
+    n_pr = int(settings.get("GAN_PR_SAMPLES") or PRDC_SAMPLES) if n_pr is None else n_pr
     g = next(iter(nets.values()))
     k = int(getattr(g.cfg, "n_classes", 0))
-    y = torch.arange(n) % k if k else None
-    images = family.sample(nets, n, seed=seed, y=y)
-    s = meter.score(images, y)
+    y = torch.arange(max(n, n_pr)) % k if k else None
+    images = family.sample(nets, max(n, n_pr), seed=seed, y=y)  # the first n: the same as sampling n alone
+    s = meter.score(images[:n], None if y is None else y[:n], pr_images=images[:n_pr] if n_pr > 0 else None)
     return {key: float(s[key]) for key in IMAGE_KEYS if isinstance(s.get(key), (int, float))
             and math.isfinite(float(s[key]))}
 

@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
@@ -134,7 +135,8 @@ def test_quality_metrics_on_a_small_image_run(small_digits, tmp_path, monkeypatc
 
 
 def test_quality_samples_setting_is_read(small_digits, monkeypatch):
-    """GAN_QUALITY_SAMPLES sets how many images a live quality score generates."""
+    """GAN_QUALITY_SAMPLES sets how many images a live quality score reads, GAN_PR_SAMPLES how many its
+    precision and recall read (the first of them are the same images)."""
     from gan.metrics import scores
     from gan.train.trainer import Trainer
 
@@ -142,13 +144,14 @@ def test_quality_samples_setting_is_read(small_digits, monkeypatch):
     seen = []
 
     class Meter:
-        def score(self, images, y):
-            seen.append(images.shape[0])
+        def score(self, images, y, *, pr_images):
+            seen.append((images.shape[0], pr_images.shape[0], torch.equal(images[:10], pr_images[:10])))
             return {"frechet": 1.0}
 
     monkeypatch.setenv("GAN_QUALITY_SAMPLES", "37")
+    monkeypatch.setenv("GAN_PR_SAMPLES", "50")
     assert scores.score(tr.frozen_nets(), tr.family, small_digits, meter=Meter()) == {"frechet": 1.0}
-    assert seen == [37]
+    assert seen == [(37, 50, True)]
 
 
 def test_collapse_warning_shows_for_a_collapsing_history(tmp_path):
