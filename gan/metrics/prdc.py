@@ -81,7 +81,7 @@ class PRDCReference:
         if radii is None:  # runs sharing a meter may score at once: a local copy, and the last size kept only
             radii = (knn_radii(r, k=self.k_pr), knn_radii(r, k=self.k_dc))
             self._radii = {n: radii}
-        return prdc(r, fake[:PRDC_SAMPLES], k_pr=self.k_pr, k_dc=self.k_dc, real_radii=radii)
+        return prdc(r, fake[:n], k_pr=self.k_pr, k_dc=self.k_dc, real_radii=radii)
 
 
 __all__ = ["K_DC", "K_PR", "PLAIN_WORDS", "PRDCReference", "PRDC_KEYS", "PRDC_SAMPLES", "knn_radii", "prdc"]

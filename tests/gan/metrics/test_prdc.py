@@ -57,3 +57,5 @@ def test_reference_compares_equal_sizes_and_reuses_its_radii():
     ref = PRDCReference(real)
     fake = blobs(200, CENTRES, seed=3)
     assert ref.score(fake) == pytest.approx(prdc(real[:200], fake))
+    more = blobs(900, CENTRES, seed=4)  # more fakes than real rows: as many of each as the reference holds
+    assert ref.score(more) == pytest.approx(prdc(real, more[:600]))
