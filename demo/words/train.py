@@ -56,10 +56,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "train.collapse": (
         "*Mode collapse* shows here, not in the losses: the generator keeps making good-looking samples of only a "
         "few kinds, so coverage falls while quality stays high. Image sets are scored every few seconds on 500 "
-        "samples by a small classifier trained once on the dataset; the 2-D mixtures by the VEEGAN / PacGAN "
-        "protocol (2,500 samples).",
+        "samples (precision and recall on 2,000) by a small classifier trained once on the dataset; the 2-D "
+        "mixtures by the VEEGAN / PacGAN protocol (2,500 samples).",
         "*模式崩溃* 要在这里看，而不是看损失：生成器只会反复生成少数几类“看起来不错”的样本，于是覆盖率下降，质量却依然很高。"
-        "图像数据集每隔几秒用 500 个样本打一次分，评分器是在该数据集上训练过一次的小分类器；二维混合分布则按 "
+        "图像数据集每隔几秒用 500 个样本打一次分（精确率和召回率用 2,000 个），评分器是在该数据集上训练过一次的小分类器；二维混合分布则按 "
         "VEEGAN / PacGAN 的评测方法打分（2,500 个样本）。"),
     "train.loss_help": ("How to read the losses", "如何解读损失"),
     "train.replay": ("Replay the run: scrub through its time-lapse", "回放训练：拖动查看延时记录"),
