@@ -9,10 +9,16 @@ from typing import Any, NamedTuple
 import pytest
 import torch
 
+import gan.data.spec as spec
 from demo.runs.storage import Storage
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, TINY_PAIR, run_manager, serve_app
 
 torch.set_num_threads(1)
+
+# The app keeps the last 2 datasets it loaded (gan.data.spec.CACHE_SIZE, for a Space's memory); the suite's modules
+# load the shipped examples' sets again and again (digits ~2 s, digits2colordigits ~8 s of drawing each time), with
+# ring8s and uploads in between. The suite keeps 12: a few hundred MiB at most. No test measures the eviction.
+spec.CACHE_SIZE = 12
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ float32 (N, C, H, W) in [-1, 1].
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -252,24 +253,44 @@ def spec_defaults(spec: DatasetSpec) -> dict[str, Any]:
 
 _CACHE: OrderedDict[tuple, Any] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
+_LOADING: dict[tuple, threading.Lock] = {}  # a lock per set being loaded: a second caller waits, not loads again
+if hasattr(os, "register_at_fork"):  # a forked worker never waits on a load of a thread its parent had
+    os.register_at_fork(after_in_child=_LOADING.clear)
 CACHE_SIZE = 2
+
+
+def _cached(key: tuple) -> Any:
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    return None
 
 
 def cached_dataset(name: str, *, data_dir: str | None = None, seed: int = 0,
                    image_size: int | None = None) -> Any:
     """load_dataset, remembered for the last CACHE_SIZE sets: the one dataset cache of a process (the app's
-    runs and a forked ZeroGPU worker, which inherits it, share it)."""
+    runs and a forked ZeroGPU worker, which inherits it, share it). Callers asking for a set while another
+    loads it wait for that load (the app's examples digits-dcgan and digits-stylegan load digits at once)."""
     key = (name, data_dir, seed, image_size)
+    if (data := _cached(key)) is not None:
+        return data
     with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    data = load_dataset(name, data_dir=data_dir, seed=seed, image_size=image_size)
-    with _CACHE_LOCK:
-        _CACHE[key] = data
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return data
+        loading = _LOADING.setdefault(key, threading.Lock())
+    with loading:
+        try:
+            if (data := _cached(key)) is not None:  # loaded by the caller this one waited for
+                return data
+            data = load_dataset(name, data_dir=data_dir, seed=seed, image_size=image_size)
+            with _CACHE_LOCK:
+                _CACHE[key] = data
+                while len(_CACHE) > CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+            return data
+        finally:
+            with _CACHE_LOCK:
+                if _LOADING.get(key) is loading:
+                    del _LOADING[key]
 
 
 def remember_dataset(data: Any, name: str, *, data_dir: str | None = None, seed: int = 0,

@@ -4,6 +4,7 @@ legends come in Chinese; a
 visitor switching language in Gradio's Settings panel sees the page change without a reload (what Gradio 6.31
 does, and does not, change then is in docs/i18n.md)."""
 import re
+import time
 
 import pytest
 
@@ -13,7 +14,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")]
 LOSS = present.control_defaults("digits")["loss"]  # the served app's dataset: its loss's caption and help show
 HIDDEN = {"train.resume_cpu", "train.status_idle", "train.model.for", "train.model.or", "train.model.sep",
-          "train.coverage", "train.distance", "explore.class", "explore.class.info", "explore.layers", "explore.layers.info", "explore.mixing",
+          "train.coverage", "train.distance", "explore.class", "explore.class.info", "explore.layers",
+          "explore.layers.info", "explore.mixing",
           "explore.rows", "explore.cols", "explore.cross", "explore.cross.info", "explore.each", "explore.each.info",
           "explore.mix", "explore.mix.grid", "explore.noise", "explore.draws", "explore.vary", "explore.same_w",
           "explore.spread", "explore.zw", "explore.zw.go", "explore.in_z", "explore.in_w", "theory.modes",
@@ -57,9 +59,13 @@ def test_a_chinese_browser_reads_every_tab_in_chinese(browser, served):
         page.get_by_role("tab", name=words.t(f"tab.{tab}", "zh-CN")).click()
         for key in ACCORDIONS.get(tab, ()):
             page.get_by_text(words.t(key, "zh-CN"), exact=True).click()
-        page.wait_for_timeout(800)
-        text = shown(page)
-        missing = [k for k in keys_of(tab) if plain(words.t(k, "zh-CN"))[:40] not in text]
+        deadline = time.monotonic() + 30  # the tab's texts arrive within a few hundred ms: read until all are there
+        while True:
+            text = shown(page)
+            missing = [k for k in keys_of(tab) if plain(words.t(k, "zh-CN"))[:40] not in text]
+            if not missing or time.monotonic() > deadline:
+                break
+            page.wait_for_timeout(100)
         assert not missing, f"{tab}: not shown in Chinese: {missing}"
         if tab == "train":  # none of its static texts left in English (a label, a button, an info, a caption)
             english = [k for k in keys_of(tab) if words.t(k, "en") != words.t(k, "zh-CN")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import numbers_follow
 from tests.helpers import ROOT, img_src, serve_app, wait_until
 
 from demo.runs.manager import RunManager  # noqa: E402
@@ -195,7 +196,7 @@ def test_runs_one_after_another_leave_no_error_in_the_console(browser, tmp_path)
             if page.get_by_label("Dataset", exact=True).input_value() != dataset:
                 page.get_by_label("Dataset", exact=True).click()
                 page.get_by_role("option", name=dataset, exact=True).click()
-                page.wait_for_timeout(1000)
+                wait_until(lambda: numbers_follow(page, dataset), what=f"the numbers to follow {dataset}")
             page.locator("#train-btn").click()
             wait_until(lambda: "running" in status.inner_text() and dataset in status.inner_text(),
                        what=f"{dataset} to train")

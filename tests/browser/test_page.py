@@ -140,7 +140,8 @@ def test_live_streams_end_when_pages_close(browser, tmp_path, monkeypatch):
         pages = [browser.new_page() for _ in range(2)]
         for page in pages:
             page.goto(url, wait_until="domcontentloaded")
-        wait_until(lambda: app.page.live.running == 2 * len(LIVE_GROUPS), timeout=30, what="one stream per group per page")
+        wait_until(lambda: app.page.live.running == 2 * len(LIVE_GROUPS), timeout=30,
+                   what="one stream per group per page")
         for page in pages:
             page.close()
         wait_until(lambda: app.page.live.running == 0, timeout=30, what="the streams to end after the pages closed")

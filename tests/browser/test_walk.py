@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from tests.browser import numbers_follow
 from tests.helpers import cyclegan_export_zip, img_src, serve_app, wait_until
 
 from demo.runs.manager import RunManager  # noqa: E402
@@ -43,7 +44,7 @@ def test_a_learners_first_hour(browser, tmp_path, monkeypatch):
                 if dataset != page.get_by_label("Dataset", exact=True).input_value():
                     page.get_by_label("Dataset", exact=True).click()
                     page.get_by_role("option", name=dataset, exact=True).click()
-                    page.wait_for_timeout(1000)  # the numbers follow the dataset
+                    wait_until(lambda: numbers_follow(page, dataset), what=f"the numbers to follow {dataset}")
                 page.locator("#train-btn").click()
                 wait_until(lambda: "running" in status.inner_text() and dataset in status.inner_text(),
                            what=f"{dataset} to train")

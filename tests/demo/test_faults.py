@@ -127,7 +127,7 @@ def test_full_disk_or_unwritable_folder_warns_and_training_goes_on(tmp_path, mon
         if how == "full disk":  # space again: Save now writes the stopped run's checkpoint
             monkeypatch.undo()
             note, table = Page(m).files.save_now(type("R", (), {"session_hash": "alice"})())
-            mine = [row[0] for row in table if not row[0].startswith("examples/")]  # the shipped examples are listed too
+            mine = [row[0] for row in table if not row[0].startswith("examples/")]  # shipped examples are listed too
             assert note == f"Saved `{run.id}.pt`." and mine == [f"{run.id}.pt"]
             assert load_state(str(run.checkpoint))["step"] == run.status()["step"]
             assert run.status()["warning"] is None
@@ -172,8 +172,11 @@ def test_nan_losses_stop_the_run_and_the_last_good_checkpoint_is_kept_and_offere
         m.shutdown()
 
 
+CYCLES = 40  # was 100 (64 KiB allowed): each cycle builds, publishes, saves; a leak shows per cycle
+
+
 @pytest.mark.slow
-def test_100_rapid_train_stop_cycles_leave_no_threads_and_flat_memory(tmp_path):
+def test_40_rapid_train_stop_cycles_leave_no_threads_and_flat_memory(tmp_path):
     m = RunManager(max_runs=1, checkpoint_dir=tmp_path, autosave_every=0, publish_every=0.05, chunk_runner=None)
     try:
         for _ in range(5):  # warm caches (dataset, torch kernels) before measuring
@@ -182,14 +185,14 @@ def test_100_rapid_train_stop_cycles_leave_no_threads_and_flat_memory(tmp_path):
         # memory as the tensors the process holds outside the runs the manager keeps (tests.helpers.tensor_bytes),
         # not RSS, which moves by tens of MiB with the allocator's arenas whatever the code does
         base_threads, base_outside = threading.active_count(), tensor_bytes() - tensor_bytes(m)
-        for i in range(100):
+        for i in range(CYCLES):
             m.start("alice" if i % 2 else "bob", tiny_ring())
             m.stop("alice" if i % 2 else "bob")
         wait_for(lambda: threading.active_count() <= base_threads, timeout=60, what="threads to end")
         assert not any(r.thread_alive() for r in m.runs())
         assert len(m.runs()) <= m.keep_runs + m.max_runs  # finished runs are forgotten
-        growth = tensor_bytes() - tensor_bytes(m) - base_outside  # 0 measured; 64 KiB is < 1 KiB per cycle
-        assert growth < 64 * 2**10, f"{growth / 2**10:.0f} KiB of tensors outlived their runs over 100 cycles"
+        growth = tensor_bytes() - tensor_bytes(m) - base_outside  # 0 measured; 640 bytes a cycle, as over 100 once
+        assert growth < CYCLES * 640, f"{growth / 2**10:.1f} KiB of tensors outlived their runs over {CYCLES} cycles"
     finally:
         m.shutdown()
 

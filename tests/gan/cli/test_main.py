@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import EXAMPLES, ROOT
+from tests.helpers import EXAMPLES, ROOT, run_cli
 from tests.helpers import gan_process as run
 from gan.checkpoint import load_state
 
@@ -43,26 +43,27 @@ def test_bad_value_through_a_real_process_exits_2():
 
 
 @pytest.mark.slow
-def test_train_sample_info_round_trip(tmp_path):
+def test_train_sample_info_round_trip(tmp_path, capsys):
+    """Trains in a real process, then samples, reads and resumes its checkpoint with `gan` in this process (each
+    child costs ~2 s of torch import; test_bad_value_through_a_real_process covers the entry point's exit)."""
     ckpt = str(tmp_path / "ring.pt")
     r = run("train", "--dataset", "ring8", "--steps", "30", "--batch-size", "32", "--out", ckpt)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.strip().splitlines()[-1])["step"] == 30
     assert "step" in r.stderr  # the progress bar
     npy = str(tmp_path / "s.npy")
-    r = run("sample", "--checkpoint", ckpt, "--n", "100", "--out", npy)
-    assert r.returncode == 0, r.stderr
+    code, out, err = run_cli(capsys, "sample", "--checkpoint", ckpt, "--n", "100", "--out", npy)
+    assert code == 0, err
     x = np.load(npy)
     assert x.shape == (100, 2) and x.dtype == np.float32
-    assert json.loads(r.stdout)["score"]["n_modes"] == 8
+    assert json.loads(out)["score"]["n_modes"] == 8
     png = str(tmp_path / "s.png")
-    assert run("sample", "--checkpoint", ckpt, "--out", png).returncode == 0
+    assert run_cli(capsys, "sample", "--checkpoint", ckpt, "--out", png)[0] == 0
     assert open(png, "rb").read(4) == b"\x89PNG"
-    r = run("info", "--checkpoint", ckpt)
-    info = json.loads(r.stdout)
+    info = json.loads(run_cli(capsys, "info", "--checkpoint", ckpt)[1])
     assert info["step"] == 30 and info["model_config"]["model"] == "toy" and "d_loss" in info["last"]
-    r = run("train", "--dataset", "ring8", "--steps", "5", "--resume", ckpt, "--quiet")
-    assert r.returncode == 0 and json.loads(r.stdout)["step"] == 35
+    code, out, err = run_cli(capsys, "train", "--dataset", "ring8", "--steps", "5", "--resume", ckpt, "--quiet")
+    assert code == 0 and json.loads(out)["step"] == 35, err
 
 
 @pytest.mark.slow

@@ -150,3 +150,34 @@ def test_default_model_is_what_a_run_without_a_model_trains_and_none_for_an_unkn
     for name in ("ring8", "digits"):
         assert default_model(name) == Trainer(TrainConfig(dataset=name, device="cpu", batch_size=8)).cfg.model
     assert default_model("no-such-set") is None
+
+
+def test_callers_asking_for_a_set_while_it_loads_wait_for_that_load(monkeypatch):
+    """The app's examples digits-dcgan and digits-stylegan ask for digits at once: one draws it, the other waits."""
+    import threading
+    import time
+
+    import gan.data.spec as spec
+
+    loads = []
+
+    def slow(name, **kw):
+        loads.append(name)
+        time.sleep(0.3)
+        return load_dataset(name, **kw)
+    monkeypatch.setattr(spec, "load_dataset", slow)
+    monkeypatch.setattr(spec, "_CACHE", type(spec._CACHE)())
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(spec.cached_dataset("ring8", seed=7))) for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join(30) for t in threads]
+    assert loads == ["ring8"] and len(got) == 4 and all(d is got[0] for d in got) and not spec._LOADING
+
+    def broken(name, **kw):
+        loads.append(name)
+        raise DatasetError("no such files")
+    monkeypatch.setattr(spec, "load_dataset", broken)  # a failed load is not kept: the next caller tries again
+    for _ in range(2):
+        with pytest.raises(DatasetError):
+            spec.cached_dataset("gaussian1d")
+    assert loads == ["ring8", "gaussian1d", "gaussian1d"] and not spec._LOADING
