@@ -120,8 +120,6 @@ def serve_app(manager: Any, **build_kw: Any) -> Iterator[tuple[str, Any]]:
     from demo.app import build_app, launch_kwargs, queue
 
     app = queue(build_app(manager, **build_kw))
-    # polls for events every 2 ms, not 20 (demo.app.queue, for a Space's idle CPU): the suite sends thousands
-    app._queue.sleep_when_free = min(app._queue.sleep_when_free, 0.002)
     kw = launch_kwargs(manager)
     kw.update(server_name="127.0.0.1", server_port=free_port())
     _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **kw)
