@@ -52,8 +52,8 @@ CLASSIC = dict(model="mlp", loss="bce", lr=2e-4, batch_size=64, ema=0.0, conditi
 
 def train(name: str, data, seconds: float, *, every: float, meter: QualityMeter | None, reuse: bool,
           steps: int = 0, **cfg):
-    """A trainer on `data` trained `seconds` (or `steps`, scored every SCORE_STEPS; or loaded from OUT/name.pt with --reuse),
-    and its quality rows."""
+    """A trainer on `data` trained `seconds` (or `steps`, scored every SCORE_STEPS; or loaded from OUT/name.pt with
+    --reuse), and its quality rows."""
     path, side = OUT / f"{name}.pt", OUT / f"{name}.json"
     if reuse and path.exists() and side.exists():
         t = Trainer.from_state(load_state(str(path)), device="cpu", data=data)

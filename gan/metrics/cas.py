@@ -75,5 +75,5 @@ def augmented(real_x: Tensor, real_y: Tensor, nets: dict[str, Any], family: Any,
                                         epochs=epochs, seed=seed, min_steps=min_steps)}
 
 
-__all__ = ["CAS_EPOCHS", "CAS_SAMPLES", "HELD_OUT", "MIN_STEPS", "SHIFT", "augmented", "cas", "real_baseline", "real_split",
-           "train_and_test"]
+__all__ = ["CAS_EPOCHS", "CAS_SAMPLES", "HELD_OUT", "MIN_STEPS", "SHIFT", "augmented", "cas", "real_baseline",
+           "real_split", "train_and_test"]
