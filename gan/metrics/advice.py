@@ -49,6 +49,7 @@ def _collapsed(values: list[float], low: float, drop: float, warmup: int, patien
 PR_PRECISION, PR_RECALL = 0.5, 0.25  # "high precision with low recall": samples look real but reach little data
 PR_MIN_STEPS = 1000  # a generator's first few hundred steps look real with recall 0 (the default's did): no verdict
 PR_RISE = 0.05  # recall that gained less than this over the later half of the run has stalled
+PR_DROP = 0.3  # recall this far below its best has fallen: a collapse at once
 
 
 def _recall_stalled(rows: list[dict[str, Any]], *, warmup: int) -> bool | None:
@@ -74,14 +75,12 @@ def _precision_recall_collapse(rows: list[dict[str, Any]], *, precision: float, 
     or has stalled (by steps where the rows have them, else for `patience` readings after `warmup`): early in
     training recall is low but rising."""
     p, r = _series(rows, "precision"), _series(rows, "recall")
-    if not p or p[-1] < precision or not r or r[-1] > recall:
+    if not p or p[-1] < precision:
         return False
-    if max(r) - r[-1] >= 0.3:  # it was better before: a collapse
-        return True
     stalled = _recall_stalled(rows, warmup=warmup)
-    if stalled is None:
-        return _collapsed(r, low=recall, drop=0.3, warmup=warmup, patience=patience)
-    return stalled
+    if stalled is None:  # rows without steps: stalled for `patience` readings
+        return _collapsed(r, low=recall, drop=PR_DROP, warmup=warmup, patience=patience)
+    return bool(r) and r[-1] <= recall and (stalled or max(r) - r[-1] >= PR_DROP)  # stalled, or fell
 
 
 def collapse_warning(history: Any, *, loss: str | None = None, lr: float | None = None,

@@ -40,9 +40,15 @@ def test_the_panel_shows_the_four_numbers_live_and_a_dataset_downloads(browser, 
 
         page.get_by_text("Download a synthetic dataset").click()
         box = page.locator("#synthetic-n input")
-        # under load a click straight after fill() once sent the box's old 1000: type until 20 has held for a poll
-        wait_until(lambda: box.input_value() == "20" or (box.fill("20"), box.press("Tab"), False)[-1], timeout=30,
-                   what="the number box to hold 20")
+
+        def holds_20() -> bool:  # under load a click straight after fill() once sent the old 1000: type until 20 holds
+            if box.input_value() == "20":
+                return True
+            box.fill("20")
+            box.press("Tab")
+            return False
+
+        wait_until(holds_20, timeout=30, what="the number box to hold 20")
         page.locator("#synthetic-btn").click()
         link = page.locator("#synthetic-file a").first
         link.wait_for(timeout=60_000)
